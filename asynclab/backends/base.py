@@ -1,0 +1,62 @@
+"""Pieces every backend shares: random streams, loss evaluation, the final Result."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..results import History, Result, summarize
+
+
+def worker_streams(seed: int, workers: int):
+    """Independent generators for each worker: (minibatch streams, timing streams).
+
+    Both come from one ``SeedSequence(seed)``, spawned per worker, so worker
+    k draws the same minibatches whatever the other workers do and whichever
+    backend runs it.
+    """
+    data, timing = np.random.SeedSequence(seed).spawn(2)
+    return ([np.random.default_rng(s) for s in data.spawn(workers)],
+            [np.random.default_rng(s) for s in timing.spawn(workers)])
+
+
+class Evaluator:
+    """Evaluates the full loss about ``eval_points`` times over a run.
+
+    ``maybe`` is called after each gradient reaches the server; it evaluates
+    when the count of arrived gradients crosses the next checkpoint. A loss
+    that is NaN or infinite marks the run ``diverged``.
+    """
+
+    def __init__(self, problem, budget, points):
+        self.problem = problem
+        self.every = max(1, budget // (points - 1))
+        self.next = self.every
+        self.history = History()
+        self.diverged = False
+        self._last_version = None
+
+    def record(self, time, version, gradients, params):
+        with np.errstate(all="ignore"):
+            loss = self.problem.loss(params)
+        self.history.record(time, version, gradients, loss)
+        self._last_version = (version, gradients)
+        if not math.isfinite(loss):
+            self.diverged = True
+        return loss
+
+    def maybe(self, time, version, arrived, gradients, params):
+        if arrived >= self.next:
+            self.next += self.every
+            self.record(time, version, gradients, params)
+
+    def finish(self, time, version, gradients, params):
+        if self._last_version != (version, gradients) and not self.diverged:
+            self.record(time, version, gradients, params)
+
+
+def make_result(config, trace, evaluator, *, time, updates, gradients, failed, params):
+    summary = summarize(config, trace, evaluator.history, time=time, updates=updates,
+                        gradients=gradients, diverged=evaluator.diverged, failed=failed)
+    return Result(config=config, summary=summary, history=evaluator.history,
+                  trace=trace, params=params)

@@ -1,0 +1,175 @@
+"""The simulated cluster: real gradients, virtual time.
+
+One event loop, as in SimPy: a heap of ``(time, sequence, worker)`` entries.
+Each worker is a generator that reads like its timeline (pull, compute, push)
+and yields how many virtual seconds its next activity lasts, or ``PARK`` to
+wait until the parameter server releases it. Popping the earliest entry and
+resuming that worker is the whole loop. Ties are broken by the sequence
+number, so a run is a pure function of its Config: same seed, same numbers,
+bit for bit.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+
+import numpy as np
+
+from ..results import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, WAIT, Trace
+from ..server import ParameterServer, StalledError
+from ..timing import WorkerClock
+from .base import Evaluator, make_result, worker_streams
+
+PARK = None   # yielded by a worker that waits for the server to release it
+
+
+class Simulation:
+    def __init__(self, config):
+        self.config = config
+        self.problem = problem = config.problem
+        self.policy = config.policy
+        self.timing = timing = config.timing
+        n = config.workers
+        self.server = ParameterServer(self.policy, problem.initial_params(), n, config.lr,
+                                      config.staleness_aware)
+        batch_rngs, time_rngs = worker_streams(config.seed, n)
+        self.batch_rngs = batch_rngs
+        self.clocks = [WorkerClock(timing, w, time_rngs[w]) for w in range(n)]
+        self.message_time = timing.message_time(problem.nbytes)
+        self.fail_after = dict(config.fail)
+        self.trace = Trace()
+        self.evaluator = Evaluator(problem, config.gradients, config.eval_points)
+        self.now = 0.0
+        self.started = 0          # gradients begun, over all workers (the budget)
+        self.arrived = 0          # gradients that reached the server
+        self.server_free = 0.0    # when the server finishes its queued applies
+        self._queue, self._seq = [], itertools.count()
+        self.computed = 0         # gradients finished, over all workers
+        self._parked = set()      # workers waiting for the server to release them
+        self._progress = None
+
+    # -- the event loop ---------------------------------------------------------------
+    def run(self):
+        cfg = self.config
+        self.evaluator.record(0.0, 0, 0, self.server.params)
+        self._workers = [self._worker(w) for w in range(cfg.workers)]
+        for worker in self._workers:
+            self._schedule(0.0, worker)
+        if cfg.progress:
+            from tqdm.auto import tqdm
+            self._progress = tqdm(total=cfg.gradients, desc=f"{self.policy} (simulated)")
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._loop()
+        except StalledError as err:
+            err.result = self._result()
+            raise
+        finally:
+            if self._progress is not None:
+                self._progress.close()
+        return self._result()
+
+    def _loop(self):
+        queue, push, pop, seq = self._queue, heapq.heappush, heapq.heappop, self._seq
+        while not self.evaluator.diverged:
+            if not queue:
+                # Everyone is parked: the budget ended inside an aggregated step.
+                released = self.server.flush() if self._parked else []
+                if not released:
+                    return
+                self._release(released)
+                continue
+            time, _, worker = pop(queue)
+            self.now = time
+            try:
+                delay = next(worker)
+            except StopIteration:
+                continue
+            if delay is not PARK:
+                push(queue, (time + delay, next(seq), worker))
+
+    def _schedule(self, time, worker):
+        heapq.heappush(self._queue, (time, next(self._seq), worker))
+
+    def _release(self, workers):
+        for w in workers:
+            self._parked.discard(w)
+            self._schedule(self.now, self._workers[w])
+
+    # -- one worker's life --------------------------------------------------------------
+    def _worker(self, w):
+        cfg, server, trace, problem = self.config, self.server, self.trace, self.problem
+        rng, clock, msg = self.batch_rngs[w], self.clocks[w], self.message_time
+        local_steps, lr, batch = self.policy.local_steps, cfg.lr, cfg.batch
+        apply_time = self.timing.apply_time
+        computed = 0
+        while True:
+            while not server.may_start(w):
+                start = self.now
+                self._parked.add(w)
+                yield PARK
+                trace.record(w, WAIT, start, self.now)
+            if self.started >= cfg.gradients:
+                return
+            params, version = server.read()
+            if msg:
+                start = self.now
+                yield msg
+                trace.record(w, PULL, start, self.now, version)
+            # Compute: one gradient, or local_steps of them on a private copy.
+            update, local = None, params
+            for step in range(local_steps):
+                if step and self.started >= cfg.gradients:
+                    break
+                self.started += 1
+                grad = problem.gradient(local, problem.sample(rng, batch))
+                start = self.now
+                yield clock.next_compute()
+                trace.record(w, COMPUTE, start, self.now, version)
+                computed += 1
+                self.computed += 1
+                if self._progress is not None:
+                    self._progress.update(1)
+                if self.fail_after.get(w) == computed:
+                    self._fail(w)
+                    return
+                if local_steps == 1:
+                    update = grad
+                else:
+                    update = grad if update is None else update + grad
+                    local = local - lr * grad
+            if msg:
+                start = self.now
+                yield msg
+                trace.record(w, PUSH, start, self.now, version)
+            arrival = self.now
+            if apply_time:
+                # The server applies gradients one at a time, first come first served;
+                # the worker waits for its acknowledgement.
+                begin = max(arrival, self.server_free)
+                self.server_free = begin + apply_time
+                yield self.server_free - arrival
+                trace.record(w, WAIT, arrival, self.now)
+                arrival = begin
+            staleness, applied, released = server.push(w, update, version)
+            trace.record(w, APPLY if applied else DROP, arrival, self.now, version, staleness)
+            self._release(released)
+            self.arrived += 1
+            self.evaluator.maybe(self.now, server.version, self.arrived, self.computed,
+                                 server.params)
+
+    def _fail(self, w):
+        self.trace.record(w, FAIL, self.now, self.now)
+        self._release(self.server.fail(w))
+
+    def _result(self):
+        server = self.server
+        self.evaluator.finish(self.now, server.version, self.computed, server.params)
+        return make_result(self.config, self.trace, self.evaluator, time=self.now,
+                           updates=server.version, gradients=self.computed,
+                           failed=server.failed, params=server.params)
+
+
+def run(config):
+    """Run ``config`` on the simulated cluster and return its Result."""
+    return Simulation(config).run()

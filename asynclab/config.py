@@ -1,0 +1,151 @@
+"""One experiment, fully described: a frozen Config.
+
+A run is a function of its Config (and nothing else), so the same Config gives
+the same result on the simulated backend, bit for bit. Derive variants with
+``dataclasses.replace(config, workers=8)`` or ``config.replace(workers=8)``.
+Every field is checked here, at the boundary, with a message that names the
+bad value and what is allowed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from .policies import Policy, parse_policy
+from .problems import Problem, make_problem
+from .timing import Distribution, Timing
+
+BACKEND_NAMES = ("simulated", "thread", "process", "ray")
+
+
+def _number(name, value, *, low=None, strict=False, integer=False, allow_inf=False):
+    ok_type = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, ok_type):
+        try:  # numpy scalars
+            value = int(value) if integer and int(value) == value else float(value)
+        except (TypeError, ValueError):
+            kind = "a whole number" if integer else "a number"
+            raise ValueError(f"{name} must be {kind}, got {value!r}") from None
+    if math.isnan(value) or (math.isinf(value) and not allow_inf):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if low is not None and (value < low or (strict and value == low)):
+        bound = f"greater than {low}" if strict else f"at least {low}"
+        raise ValueError(f"{name} must be {bound}, got {value!r}")
+    return value
+
+
+def parse_pair(name, spec, form):
+    """'A:B' or (A, B) -> (A, B) as strings-to-numbers, or a clear error."""
+    if isinstance(spec, str):
+        parts = spec.split(":")
+    else:
+        parts = list(spec)
+    if len(parts) != 2:
+        raise ValueError(f"{name} must look like {form}, got {spec!r}")
+    try:
+        return float(parts[0]), float(parts[1])
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must look like {form}, got {spec!r}") from None
+
+
+@dataclass(frozen=True)
+class Config:
+    problem: Problem | str = "logistic"
+    policy: Policy | str = "async"
+    backend: str = "simulated"
+    workers: int = 4
+    gradients: int = 1000            # budget: gradients computed by all workers together
+    lr: float = 0.1
+    batch: int = 32                  # examples per gradient
+    seed: int = 0                    # drives minibatches and simulated times
+    staleness_aware: bool = False    # divide lr by (staleness + 1) (Zhang et al. 2016)
+    # Simulated time (virtual seconds). Real backends use real time instead.
+    compute: Distribution | str = "exp:1.0"   # time to compute one gradient
+    speeds: tuple = ()               # per-worker time multipliers, e.g. (1, 1, 3)
+    straggler: tuple | str | None = None      # (probability, slowdown factor)
+    latency: float = 0.0             # seconds per message (also injected on real backends)
+    bandwidth: float = math.inf      # bytes per second (also injected on real backends)
+    apply_time: float = 0.0          # server seconds to apply one gradient
+    # Real backends: an extra sleep per gradient (a distribution, e.g. 'const:0.001').
+    delay: Distribution | str | None = None
+    fail: tuple = ()                 # ((worker, after_gradients), ...): kill those workers
+    target_loss: float | None = None
+    eval_points: int = 100           # how many times the full loss is evaluated
+    progress: bool = False           # show a tqdm progress bar
+    address: str | None = None       # Ray: cluster address; None starts a local Ray
+
+    def __post_init__(self):
+        s = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
+        s("problem", make_problem(self.problem))
+        s("policy", parse_policy(self.policy))
+        if self.backend not in BACKEND_NAMES:
+            raise ValueError(f"unknown backend {self.backend!r}; choose one of "
+                             f"{', '.join(BACKEND_NAMES)}")
+        s("workers", _number("workers", self.workers, low=1, integer=True))
+        s("gradients", _number("gradients", self.gradients, low=1, integer=True))
+        s("lr", _number("lr", self.lr, low=0, strict=True))
+        s("batch", _number("batch", self.batch, low=1, integer=True))
+        s("seed", _number("seed", self.seed, low=0, integer=True))
+        s("staleness_aware", bool(self.staleness_aware))
+        s("compute", Distribution.parse(self.compute))
+        if self.delay is not None:
+            s("delay", Distribution.parse(self.delay))
+        speeds = tuple(_number("speeds", x, low=0, strict=True) for x in self.speeds)
+        if len(speeds) > self.workers:
+            raise ValueError(f"speeds has {len(speeds)} entries for {self.workers} workers")
+        s("speeds", speeds)
+        if self.straggler is not None:
+            p, f = parse_pair("straggler", self.straggler, "PROB:FACTOR")
+            if not (0 <= p <= 1 and f >= 1):
+                raise ValueError(f"straggler needs 0 <= PROB <= 1 and FACTOR >= 1, "
+                                 f"got {self.straggler!r}")
+            s("straggler", (p, f))
+        s("latency", _number("latency", self.latency, low=0))
+        s("bandwidth", _number("bandwidth", self.bandwidth, low=0, strict=True, allow_inf=True))
+        s("apply_time", _number("apply_time", self.apply_time, low=0))
+        s("fail", self._parse_fail(self.fail))
+        if self.target_loss is not None:
+            s("target_loss", _number("target_loss", self.target_loss))
+        s("eval_points", _number("eval_points", self.eval_points, low=2, integer=True))
+        if self.policy.backups >= self.workers:
+            raise ValueError(f"policy {self.policy.name!r} drops {self.policy.backups} of "
+                             f"{self.workers} gradients per step; allowed: B < workers")
+
+    def _parse_fail(self, spec):
+        if isinstance(spec, dict):
+            spec = tuple(spec.items())
+        elif isinstance(spec, str):
+            spec = tuple(x for x in spec.split(",") if x)
+        elif spec and isinstance(spec[0], (int, float)) and len(spec) == 2:
+            spec = (tuple(spec),)    # a single (worker, after) pair
+        pairs = []
+        for item in spec:
+            w, after = parse_pair("fail", item, "WORKER:AFTER_GRADIENTS")
+            if not (w == int(w) and 0 <= w < self.workers and after == int(after) and after >= 0):
+                raise ValueError(f"fail {item!r}: WORKER must be 0..{self.workers - 1} and "
+                                 "AFTER_GRADIENTS a whole number >= 0")
+            pairs.append((int(w), int(after)))
+        return tuple(pairs)
+
+    @property
+    def timing(self) -> Timing:
+        p, f = self.straggler or (0.0, 1.0)
+        return Timing(compute=self.compute, speeds=self.speeds, straggle_prob=p,
+                      straggle_factor=f, latency=self.latency, bandwidth=self.bandwidth,
+                      apply_time=self.apply_time)
+
+    def replace(self, **changes) -> "Config":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d["problem"] = self.problem.name
+        d["problem_options"] = {f.name: getattr(self.problem, f.name)
+                                for f in dataclasses.fields(self.problem)}
+        for key in ("policy", "compute", "delay"):
+            d[key] = None if d[key] is None else str(d[key])
+        d["bandwidth"] = None if math.isinf(self.bandwidth) else self.bandwidth
+        d["speeds"], d["fail"] = list(self.speeds), [list(x) for x in self.fail]
+        d["straggler"] = list(self.straggler) if self.straggler else None
+        return d

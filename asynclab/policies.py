@@ -1,0 +1,66 @@
+"""Update policies: when a worker may start its next step, and how gradients are applied.
+
+All policies are points in one small space, read the same way by every backend:
+
+* ``bound`` is how many steps a worker may run ahead of the slowest one.
+  Synchronous SGD is ``bound=0`` (a barrier every step); asynchronous SGD is
+  ``bound=inf`` (never wait); stale-synchronous ``ssp:S`` sits in between.
+* ``aggregate`` says whether the gradients of one step are averaged into a
+  single update (sync, backup, local SGD) or each is applied as it arrives
+  (async, ssp, hogwild).
+* ``backups`` is how many of the slowest gradients an aggregated step may drop
+  (Chen et al. 2016): the step closes when ``workers - backups`` have arrived.
+* ``local_steps`` is how many SGD steps a worker takes on its own copy before
+  its accumulated update is averaged with the others' (local SGD / FedAvg).
+* ``lock_free`` (hogwild) means workers write into the shared parameters
+  themselves, without a server or a lock (Niu et al. 2011).
+
+The rules that use these fields live in :mod:`asynclab.server`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    bound: float = math.inf
+    aggregate: bool = False
+    backups: int = 0
+    local_steps: int = 1
+    lock_free: bool = False
+
+    def __str__(self):
+        return self.name
+
+
+SYNC = Policy("sync", bound=0, aggregate=True)
+ASYNC = Policy("async")
+HOGWILD = Policy("hogwild", lock_free=True)
+
+POLICY_FORMS = "sync, async, hogwild, ssp:S, backup:B or local:H"
+
+
+def parse_policy(spec) -> Policy:
+    """A Policy from an instance or a string such as ``"ssp:2"``."""
+    if isinstance(spec, Policy):
+        return spec
+    if not isinstance(spec, str):
+        raise ValueError(f"policy must be a string like 'ssp:2', got {spec!r}")
+    simple = {p.name: p for p in (SYNC, ASYNC, HOGWILD)}
+    if spec in simple:
+        return simple[spec]
+    kind, _, arg = spec.partition(":")
+    if kind not in ("ssp", "backup", "local") or not arg.isdigit():
+        raise ValueError(f"unknown policy {spec!r}; allowed: {POLICY_FORMS} "
+                         "(S, B, H whole numbers)")
+    n = int(arg)
+    if kind == "ssp":
+        return Policy(spec, bound=n)
+    if kind == "backup":
+        return Policy(spec, bound=0, aggregate=True, backups=n)
+    if n < 1:
+        raise ValueError(f"policy {spec!r}: local:H needs H >= 1")
+    return Policy(spec, bound=0, aggregate=True, local_steps=n)

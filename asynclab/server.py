@@ -1,0 +1,164 @@
+"""The parameter server's rules, shared by every backend.
+
+``ParameterServer`` knows nothing about time or threads. A backend asks it
+three things: may this worker start its next step (``may_start``), what are
+the current parameters (``read``), and here is a gradient (``push``). The
+answers depend only on the :class:`~asynclab.policies.Policy`, so a policy
+behaves the same on the simulated clock, on threads, on processes and on Ray.
+A backend that runs workers concurrently must serialise calls (one lock).
+
+Vocabulary:
+
+* ``version`` counts parameter updates applied so far.
+* A worker's ``clock`` counts the steps it has completed (gradients pushed).
+* The ``staleness`` of a gradient is ``version`` at the moment it is applied
+  minus the version the worker read before computing it: the number of updates
+  it did not see.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class StalledError(RuntimeError):
+    """A synchronous policy cannot go on because too many workers failed."""
+
+
+class ParameterServer:
+    def __init__(self, policy, params, workers, lr, staleness_aware=False):
+        if policy.backups >= workers:
+            raise ValueError(f"policy {policy.name!r} drops {policy.backups} gradients per step "
+                             f"but there are only {workers} workers; allowed: backups < workers")
+        self.policy = policy
+        self.params = params      # replaced, never modified, by a server update
+        self.version = 0
+        self.lr = lr
+        self.staleness_aware = staleness_aware
+        self.live = set(range(workers))
+        self.failed = []
+        # Bounded staleness (individually applied gradients).
+        self.clock = [0] * workers
+        self._at_clock = {0: workers}     # how many live workers have each clock
+        self.min_clock = 0
+        self._blocked = {}                # clock -> workers waiting at that clock
+        # Aggregated steps: gradients of the open step and who sent them.
+        self.quorum = workers - policy.backups
+        self._step_sum = None
+        self._step_workers = []
+        self._pushed_at = [-1] * workers  # version each worker last pushed against
+
+    # -- questions a backend asks ---------------------------------------------------
+    def read(self):
+        """The current parameters and their version (treat the array as read-only)."""
+        return self.params, self.version
+
+    def may_start(self, worker) -> bool:
+        """True if ``worker`` may start its next step; otherwise it is parked
+        and will appear in the ``released`` list of a later push or fail."""
+        if self.policy.aggregate:
+            if self._pushed_at[worker] < self.version:
+                return True
+        elif self.clock[worker] - self.min_clock <= self.policy.bound:
+            return True
+        self._blocked.setdefault(self._block_key(worker), []).append(worker)
+        return False
+
+    def push(self, worker, update, version_read):
+        """Apply or buffer one worker's update (a gradient, or for local SGD the
+        sum of its local gradients).
+
+        Returns ``(staleness, applied, released)``: the gradient's staleness,
+        whether it was used (False if a closed step dropped it), and the
+        workers that may now start their next step.
+        """
+        staleness = self.version - version_read
+        if self.policy.aggregate:
+            return (staleness, *self._push_aggregated(worker, update, version_read))
+        lr = self.lr / (staleness + 1) if self.staleness_aware else self.lr
+        self.params = self.params - lr * update
+        self.version += 1
+        return staleness, True, self._advance_clock(worker)
+
+    def fail(self, worker):
+        """Forget a failed worker. Returns the workers this releases; raises
+        StalledError if an aggregated step can no longer gather its quorum."""
+        if worker not in self.live:
+            return []
+        self.live.discard(worker)
+        self.failed.append(worker)
+        if self.policy.aggregate:
+            if len(self.live) < self.quorum:
+                raise StalledError(
+                    f"worker {worker} failed and policy {self.policy.name!r} needs "
+                    f"{self.quorum} gradients per step but only {len(self.live)} workers are left")
+            return []
+        self._at_clock[self.clock[worker]] -= 1
+        return self._raise_min_clock()
+
+    def flush(self):
+        """Apply a partially gathered aggregated step (used when the budget ends)."""
+        if self._step_workers:
+            return self._close_step()
+        return []
+
+    # -- rules --------------------------------------------------------------------
+    def _block_key(self, worker):
+        return self.version if self.policy.aggregate else self.clock[worker]
+
+    def _push_aggregated(self, worker, update, version_read):
+        if version_read != self.version:
+            # The step this gradient belongs to closed without it: drop it.
+            return False, []
+        self._pushed_at[worker] = version_read
+        self._step_sum = update.copy() if self._step_sum is None else self._step_sum + update
+        self._step_workers.append(worker)
+        if len(self._step_workers) >= self.quorum:
+            return True, self._close_step()
+        return True, []
+
+    def _close_step(self):
+        mean = self._step_sum / len(self._step_workers)
+        self.params = self.params - self.lr * mean
+        self._step_sum, self._step_workers = None, []
+        self.version += 1
+        return self._blocked.pop(self.version - 1, [])
+
+    def _advance_clock(self, worker):
+        c = self.clock[worker]
+        self.clock[worker] = c + 1
+        if worker not in self.live:
+            return []
+        self._at_clock[c] -= 1
+        self._at_clock[c + 1] = self._at_clock.get(c + 1, 0) + 1
+        return self._raise_min_clock()
+
+    def _raise_min_clock(self):
+        """Move min_clock up past empty clocks; release workers now within the bound."""
+        if not self.live:
+            return []
+        old = self.min_clock
+        while self._at_clock.get(self.min_clock, 0) == 0:
+            self._at_clock.pop(self.min_clock, None)
+            self.min_clock += 1
+        if self.min_clock == old or math.isinf(self.policy.bound):
+            return []
+        released = []
+        for c in range(old + int(self.policy.bound) + 1, self.min_clock + int(self.policy.bound) + 1):
+            released.extend(self._blocked.pop(c, []))
+        return released
+
+
+def apply_lock_free(params: np.ndarray, update, lr):
+    """Hogwild!: write one step straight into shared parameters, no lock.
+
+    ``update`` is a dense gradient or a sparse ``(coordinates, values)`` pair.
+    Concurrent writers may overwrite each other's coordinates; that is the
+    bargain Hogwild! makes.
+    """
+    if isinstance(update, tuple):
+        coords, values = update
+        np.subtract.at(params, coords, lr * values)
+    else:
+        params -= lr * update
