@@ -10,7 +10,7 @@ from .experiment import compare, run
 from .policies import Policy, parse_policy
 from .problems import LeastSquares, Logistic, Problem, SparseLogistic, make_problem
 from .results import Event, History, Result, Summary, Trace
-from .server import StalledError
+from .server import StalledError, WorkerError
 from .timing import Distribution
 
 __version__ = "0.1.0"
@@ -20,5 +20,5 @@ __all__ = [
     "Policy", "parse_policy",
     "Problem", "LeastSquares", "Logistic", "SparseLogistic", "make_problem",
     "Result", "Summary", "History", "Trace", "Event",
-    "Distribution", "StalledError",
+    "Distribution", "StalledError", "WorkerError",
 ]

@@ -23,7 +23,19 @@ import numpy as np
 
 
 class StalledError(RuntimeError):
-    """A synchronous policy cannot go on because too many workers failed."""
+    """A synchronous policy cannot go on because too many workers failed.
+
+    Backends attach the partial run as ``.result`` when they can.
+    """
+
+
+class WorkerError(RuntimeError):
+    """A worker raised: the message names the worker and carries its traceback."""
+
+    def __init__(self, worker, traceback_text):
+        super().__init__(f"worker {worker} failed:\n{traceback_text}")
+        self.worker = worker
+        self.traceback_text = traceback_text
 
 
 class ParameterServer:
