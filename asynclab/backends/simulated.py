@@ -111,6 +111,7 @@ class Simulation:
                 trace.record(w, WAIT, start, self.now)
             if self.started >= cfg.gradients:
                 return
+            self.started += 1     # reserve this step's first gradient of the budget
             params, version = server.read()
             if msg:
                 start = self.now
@@ -119,9 +120,10 @@ class Simulation:
             # Compute: one gradient, or local_steps of them on a private copy.
             update, local = None, params
             for step in range(local_steps):
-                if step and self.started >= cfg.gradients:
-                    break
-                self.started += 1
+                if step:
+                    if self.started >= cfg.gradients:
+                        break
+                    self.started += 1
                 grad = problem.gradient(local, problem.sample(rng, batch))
                 start = self.now
                 yield clock.next_compute()

@@ -1,0 +1,223 @@
+"""Command line: ``asynclab run``, ``asynclab compare`` and ``asynclab quiz``.
+
+Bad input exits with status 2 and one line naming the value and what is
+allowed; a run that cannot go on (a sync run that lost a worker) exits 1 with
+one line naming the worker.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+
+from .config import BACKEND_NAMES, Config
+from .problems import PROBLEMS
+from .server import StalledError, WorkerError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _experiment_flags(p, many_policies=False):
+    p.add_argument("--policy", default="sync,async" if many_policies else "async",
+                   help="sync, async, hogwild, ssp:S, backup:B or local:H"
+                        + (" (comma-separated list)" if many_policies else ""))
+    p.add_argument("--backend", default="simulated", help=", ".join(BACKEND_NAMES))
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--gradients", type=int, default=1000,
+                   help="budget: gradients computed by all workers together")
+    p.add_argument("--problem", default="logistic", help=", ".join(PROBLEMS))
+    p.add_argument("--features", type=int, help="problem size (parameters)")
+    p.add_argument("--examples", type=int, help="number of training examples")
+    p.add_argument("--nonzeros", type=int, help="sparse-logistic: features per example")
+    p.add_argument("--overlap", type=float, help="sparse-logistic: share of hot features")
+    p.add_argument("--lr", type=float, default=0.1, help="learning rate")
+    p.add_argument("--batch", type=int, default=32, help="examples per gradient")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--staleness-aware", action="store_true",
+                   help="divide the learning rate by staleness + 1")
+    p.add_argument("--compute", default="exp:1.0",
+                   help="simulated compute time: const:MEAN, exp:MEAN or lognormal:MEAN:SIGMA")
+    p.add_argument("--speeds", help="per-worker time multipliers, e.g. 1,1,3")
+    p.add_argument("--straggler", help="PROB:FACTOR, e.g. 0.1:5")
+    p.add_argument("--latency", type=float, default=0.0, help="seconds per message")
+    p.add_argument("--bandwidth", type=float, default=math.inf, help="bytes per second")
+    p.add_argument("--apply-time", type=float, default=0.0,
+                   help="simulated server seconds per gradient")
+    p.add_argument("--delay", help="real backends: extra sleep per gradient (a distribution)")
+    p.add_argument("--fail", help="WORKER:AFTER_GRADIENTS[,...]: kill workers mid-run")
+    p.add_argument("--target-loss", type=float, help="report the time to reach this loss")
+    p.add_argument("--eval-points", type=int, default=100)
+    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.add_argument("--address", help="ray: cluster address (default: a local Ray)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def _config(args, policy) -> Config:
+    from .problems import make_problem
+    problem = make_problem(args.problem)
+    sizes = {k: getattr(args, k) for k in ("features", "examples", "nonzeros", "overlap")
+             if getattr(args, k) is not None}
+    known = {f.name for f in dataclasses.fields(problem)}
+    for key in sizes:
+        if key not in known:
+            raise ValueError(f"--{key} does not apply to problem {problem.name!r}")
+    problem = dataclasses.replace(problem, **sizes)
+    speeds = ()
+    if args.speeds:
+        try:
+            speeds = tuple(float(x) for x in args.speeds.split(","))
+        except ValueError:
+            raise ValueError(f"--speeds must be numbers separated by commas, got {args.speeds!r}")
+    return Config(problem=problem, policy=policy, backend=args.backend, workers=args.workers,
+                  gradients=args.gradients, lr=args.lr, batch=args.batch, seed=args.seed,
+                  staleness_aware=args.staleness_aware, compute=args.compute, speeds=speeds,
+                  straggler=args.straggler, latency=args.latency, bandwidth=args.bandwidth,
+                  apply_time=args.apply_time, delay=args.delay, fail=args.fail or (),
+                  target_loss=args.target_loss, eval_points=args.eval_points,
+                  progress=args.progress, address=args.address)
+
+
+def _checked_config(args, policy) -> Config:
+    """The Config, with its backend importable; bad input becomes a usage error."""
+    from .backends import get_backend
+    try:
+        config = _config(args, policy)
+        get_backend(config.backend)
+    except (ValueError, ImportError) as err:
+        raise _UsageError(str(err)) from None
+    return config
+
+
+def _json_summary(result):
+    return result.to_dict()["summary"]
+
+
+def _text_summary(result):
+    s = result.summary
+    unit = "simulated s" if s.backend == "simulated" else "s"
+    lines = [
+        f"{s.policy} on {s.backend}: {s.workers} workers, problem {s.problem}, seed {s.seed}",
+        f"  time                {s.time:.4g} {unit}",
+        f"  gradients / updates {s.gradients} / {s.updates}"
+        + (f" ({s.dropped} dropped)" if s.dropped else ""),
+        f"  loss                {s.initial_loss:.4g} -> {s.final_loss:.4g}"
+        + ("  DIVERGED" if s.diverged else ""),
+        f"  staleness           mean {s.mean_staleness:.3g}, max {s.max_staleness}",
+        f"  time split          compute {s.compute_fraction:.1%}, "
+        f"communication {s.comm_fraction:.1%}, idle {s.idle_fraction:.1%}",
+        f"  gradients/s         {s.gradients_per_second:.4g}",
+    ]
+    if s.time_to_target is not None or result.config.target_loss is not None:
+        ttt = "never" if s.time_to_target is None else f"{s.time_to_target:.4g} {unit}"
+        lines.append(f"  time to target      {ttt}")
+    if s.failed_workers:
+        lines.append(f"  failed workers      {', '.join(map(str, s.failed_workers))}")
+    return "\n".join(lines)
+
+
+def _table(results):
+    head = ("policy", "time", "updates", "final loss", "to target", "staleness", "idle",
+            "grad/s")
+    rows = []
+    for r in results.values():
+        s = r.summary
+        ttt = "-" if s.time_to_target is None else f"{s.time_to_target:.4g}"
+        rows.append((s.policy, f"{s.time:.4g}", str(s.updates), f"{s.final_loss:.4g}", ttt,
+                     f"{s.mean_staleness:.3g}", f"{s.idle_fraction:.0%}",
+                     f"{s.gradients_per_second:.4g}"))
+    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
+    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
+    return "\n".join(fmt.format(*row) for row in (head, *rows))
+
+
+def _plot(results, path, target):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import plots
+    n = len(results)
+    fig, axes = plt.subplots(n + 1, 1, figsize=(9, 2.2 * n + 3), layout="constrained")
+    for ax, r in zip(axes, results.values()):
+        plots.timeline(r, ax=ax)
+    plots.convergence(results, ax=axes[-1], target=target)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _cmd_run(args):
+    from .experiment import run
+    result = run(_checked_config(args, args.policy))
+    print(json.dumps(_json_summary(result)) if args.json else _text_summary(result))
+
+
+def _cmd_compare(args):
+    from .experiment import run
+    policies = [p for p in args.policy.split(",") if p]
+    configs = [_checked_config(args, p) for p in policies]
+    results = {str(c.policy): run(c) for c in configs}
+    if args.json:
+        print(json.dumps([_json_summary(r) for r in results.values()]))
+    else:
+        print(_table(results))
+    if args.plot:
+        _plot(results, args.plot, args.target_loss)
+        if not args.json:
+            print(f"plots written to {args.plot}")
+
+
+def _cmd_quiz(args):
+    from . import quiz
+    questions = quiz.list_questions(lesson=args.lesson)
+    if args.json:
+        print(json.dumps(questions, indent=1))
+        return
+    for q in questions:
+        print(f"[{q['id']}] (lesson {q['lesson']}, {q['kind']}) {q['question']}")
+        for i, option in enumerate(q.get("options", [])):
+            print(f"    {chr(ord('a') + i)}) {option['text']}")
+
+
+def build_parser():
+    parser = _Parser(prog="asynclab", description="Synchronous versus asynchronous SGD.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = sub.add_parser("run", help="run one experiment")
+    _experiment_flags(p)
+    p.set_defaults(func=_cmd_run)
+    p = sub.add_parser("compare", help="run several policies on the same cluster")
+    _experiment_flags(p, many_policies=True)
+    p.add_argument("--plot", help="write timelines and loss curves to this PNG file")
+    p.set_defaults(func=_cmd_compare)
+    p = sub.add_parser("quiz", help="the course's quiz questions")
+    p.add_argument("--list", action="store_true", required=True, help="list the questions")
+    p.add_argument("--lesson", type=int, help="only this lesson's questions")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_quiz)
+    return parser
+
+
+def main(argv=None):
+    try:
+        args = build_parser().parse_args(argv)
+        args.func(args)
+    except _UsageError as err:
+        print(f"asynclab: error: {err}", file=sys.stderr)
+        return 2
+    except (StalledError, WorkerError) as err:
+        print(f"asynclab: run failed: {str(err).splitlines()[0]}", file=sys.stderr)
+        if isinstance(err, WorkerError):
+            print(err.traceback_text, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("asynclab: interrupted", file=sys.stderr)
+        return 130
+    return 0
