@@ -20,13 +20,18 @@ BACKEND_NAMES = ("simulated", "thread", "process", "ray")
 
 
 def _number(name, value, *, low=None, strict=False, integer=False, allow_inf=False):
-    ok_type = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, ok_type):
-        try:  # numpy scalars
-            value = int(value) if integer and int(value) == value else float(value)
-        except (TypeError, ValueError):
-            kind = "a whole number" if integer else "a number"
-            raise ValueError(f"{name} must be {kind}, got {value!r}") from None
+    kind = "a whole number" if integer else "a number"
+    try:
+        if isinstance(value, (bool, str)):
+            raise TypeError
+        number = float(value)       # also accepts numpy scalars
+        if integer:
+            if number != int(number):
+                raise ValueError
+            number = int(number)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be {kind}, got {value!r}") from None
+    value = number
     if math.isnan(value) or (math.isinf(value) and not allow_inf):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     if low is not None and (value < low or (strict and value == low)):

@@ -141,7 +141,7 @@ def summarize(config, trace, history, *, time, updates, gradients, diverged, fai
     total = time if time > 0 else 1.0
     compute = busy[COMPUTE] / total
     comm = (busy[PULL] + busy[PUSH]) / total
-    idle = 1.0 - compute - comm
+    idle = np.clip(1.0 - compute - comm, 0.0, 1.0)   # clip away rounding error
     stale = trace.staleness()
     target = config.target_loss
     return Summary(

@@ -1,0 +1,26 @@
+"""Reference implementations the tests compare the engine with."""
+import numpy as np
+
+from asynclab.backends.base import worker_streams
+
+SMALL = dict(features=20, examples=300)
+
+
+def sgd_reference(problem, *, lr, batch, seed, steps, workers=1):
+    """Plain minibatch SGD: each step uses one minibatch from every worker's
+    stream, concatenated (so ``workers`` times the batch)."""
+    rngs, _ = worker_streams(seed, workers)
+    w = problem.initial_params()
+    for _ in range(steps):
+        idx = np.concatenate([problem.sample(rngs[k], batch) for k in range(workers)])
+        w = w - lr * problem.gradient(w, idx)
+    return w
+
+
+def activity_by_worker(result):
+    """{worker: [(start, end, kind, version), ...]} of what each worker was doing."""
+    out = {}
+    for e in result.trace.events:
+        if e.kind in ("compute", "pull", "push", "wait") and e.worker >= 0:
+            out.setdefault(e.worker, []).append((e.start, e.end, e.kind, e.version))
+    return out

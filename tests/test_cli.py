@@ -1,0 +1,103 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from asynclab.cli import main
+
+FIELDS = {"policy", "backend", "workers", "problem", "seed", "time", "updates", "gradients",
+          "final_loss", "initial_loss", "mean_staleness", "max_staleness", "idle_fraction",
+          "comm_fraction", "compute_fraction", "gradients_per_second", "diverged",
+          "failed_workers"}
+SMALL = ["--features", "20", "--examples", "200", "--gradients", "200"]
+
+
+def run_cli(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_run_json_has_the_contract_fields(capsys):
+    code, out, _ = run_cli(capsys, "run", "--policy", "ssp:2", "--backend", "simulated",
+                           "--workers", "3", "--problem", "logistic", "--lr", "0.5",
+                           "--seed", "7", "--compute", "lognormal:1:0.5", "--latency", "0.1",
+                           "--bandwidth", "1e6", "--straggler", "0.1:4", "--json", *SMALL)
+    assert code == 0
+    summary = json.loads(out)
+    assert FIELDS <= set(summary)
+    assert summary["policy"] == "ssp:2" and summary["workers"] == 3 and summary["seed"] == 7
+    assert summary["gradients"] == 200 and summary["comm_fraction"] > 0
+
+
+def test_run_is_reproducible_from_the_command_line(capsys):
+    a = run_cli(capsys, "run", "--json", *SMALL)[1]
+    b = run_cli(capsys, "run", "--json", *SMALL)[1]
+    c = run_cli(capsys, "run", "--json", "--seed", "1", *SMALL)[1]
+    assert a == b != c
+
+
+def test_text_summary_is_readable(capsys):
+    code, out, _ = run_cli(capsys, "run", "--policy", "sync", "--target-loss", "0.5", *SMALL)
+    assert code == 0
+    assert "sync on simulated" in out and "time to target" in out and "idle" in out
+
+
+def test_compare_prints_a_table_and_writes_plots(capsys, tmp_path):
+    png = tmp_path / "cmp.png"
+    code, out, _ = run_cli(capsys, "compare", "--policy", "sync,async,backup:1", "--plot",
+                           str(png), *SMALL)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[0] == "policy" and [l.split()[0] for l in lines[1:4]] == [
+        "sync", "async", "backup:1"]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_json_is_a_list_of_summaries(capsys):
+    code, out, _ = run_cli(capsys, "compare", "--policy", "sync,async", "--json", *SMALL)
+    assert [s["policy"] for s in json.loads(out)] == ["sync", "async"]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--workers", "0"], "workers must be at least 1, got 0"),
+    (["--lr", "-0.1"], "lr must be greater than 0, got -0.1"),
+    (["--policy", "fastest"], "unknown policy 'fastest'"),
+    (["--policy", "ssp:x"], "unknown policy 'ssp:x'"),
+    (["--problem", "mnist"], "unknown problem 'mnist'"),
+    (["--compute", "normal:1"], "bad distribution 'normal:1'"),
+    (["--compute", "exp:-1"], "bad distribution 'exp:-1'"),
+    (["--straggler", "0.5"], "straggler must look like PROB:FACTOR, got '0.5'"),
+    (["--fail", "7:10"], "fail '7:10'"),
+    (["--backend", "gpu"], "unknown backend 'gpu'"),
+    (["--workers", "two"], "invalid int value: 'two'"),
+    (["--policy", "backup:4"], "allowed: B < workers"),
+])
+def test_bad_input_exits_2_with_one_line(capsys, args, needle):
+    code, out, err = run_cli(capsys, "run", *args)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1 and needle in err, err
+    assert "Traceback" not in err
+
+
+def test_sync_that_loses_a_worker_exits_1_naming_it(capsys):
+    code, _, err = run_cli(capsys, "run", "--policy", "sync", "--fail", "1:20", *SMALL)
+    assert code == 1 and "worker 1" in err and len(err.strip().splitlines()) == 1
+
+
+def test_async_survives_a_lost_worker_and_lists_it(capsys):
+    code, out, _ = run_cli(capsys, "run", "--policy", "async", "--fail", "1:20", "--json",
+                           *SMALL)
+    assert code == 0 and json.loads(out)["failed_workers"] == [1]
+
+
+def test_console_script_and_module_entry_point():
+    for cmd in ([sys.executable, "-m", "asynclab"],):
+        done = subprocess.run([*cmd, "run", "--workers", "0"], capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 2 and "workers must be at least 1" in done.stderr
+        done = subprocess.run([*cmd, "run", "--json", *SMALL], capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0 and json.loads(done.stdout)["gradients"] == 200

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+import asynclab
+from asynclab.problems import make_problem
+
+PROBLEMS = [
+    asynclab.LeastSquares(features=8, examples=50),
+    asynclab.Logistic(features=8, examples=50),
+    asynclab.SparseLogistic(features=30, examples=50, nonzeros=4, overlap=0.3, hot=5),
+]
+
+
+@pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: p.name)
+def test_gradient_matches_finite_differences(problem):
+    rng = np.random.default_rng(1)
+    w = 0.3 * rng.standard_normal(problem.dim)
+    grad = problem.gradient(w, np.arange(problem.examples))
+    h = 1e-6
+    numeric = np.array([(problem.loss(w + h * e) - problem.loss(w - h * e)) / (2 * h)
+                        for e in np.eye(problem.dim)])
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: p.name)
+def test_minibatch_gradient_is_mean_of_single_example_gradients(problem):
+    w = np.linspace(-1, 1, problem.dim)
+    idx = np.array([3, 7, 7, 20])
+    singles = np.mean([problem.gradient(w, np.array([i])) for i in idx], axis=0)
+    np.testing.assert_allclose(problem.gradient(w, idx), singles, rtol=1e-12, atol=1e-15)
+
+
+def test_sparse_gradient_touches_only_the_examples_features():
+    p = asynclab.SparseLogistic(features=1000, examples=100, nonzeros=5)
+    coords, values = p.sparse_gradient(np.zeros(p.dim), np.array([0, 1]))
+    cols, _, _ = p.data
+    assert set(coords) == set(cols[[0, 1]].ravel())
+    assert len(values) == 10
+
+
+def test_overlap_makes_examples_share_features():
+    def shared(overlap):
+        cols = asynclab.SparseLogistic(features=5000, examples=200, overlap=overlap).data[0]
+        sets = [set(r) for r in cols]
+        return np.mean([bool(sets[i] & sets[i + 1]) for i in range(len(sets) - 1)])
+    assert shared(0.0) < 0.1 < 0.9 < shared(0.8)
+
+
+def test_data_comes_from_the_problem_seed_only():
+    a, b = asynclab.Logistic(seed=3, features=5, examples=20), asynclab.Logistic(seed=3, features=5, examples=20)
+    np.testing.assert_array_equal(a.data[0], b.data[0])
+    assert not np.array_equal(a.data[0], asynclab.Logistic(seed=4, features=5, examples=20).data[0])
+
+
+def test_pickled_problem_regenerates_identical_data():
+    import pickle
+    p = asynclab.Logistic(features=5, examples=20)
+    _ = p.data
+    blob = pickle.dumps(p)
+    assert len(blob) < 1000          # the recipe travels, not the data
+    np.testing.assert_array_equal(pickle.loads(blob).data[0], p.data[0])
+
+
+def test_nbytes_is_the_parameter_vector():
+    assert asynclab.Logistic(features=1000).nbytes == 8000
+
+
+def test_bad_problem_inputs_name_the_value():
+    with pytest.raises(ValueError, match="unknown problem 'mnist'"):
+        make_problem("mnist")
+    with pytest.raises(ValueError, match="features must be a positive integer, got 0"):
+        asynclab.Logistic(features=0)
+    with pytest.raises(ValueError, match="overlap must be in"):
+        asynclab.SparseLogistic(overlap=2)

@@ -1,0 +1,107 @@
+import json
+import math
+
+import numpy as np
+import pytest
+
+import asynclab
+from asynclab import plots
+
+PROBLEM = asynclab.LeastSquares(features=10, examples=200)
+
+
+def test_result_exports_to_plain_json():
+    r = asynclab.run(problem=PROBLEM, policy="ssp:1", workers=3, gradients=60, latency=0.1)
+    d = json.loads(r.to_json(trace=True))
+    assert d["config"]["policy"] == "ssp:1" and d["config"]["problem"] == "least-squares"
+    assert d["summary"]["gradients"] == 60
+    assert len(d["history"]["loss"]) == len(r.history.loss)
+    kinds = {e["kind"] for e in d["trace"]}
+    assert {"compute", "pull", "push", "apply"} <= kinds
+    first = d["trace"][0]
+    assert set(first) == {"worker", "kind", "start", "end", "version", "staleness"}
+
+
+def test_events_are_frozen_records():
+    r = asynclab.run(problem=PROBLEM, gradients=10)
+    e = r.trace.events[0]
+    with pytest.raises(Exception):
+        e.start = 3.0
+
+
+def test_divergence_stops_the_run_and_says_so():
+    r = asynclab.run(problem=PROBLEM, policy="async", workers=4, gradients=5000, lr=5.0)
+    assert r.summary.diverged
+    assert not math.isfinite(r.summary.final_loss)
+    assert r.summary.gradients < 5000            # it stopped early
+    assert json.loads(r.to_json())["summary"]["final_loss"] is None
+
+
+def test_time_to_target_is_first_crossing():
+    r = asynclab.run(problem=PROBLEM, policy="async", gradients=400, lr=0.2,
+                     target_loss=0.05, eval_points=50)
+    t = r.summary.time_to_target
+    assert t is not None
+    i = r.history.time.index(t)
+    assert r.history.loss[i] <= 0.05 < min(r.history.loss[:i])
+
+
+def test_history_is_monotone_in_time_updates_and_gradients():
+    r = asynclab.run(problem=PROBLEM, policy="backup:1", workers=4, gradients=400)
+    for key in ("time", "updates", "gradients"):
+        xs = getattr(r.history, key)
+        assert all(a <= b for a, b in zip(xs, xs[1:]))
+    assert r.history.gradients[-1] == 400 and r.history.updates[-1] == r.summary.updates
+
+
+def test_config_replace_and_validation():
+    c = asynclab.Config(workers=2)
+    assert c.replace(workers=5).workers == 5 and c.workers == 2
+    with pytest.raises(ValueError, match="speeds has 3 entries for 2 workers"):
+        c.replace(speeds=(1, 1, 1))
+    with pytest.raises(ValueError, match="gradients must be a whole number"):
+        c.replace(gradients=2.5)
+
+
+def test_compare_runs_each_policy_on_the_same_cluster():
+    rs = asynclab.compare("sync,async", problem=PROBLEM, workers=3, gradients=90,
+                          compute="const:1")
+    assert list(rs) == ["sync", "async"]
+    assert rs["sync"].summary.time == pytest.approx(30.0)
+    assert rs["async"].summary.time == pytest.approx(30.0)
+
+
+def test_plots_return_figures_with_the_expected_content():
+    rs = asynclab.compare(["sync", "async"], problem=PROBLEM, workers=3, gradients=60,
+                          latency=0.2)
+    fig = plots.timeline(rs["sync"])
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "compute", "communication", "idle (waiting)"]
+    assert len(ax.get_yticks()) == 3
+    fig = plots.convergence(rs, x="updates", target=0.1)
+    assert [l.get_label() for l in fig.axes[0].get_lines()][:2] == ["sync", "async"]
+    assert plots.staleness_histogram(rs).axes[0].get_xlabel().startswith("staleness")
+    bars = plots.utilisation(rs["async"]).axes[0].patches
+    assert len(bars) == 9
+    with pytest.raises(ValueError, match="x must be"):
+        plots.convergence(rs, x="epochs")
+    # A partial timeline for the replay shows nothing after `until`.
+    fig = plots.timeline(rs["async"], until=1.0)
+    assert fig.axes[0].get_xlim()[1] == 1.0
+
+
+def test_golden_trace(request):
+    """The simulated clock's event times for a fixed config, stored once.
+
+    Timing depends only on numpy's random streams, not on floating-point
+    arithmetic of the gradients, so it is stable across machines.
+    """
+    path = request.path.parent / "golden" / "trace_ssp1_3workers.json"
+    r = asynclab.run(problem=PROBLEM, policy="ssp:1", workers=3, gradients=24, seed=42,
+                     compute="lognormal:1:0.8", latency=0.05, straggler=(0.2, 3))
+    rows = [[w, k, round(s, 12), round(e, 12), v, st] for w, k, s, e, v, st in r.trace.rows]
+    if not path.exists():
+        path.write_text(json.dumps(rows, indent=0))
+        pytest.skip("golden trace written; commit it")
+    assert rows == json.loads(path.read_text())
