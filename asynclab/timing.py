@@ -74,12 +74,14 @@ class Timing:
 
 
 class WorkerClock:
-    """Compute times of one worker, drawn in blocks from its own stream."""
+    """Compute times of one worker, drawn in blocks from its own stream.
 
-    BLOCK = 512
+    ``block`` (draws per refill) must depend only on the Config, so that runs
+    stay reproducible; a worker expected to compute few gradients draws few.
+    """
 
-    def __init__(self, timing: Timing, worker: int, rng: np.random.Generator):
-        self.timing, self.rng = timing, rng
+    def __init__(self, timing: Timing, worker: int, rng: np.random.Generator, block=512):
+        self.timing, self.rng, self.block = timing, rng, block
         self.scale = timing.speed(worker)
         self._times, self._next = [], 0
 
@@ -92,8 +94,8 @@ class WorkerClock:
 
     def _refill(self):
         t = self.timing
-        times = self.scale * t.compute.draw(self.rng, self.BLOCK)
+        times = self.scale * t.compute.draw(self.rng, self.block)
         if t.straggle_prob > 0:
-            slow = self.rng.random(self.BLOCK) < t.straggle_prob
+            slow = self.rng.random(self.block) < t.straggle_prob
             times = np.where(slow, times * t.straggle_factor, times)
         self._times, self._next = times.tolist(), 0

@@ -34,7 +34,8 @@ class Simulation:
                                       config.staleness_aware)
         batch_rngs, time_rngs = worker_streams(config.seed, n)
         self.batch_rngs = batch_rngs
-        self.clocks = [WorkerClock(timing, w, time_rngs[w]) for w in range(n)]
+        block = min(512, max(8, config.gradients // n + 1))
+        self.clocks = [WorkerClock(timing, w, time_rngs[w], block) for w in range(n)]
         self.message_time = timing.message_time(problem.nbytes)
         self.fail_after = dict(config.fail)
         self.trace = Trace()

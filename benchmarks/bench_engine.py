@@ -1,0 +1,69 @@
+"""How much the simulated engine adds on top of the gradient arithmetic.
+
+    python benchmarks/bench_engine.py            # full size (about a minute)
+    python benchmarks/bench_engine.py --quick    # 10x fewer gradients
+
+Prints two figures the engine is held to (issue 2):
+  * a 1-worker simulated run against a plain numpy loop doing the same gradient
+    steps on the default logistic problem (target: at most 1.5x);
+  * seconds per gradient with 1000 simulated workers against 1 (target: at most 1.3x).
+Each timing is the best of a few repeats, which filters out other load.
+"""
+import argparse
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+import asynclab
+from asynclab.backends.base import worker_streams
+
+
+def plain_loop(problem, gradients, lr, batch, seed):
+    """Sequential SGD with the same gradients and loss evaluations, no engine."""
+    rng = worker_streams(seed, 1)[0][0]
+    w = problem.initial_params()
+    every = max(1, gradients // 99)
+    problem.loss(w)
+    for k in range(1, gradients + 1):
+        w = w - lr * problem.gradient(w, problem.sample(rng, batch))
+        if k % every == 0:
+            problem.loss(w)
+    return w
+
+
+def best_of(repeats, fn):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    n = 10_000 if args.quick else 100_000
+    problem = asynclab.Logistic()
+    _ = problem.data
+    config = asynclab.Config(problem=problem, policy="async", workers=1, gradients=n, lr=0.1)
+    with threadpool_limits(1):  # one BLAS thread, the same for both sides
+        t_loop, w_loop = best_of(args.repeats, lambda: plain_loop(problem, n, 0.1, 32, 0))
+        t_one, r_one = best_of(args.repeats, lambda: asynclab.run(config))
+        assert np.array_equal(w_loop, r_one.params), "engine and loop must do the same steps"
+        t_many, _ = best_of(args.repeats, lambda: asynclab.run(config, workers=1000))
+    print(f"default logistic problem: d={problem.dim}, batch 32, {n} gradients, "
+          f"best of {args.repeats}")
+    print(f"{'':34}{'seconds':>9}{'us/gradient':>13}{'ratio':>8}  target")
+    print(f"{'plain numpy loop':34}{t_loop:9.3f}{1e6 * t_loop / n:13.1f}{1:8.2f}")
+    print(f"{'simulated, 1 worker':34}{t_one:9.3f}{1e6 * t_one / n:13.1f}"
+          f"{t_one / t_loop:8.2f}  <= 1.5 x loop")
+    print(f"{'simulated, 1000 workers':34}{t_many:9.3f}{1e6 * t_many / n:13.1f}"
+          f"{t_many / t_one:8.2f}  <= 1.3 x 1 worker")
+
+
+if __name__ == "__main__":
+    main()
