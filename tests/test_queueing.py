@@ -48,6 +48,12 @@ def test_server_apply_time_caps_throughput():
     assert r.summary.gradients_per_second == pytest.approx(10, rel=0.01)
 
 
+def test_lock_free_writers_do_not_queue_at_the_server():
+    kw = dict(problem=PROBLEM, workers=8, gradients=2000, compute="const:0.01",
+              apply_time=0.1, eval_points=2)
+    assert asynclab.run(policy="hogwild", **kw).summary.gradients_per_second == pytest.approx(800)
+
+
 def test_speed_factors_and_stragglers_slow_the_right_workers():
     r = asynclab.run(problem=PROBLEM, policy="async", workers=3, gradients=3000,
                      compute="const:1", speeds=(1, 1, 3), eval_points=2)

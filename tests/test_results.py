@@ -105,3 +105,28 @@ def test_golden_trace(request):
         path.write_text(json.dumps(rows, indent=0))
         pytest.skip("golden trace written; commit it")
     assert rows == json.loads(path.read_text())
+
+
+def test_a_stalled_sync_run_raises_with_the_partial_result():
+    with pytest.raises(asynclab.StalledError, match="worker 2 failed") as info:
+        asynclab.run(problem=PROBLEM, policy="sync", workers=3, gradients=300, fail=[(2, 10)])
+    partial = info.value.result
+    assert partial.failed_workers == [2]
+    assert 0 < partial.summary.gradients < 300
+
+
+def test_backup_workers_cover_a_lost_worker():
+    r = asynclab.run(problem=PROBLEM, policy="backup:1", workers=3, gradients=300,
+                     fail=[(2, 10)])
+    assert r.failed_workers == [2] and r.summary.gradients == 300
+
+
+def test_ssp_goes_on_without_a_lost_worker():
+    r = asynclab.run(problem=PROBLEM, policy="ssp:1", workers=3, gradients=300, fail={0: 5})
+    assert r.failed_workers == [0] and r.summary.gradients == 300
+    assert [e.worker for e in r.trace.of_kind("fail")] == [0]
+
+
+def test_progress_bar_can_be_shown(capsys):
+    asynclab.run(problem=PROBLEM, gradients=50, progress=True)
+    assert "50/50" in capsys.readouterr().err

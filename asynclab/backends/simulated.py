@@ -102,7 +102,8 @@ class Simulation:
         cfg, server, trace, problem = self.config, self.server, self.trace, self.problem
         rng, clock, msg = self.batch_rngs[w], self.clocks[w], self.message_time
         local_steps, lr, batch = self.policy.local_steps, cfg.lr, cfg.batch
-        apply_time = self.timing.apply_time
+        # Lock-free writers do not queue at a server: only a server serialises applies.
+        apply_time = 0.0 if self.policy.lock_free else self.timing.apply_time
         computed = 0
         while True:
             while not server.may_start(w):
