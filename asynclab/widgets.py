@@ -1,0 +1,63 @@
+"""What quizzes, explorations and the replay share: the headless switch and figures as PNG.
+
+Headless means there is no notebook front end to draw widgets: plain Python,
+a terminal IPython, or any environment with ``ASYNCLAB_HEADLESS=1`` (CI and
+nbval set it). Headless code paths print text and show static figures; they
+never wait for a click.
+
+Every widget carries CSS classes (``asynclab-quiz``, ``asynclab-check``, ...)
+so browser tests and custom styles can find it; lessons/README.md lists them.
+"""
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+
+HEADLESS_ENV = "ASYNCLAB_HEADLESS"
+DPI = 80          # figure pixels per inch: small PNGs keep notebooks light
+
+
+def headless() -> bool:
+    """True when widgets cannot be shown (see the module docstring)."""
+    if os.environ.get(HEADLESS_ENV, "").strip().lower() not in ("", "0", "false", "no"):
+        return True
+    if importlib.util.find_spec("ipywidgets") is None:
+        return True
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return True
+    shell = get_ipython()
+    return shell is None or getattr(shell, "kernel", None) is None
+
+
+def css(widget, *classes):
+    """Add CSS classes to an ipywidget and return it."""
+    for name in classes:
+        widget.add_class(name)
+    return widget
+
+
+def new_figure(width, height):
+    """A Figure outside pyplot: never auto-displayed, freed with its dashboard."""
+    from matplotlib.figure import Figure
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+
+
+def png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def show_static(fig, note):
+    """Headless display: one line of text and the figure as a PNG (if in IPython)."""
+    print(note)
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        display(Image(data=png(fig), format="png"))

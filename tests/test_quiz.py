@@ -1,0 +1,310 @@
+"""Quizzes: the bank's integrity, grading, progress files and the headless paths."""
+import json
+import math
+import os
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+from asynclab import questions, quiz
+
+LESSONS = range(5)     # lessons 00-04 are written; later lessons add their own files
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A private ASYNCLAB_HOME, so no test reads or writes the real one."""
+    monkeypatch.setenv("ASYNCLAB_HOME", str(tmp_path))
+    quiz._stores.clear()
+    yield tmp_path
+    quiz._stores.clear()
+
+
+def single(**changes):
+    raw = {"id": "07-x", "kind": "single", "question": "Which?",
+           "options": [{"text": "yes", "explanation": "because", "correct": True},
+                       {"text": "no", "explanation": "because not"}]}
+    raw.update(changes)
+    return {"lesson": 7, "questions": [raw]}
+
+
+# -- the bank -------------------------------------------------------------------------------
+def test_bank_ids_unique_and_prefixed_with_their_lesson():
+    everything = questions.bank()
+    ids = [q["id"] for q in quiz.list_questions()]
+    assert len(ids) == len(set(ids)) == len(everything)
+    for q in everything.values():
+        assert q.id.startswith(f"{q.lesson:02d}-")
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_each_lesson_has_at_least_three_questions_and_all_kinds_appear(lesson):
+    kinds = [q.kind for q in questions.bank().values() if q.lesson == lesson]
+    assert len(kinds) >= 3
+    all_kinds = {q.kind for q in questions.bank().values()}
+    assert all_kinds == {"single", "multiple", "numeric"}
+
+
+def test_every_option_explained_and_every_question_answerable():
+    for q in questions.bank().values():
+        assert q.question.strip()
+        right = q.right()
+        assert right, q.id
+        if q.kind != "multiple":
+            assert len(right) == 1, q.id
+        for o in q.options:
+            assert o.text.strip() and len(o.explanation.strip()) > 20, (q.id, o.text)
+        # The solution, graded, is correct; every wrong single option is graded wrong.
+        if q.kind == "numeric":
+            assert questions.grade(q, q.options[right[0]].value)[0]
+            assert q.otherwise.strip()
+            for o in q.options:
+                assert questions.grade(q, o.value)[0] == o.correct
+        else:
+            assert questions.grade(q, right)[0]
+            for i in range(len(q.options)):
+                assert questions.grade(q, [i])[0] == (right == [i])
+
+
+def test_lesson_three_asks_the_course_question_with_its_four_options():
+    q = questions.get("03-main-benefit")
+    assert q.question == ("What is the main benefit of Asynchronous Gradient Updates "
+                          "in distributed systems?")
+    texts = [o.text for o in q.options]
+    assert texts == ["Managing communication overhead", "Reducing memory usage",
+                     "Increasing model complexity", "Improving input processing speed"]
+    assert q.right() == [0]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"kind": "essay"}, "kind must be one of"),
+    ({"id": "03-x"}, "must start with the lesson number"),
+    ({"options": [{"text": "yes", "explanation": "", "correct": True},
+                  {"text": "no", "explanation": "b"}]}, "needs both a text and an explanation"),
+    ({"options": [{"text": "yes", "explanation": "a"}, {"text": "no", "explanation": "b"}]},
+     "exactly one correct option"),
+    ({"options": [{"text": "yes", "explanation": "a", "correct": True},
+                  {"text": "no", "explanation": "b", "correct": True}]},
+     "exactly one correct option"),
+    ({"options": [{"text": "yes", "explanation": "a", "correct": True}]}, "needs 2 to"),
+    ({"question": " "}, "question text is empty"),
+    ({"kind": "numeric", "tolerance": 0.1, "otherwise": "hm"}, "give each option a number"),
+])
+def test_bad_bank_entries_are_rejected_with_a_clear_message(change, message):
+    with pytest.raises(ValueError, match=message):
+        questions.parse_lesson(single(**change), "07.json")
+
+
+def test_numeric_entries_need_tolerance_otherwise_and_distinct_values():
+    options = [{"text": "2", "value": 2, "explanation": "a", "correct": True},
+               {"text": "2.05", "value": 2.05, "explanation": "b"}]
+    base = {"id": "07-n", "kind": "numeric", "question": "How many?", "options": options}
+    with pytest.raises(ValueError, match="tolerance > 0"):
+        questions.parse_lesson({"lesson": 7, "questions": [dict(base, tolerance=0, otherwise="x")]})
+    with pytest.raises(ValueError, match="2 x tolerance apart"):
+        questions.parse_lesson({"lesson": 7, "questions": [dict(base, tolerance=0.1, otherwise="x")]})
+    ok = questions.parse_lesson({"lesson": 7, "questions": [dict(base, tolerance=0.01, otherwise="x")]})
+    assert ok[0].kind == "numeric"
+
+
+def test_load_bank_rejects_duplicate_ids_and_misnamed_files(tmp_path):
+    (tmp_path / "07.json").write_text(json.dumps(single()))
+    (tmp_path / "08.json").write_text(json.dumps(dict(single(), lesson=8)))
+    with pytest.raises(ValueError, match="ids must start"):
+        questions.load_bank(tmp_path.iterdir())
+    (tmp_path / "08.json").unlink()
+    (tmp_path / "09.json").write_text(json.dumps(single()))
+    with pytest.raises(ValueError, match="does not match the file name"):
+        questions.load_bank(tmp_path.iterdir())
+    (tmp_path / "09.json").unlink()
+    assert list(questions.load_bank(tmp_path.iterdir())) == ["07-x"]
+    other = dict(single(), lesson=7)
+    (tmp_path / "07.json").write_text(json.dumps(
+        {"lesson": 7, "questions": other["questions"] * 2}))
+    with pytest.raises(ValueError, match="duplicate question id '07-x'"):
+        questions.load_bank(tmp_path.iterdir())
+
+
+def test_list_questions_has_exactly_the_cli_shape_and_no_answer_key():
+    listed = quiz.list_questions()
+    assert len(listed) == len(questions.bank())
+    for q in listed:
+        assert set(q) == {"id", "lesson", "kind", "question", "options"}
+        assert q["kind"] in ("single", "multiple", "numeric")
+        for o in q["options"]:
+            assert set(o) == {"text", "explanation"}
+    assert {q["lesson"] for q in quiz.list_questions(lesson=3)} == {3}
+    assert quiz.list_questions(lesson=99) == []
+    json.dumps(listed)   # plain data
+
+
+def test_cli_lists_the_bank_as_json():
+    out = subprocess.run([sys.executable, "-m", "asynclab", "quiz", "--list", "--json",
+                          "--lesson", "3"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    listed = json.loads(out.stdout)
+    assert listed == quiz.list_questions(lesson=3)
+
+
+# -- grading ------------------------------------------------------------------------------
+def test_single_choice_accepts_letters_and_indices():
+    q = questions.get("03-main-benefit")
+    assert questions.parse_choice(q, "a") == [0] == questions.parse_choice(q, " A. ")
+    assert questions.parse_choice(q, 1) == [1]
+    correct, head, items = questions.grade(q, [1])
+    assert not correct and head.startswith("✗ Not quite: you chose B; the right answer is A")
+    labels = [label for label, _ in items]
+    assert labels[0].startswith("✓ A.") and labels[0].endswith("(right)")
+    assert labels[1].startswith("✗ B.") and labels[1].endswith("(wrong; you chose it)")
+    assert [why for _, why in items] == [o.explanation for o in q.options]
+
+
+@pytest.mark.parametrize("bad", ["E", "AB", 4, -1, True, None, 1.5, ["A"]])
+def test_single_choice_rejects_what_is_not_one_option(bad):
+    with pytest.raises(ValueError, match="03-main-benefit"):
+        questions.parse_choice(questions.get("03-main-benefit"), bad)
+
+
+def test_multiple_select_needs_exactly_the_right_set():
+    q = next(q for q in questions.bank().values() if q.kind == "multiple")
+    right = q.right()
+    letters = "".join(q.letters()[i] for i in right)
+    assert questions.parse_choice(q, letters) == right
+    assert questions.parse_choice(q, list(letters.lower())) == right
+    assert questions.parse_choice(q, ", ".join(letters)) == right
+    assert questions.grade(q, right)[0]
+    assert not questions.grade(q, right[:-1] or [i for i in range(len(q.options)) if i not in right])[0]
+    everything = list(range(len(q.options)))
+    assert not questions.grade(q, everything)[0]
+    _, _, items = questions.grade(q, right[:1])
+    assert any("you left it out" in label for label, _ in items) or len(right) == 1
+    with pytest.raises(ValueError, match="at least one"):
+        questions.parse_choice(q, [])
+
+
+def test_numeric_answers_within_tolerance_and_known_mistakes_are_explained():
+    q = questions.get("00-gradients-in-time")
+    assert questions.parse_choice(q, "40/2") == 20.0
+    assert questions.grade(q, 20.005)[0]
+    assert not questions.grade(q, 20.5)[0]
+    correct, head, items = questions.grade(q, 5)
+    assert not correct and "expected answer is 20" in head
+    assert items[0][1] == next(o.explanation for o in q.options if o.value == 5)
+    _, _, items = questions.grade(q, 123)
+    assert items[0][1] == q.otherwise
+    for bad in ["twenty", math.nan, True, None, "1/0"]:
+        with pytest.raises(ValueError, match="must be a number"):
+            questions.parse_choice(q, bad)
+
+
+def test_answer_prints_feedback_returns_bool_and_saves(home, capsys):
+    assert quiz.answer("03-main-benefit", "B") is False
+    out = capsys.readouterr().out
+    assert "✗ Not quite" in out and "Reducing memory usage (wrong; you chose it)" in out
+    assert quiz.answer("03-main-benefit", "A") is True
+    assert capsys.readouterr().out.startswith("✓ Correct: A.")
+    saved = json.loads((home / "progress.json").read_text())["answers"]["03-main-benefit"]
+    assert saved == {"attempts": 2, "solved": True, "last_correct": True, "last_answer": [0]}
+    assert not [p for p in home.iterdir() if p.name.startswith(".progress-")]
+
+
+def test_progress_counts_answered_and_solved_per_lesson(home):
+    p = quiz.progress(lesson=0)
+    assert p.to_dict()["00"]["answered"] == 0
+    quiz.answer("00-gradients-in-time", 5)
+    quiz.answer("00-same-seed", "A")
+    d = quiz.progress().to_dict()
+    assert d["00"]["answered"] == 2 and d["00"]["solved"] == 1
+    assert "00-gradients-in-time" in d["00"]["todo"] and "00-same-seed" not in d["00"]["todo"]
+    assert set(d) >= {f"{n:02d}" for n in LESSONS}
+    assert "00-gradients-in-time" in repr(quiz.progress(lesson=0))
+    quiz._stores.clear()      # a new session reads the saved file
+    assert quiz.progress(lesson=0).to_dict()["00"]["solved"] == 1
+
+
+def test_solution_prints_every_explanation_and_saves_nothing(home, capsys):
+    quiz.solution("03-main-benefit")
+    out = capsys.readouterr().out
+    assert out.startswith("Answer: A.")
+    for o in questions.get("03-main-benefit").options:
+        assert o.explanation in out
+    assert not (home / "progress.json").exists()
+
+
+def test_unwritable_home_warns_once_and_never_raises(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("ASYNCLAB_HOME", str(blocker / "home"))
+    quiz._stores.clear()
+    with pytest.warns(RuntimeWarning, match="could not save quiz progress"):
+        assert quiz.answer("03-main-benefit", "A") is True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert quiz.answer("03-main-benefit", "B") is False     # no second warning
+    assert quiz.progress(lesson=3).to_dict()["03"]["solved"] == 1   # kept in memory
+    quiz._stores.clear()
+
+
+def test_corrupt_progress_file_is_reported_not_fatal(home):
+    (home / "progress.json").write_text("{not json")
+    with pytest.warns(RuntimeWarning, match="could not read quiz progress"):
+        assert quiz.progress(lesson=0).to_dict()["00"]["answered"] == 0
+    assert quiz.answer("00-same-seed", "A") is True
+
+
+def test_unknown_question_is_one_clear_error(home):
+    with pytest.raises(ValueError, match="unknown question 'nope'"):
+        quiz.answer("nope", "A")
+
+
+# -- headless and widget paths ------------------------------------------------------------
+def test_ask_headless_prints_the_question_and_how_to_answer(home, capsys, monkeypatch):
+    monkeypatch.setenv("ASYNCLAB_HEADLESS", "1")
+    assert quiz.ask("03-main-benefit") is None
+    out = capsys.readouterr().out
+    assert "What is the main benefit of Asynchronous Gradient Updates" in out
+    assert "  A. Managing communication overhead" in out
+    assert 'quiz.answer("03-main-benefit", "X")  # X: the letter of your choice' in out
+    assert not (home / "progress.json").exists()
+
+
+def test_ask_without_a_kernel_is_headless_even_without_the_variable(capsys, monkeypatch):
+    monkeypatch.delenv("ASYNCLAB_HEADLESS", raising=False)
+    quiz.ask("00-gradients-in-time")
+    assert "(a number)" in capsys.readouterr().out
+
+
+def test_quiz_widget_checks_answers_and_carries_css_hooks(home):
+    w = quiz.QuizWidget(questions.get("03-main-benefit"))
+    assert {"asynclab-quiz", "asynclab-quiz-03-main-benefit"} <= set(w.box._dom_classes)
+    assert "asynclab-check" in w.check._dom_classes
+    assert "asynclab-feedback" in w.feedback._dom_classes
+    assert w.check.description == "Check"
+    assert w.on_check() is None and "Choose an answer first" in w.feedback.value
+    w.choices.index = 1
+    w.check.click()
+    assert "Not quite" in w.feedback.value and "you chose it" in w.feedback.value
+    w.choices.index = 0
+    assert w.on_check() is True and "✓ Correct: A." in w.feedback.value
+    assert quiz.progress(lesson=3).to_dict()["03"]["solved"] == 1
+
+
+def test_multiple_and_numeric_widgets(home):
+    q = next(q for q in questions.bank().values() if q.kind == "multiple")
+    w = quiz.QuizWidget(q)
+    for i in q.right():
+        w.choices.children[i].value = True
+    assert w.on_check() is True
+    n = quiz.QuizWidget(questions.get("00-gradients-in-time"))
+    n.choices.value = "ten"
+    assert n.on_check() is None and "must be a number" in n.feedback.value
+    n.choices.value = "5"
+    assert n.on_check() is False and "10 x 0.5" in n.feedback.value
+    n.choices.value = "20"
+    assert n.on_check() is True
+
+
+def test_tests_never_touch_the_real_home():
+    assert os.environ.get("ASYNCLAB_HOME"), "tests/conftest.py should set ASYNCLAB_HOME"
