@@ -1,0 +1,132 @@
+"""A JupyterLab notebook, driven the way a learner drives it.
+
+Cells are run from the notebook UI (click a cell, Run menu, Shift+Enter) with
+the notebook's own kernel; nothing is executed behind the UI's back. Waits are
+conditions in the page (a cell's prompt shows its execution count, a widget
+view exists), each bounded by a timeout generous enough for a loaded 2-core
+machine, so a hang fails with a message instead of stalling CI.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+KERNEL_START_TIMEOUT = 90_000  # ms: opening a notebook starts a fresh kernel
+RUN_TIMEOUT = 180_000  # ms: executing the cells of one lesson (< 15 s each when idle)
+RENDER_TIMEOUT = 60_000  # ms: widget views and redraws after a kernel round trip
+
+EXECUTED = re.compile(r"^\[\d+\]:$")  # a prompt after its cell ran; "[*]:" while it runs
+STDERR = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"  # also tracebacks
+
+
+class NotebookPage:
+    """One notebook open in JupyterLab (one per browser page): run cells, read their outputs."""
+
+    def __init__(self, page: Page, path: Path):
+        self.page = page
+        self.path = path  # the served copy, read for cell sources only
+        self.name = path.name
+        self.stored_cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        self.notebook = page.locator(".jp-NotebookPanel .jp-Notebook")
+
+    def find(self, pattern: str) -> int:
+        """Index of the first code cell whose source matches the regular expression `pattern`."""
+        for index in range(len(self.stored_cells)):
+            if self.is_code(index) and re.search(pattern, self.source(index)):
+                return index
+        raise LookupError(f"no code cell of {self.name} matches {pattern!r}")
+
+    def source(self, index: int) -> str:
+        source = self.stored_cells[index]["source"]
+        return "".join(source) if isinstance(source, list) else source
+
+    def is_code(self, index: int) -> bool:
+        return self.stored_cells[index]["cell_type"] == "code"
+
+    def open(self, url: str) -> "NotebookPage":
+        """Load JupyterLab on `url`, wait for the notebook and an idle kernel, clear old outputs.
+
+        Clearing the stored outputs (Edit > Clear Outputs of All Cells) resets
+        every prompt to "[ ]:", so a number in a prompt afterwards proves that
+        the cell ran in this session, and widgets found later are live views.
+        """
+        self.page.goto(url)
+        expect(self.notebook).to_be_visible(timeout=KERNEL_START_TIMEOUT)
+        expect(self.page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator")
+               ).to_have_attribute("data-status", "idle", timeout=KERNEL_START_TIMEOUT)
+        self.hide_file_browser()
+        self.menu("Edit", "editmenu:clear-all")
+        expect(self.notebook.locator(".jp-OutputArea-output")).to_have_count(0)
+        return self
+
+    def hide_file_browser(self) -> None:
+        """Collapse the left sidebar (click its open tab), leaving the notebook the whole width."""
+        self.page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()
+        expect(self.page.locator("#jp-left-stack")).to_be_hidden()
+
+    def menu(self, title: str, command: str) -> None:
+        """Open `title` in the main menu bar and click its entry bound to `command`."""
+        self.page.locator("#jp-MainMenu .lm-MenuBar-item",
+                          has_text=re.compile(f"^{title}$")).click()
+        self.page.locator(f".lm-Menu li[data-command='{command}']").click()
+
+    def cell(self, index: int) -> Locator:
+        return self.notebook.locator(f".jp-Cell[data-windowed-list-index='{index}']")
+
+    def select(self, index: int) -> None:
+        """Make code cell `index` the active cell in command mode, as clicking its prompt does."""
+        cell = self.cell(index)
+        cell.scroll_into_view_if_needed()
+        cell.locator(".jp-InputPrompt").click()
+        expect(cell).to_have_class(re.compile(r"\bjp-mod-active\b"))
+
+    def run_through(self, index: int) -> Locator:
+        """Run the cells above `index` (Run > Run All Above Selected Cell), then `index` (Shift+Enter).
+
+        Returns the output area of cell `index` once every one of these cells
+        ran without writing to stderr.
+        """
+        assert self.is_code(index), f"{self.name} cell {index} is not a code cell"
+        self.select(index)
+        if index > 0:
+            self.menu("Run", "notebook:run-all-above")
+        self.select(index)
+        self.page.keyboard.press("Shift+Enter")
+        for above in range(index + 1):
+            if self.is_code(above) and self.source(above).strip():
+                self.wait_executed(above)
+        return self.outputs(index)
+
+    def wait_executed(self, index: int) -> None:
+        """Wait until cell `index` ran; fail with its stderr output (or traceback) if it has any."""
+        cell = self.cell(index)
+        expect(cell.locator(".jp-InputPrompt")).to_have_text(EXECUTED, timeout=RUN_TIMEOUT)
+        errors = cell.locator(STDERR)
+        if errors.count():
+            raise AssertionError(f"{self.name} cell {index} wrote to stderr or raised:\n"
+                                 + "\n".join(errors.all_inner_texts()))
+
+    def outputs(self, index: int) -> Locator:
+        return self.cell(index).locator(".jp-OutputArea")
+
+    def widget(self, index: int, css_class: str) -> Locator:
+        """The widget view with `css_class` in cell `index`'s output, once it rendered."""
+        view = self.outputs(index).locator(f".jupyter-widgets.{css_class}").first
+        expect(view).to_be_visible(timeout=RENDER_TIMEOUT)
+        return view
+
+    def widget_errors(self) -> list[str]:
+        """Texts of outputs where a widget failed to render ("Error displaying widget ...")."""
+        return self.notebook.locator(".jp-OutputArea-output", has_text=re.compile(
+            "Error displaying widget|Failed to (load|create) (model|view)")).all_inner_texts()
+
+    def screenshot(self, path: Path, focus: Locator | None = None) -> Path:
+        """Save what the learner sees, with `focus` scrolled into view."""
+        if focus is not None:
+            focus.scroll_into_view_if_needed()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(path))
+        return path
