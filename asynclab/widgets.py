@@ -39,15 +39,38 @@ def css(widget, *classes):
     return widget
 
 
+# Fixed margins, with room on the right for the timeline's legend: a constrained
+# layout would measure every label again on each redraw.
+MARGINS = dict(left=0.13, right=0.75, top=0.94, bottom=0.09, hspace=0.5)
+
+
 def new_figure(width, height):
     """A Figure outside pyplot: never auto-displayed, freed with its dashboard."""
     from matplotlib.figure import Figure
-    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    return Figure(figsize=(width, height), dpi=DPI)
 
 
-def png(fig) -> bytes:
+def panels(fig, height_ratios):
+    """Clear ``fig`` and stack one Axes per entry of ``height_ratios``."""
+    fig.clear()
+    return fig.subplots(len(height_ratios), 1, squeeze=False,
+                        gridspec_kw=dict(MARGINS, height_ratios=height_ratios))[:, 0]
+
+
+def plain_bars(ax):
+    """Drop the timeline's hatches and bar outlines: on bars a few pixels wide they
+    cannot be seen, and drawing them triples the time of a redraw. Dashboards
+    state the idle and communication fractions in words instead."""
+    for collection in ax.collections:
+        collection.set_hatch(None)
+        collection.set_linewidth(0)
+
+
+def png(fig, stored=False) -> bytes:
+    """The figure as PNG bytes. Live redraws compress lightly (faster; the image is
+    sent, not kept); ``stored=True`` compresses well, for notebook outputs."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
+    fig.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 9 if stored else 1})
     return buffer.getvalue()
 
 
@@ -60,4 +83,4 @@ def show_static(fig, note):
     except ImportError:
         return
     if get_ipython() is not None:
-        display(Image(data=png(fig), format="png"))
+        display(Image(data=png(fig, stored=True), format="png"))

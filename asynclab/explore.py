@@ -1,0 +1,217 @@
+"""Explorations: sliders and drop-downs that re-run a simulated experiment and redraw it.
+
+    from asynclab.explore import explore
+    explore()                                     # every control, defaults in DEFAULTS
+    explore(["workers", "lr"], policy="async")    # a few controls, other settings fixed
+    explore(["workers"], speeds=(1, 1, 3))        # any Config field can be fixed
+
+A change re-runs the simulated backend on a small problem and redraws the
+worker timeline and the loss curve; the curve of the settings before the
+change stays in grey, so each change is compared with the last. The redraw is
+a plain method, ``Exploration.redraw(**changes)``: tests, benchmarks and
+headless notebooks call it without a front end.
+"""
+from __future__ import annotations
+
+from .config import Config
+from .experiment import run
+from .plots import convergence, timeline
+from .problems import Logistic
+from .widgets import css, headless, new_figure, panels, plain_bars, png, show_static
+
+# Small enough that a run plus a redraw feels live (see benchmarks/bench_widgets.py).
+PROBLEM = Logistic(features=50, examples=1000)
+GRADIENTS = 1000
+
+DEFAULTS = {
+    "workers": 4, "policy": "sync", "bound": 2, "compute": "exp:1",
+    "straggler_prob": 0.0, "straggler_factor": 5.0, "latency": 0.0, "bandwidth": 1e6,
+    "lr": 0.5, "batch": 32, "staleness_aware": False, "x": "time",
+}
+ALL_CONTROLS = ("workers", "policy", "bound", "compute", "straggler_prob", "straggler_factor",
+                "latency", "bandwidth", "lr", "x")
+OPTIONAL_CONTROLS = ("batch", "staleness_aware")
+COMPUTE_CHOICES = [("exponential, mean 1 s", "exp:1"), ("constant, 1 s", "const:1"),
+                   ("log-normal, mean 1 s (heavy tail)", "lognormal:1:1")]
+
+
+def _control(name, value, policies):
+    """The widget for one setting, with a label that says what it means."""
+    import ipywidgets as w
+    style = {"description_width": "150px"}
+    layout = w.Layout(width="380px")
+    common = dict(value=value, style=style, layout=layout)
+    slider = dict(common, continuous_update=False)
+    make = {
+        "workers": lambda: w.IntSlider(min=1, max=16, description="workers", **slider),
+        "policy": lambda: w.Dropdown(options=list(policies), description="policy", **common),
+        "bound": lambda: w.IntSlider(min=0, max=16, description="staleness bound S (ssp)",
+                                     **slider),
+        "compute": lambda: w.Dropdown(options=COMPUTE_CHOICES, description="compute time",
+                                      **common),
+        "straggler_prob": lambda: w.FloatSlider(min=0, max=0.5, step=0.05,
+                                                description="straggler chance", **slider),
+        "straggler_factor": lambda: w.FloatSlider(min=1, max=20, step=1,
+                                                  description="straggler slowdown (x)", **slider),
+        "latency": lambda: w.FloatSlider(min=0, max=1, step=0.05, description="latency (s)",
+                                         **slider),
+        "bandwidth": lambda: w.FloatLogSlider(base=10, min=1, max=6, step=0.25,
+                                              description="bandwidth (B/s)", readout_format=".2g",
+                                              **slider),
+        "lr": lambda: w.FloatLogSlider(base=10, min=-2, max=1, step=0.1, readout_format=".3g",
+                                       description="learning rate", **slider),
+        "batch": lambda: w.SelectionSlider(options=[1, 2, 4, 8, 16, 32, 64, 128, 256],
+                                           description="minibatch size", **slider),
+        "staleness_aware": lambda: w.Checkbox(description="staleness-aware step size",
+                                              indent=False, value=value, layout=layout),
+        "x": lambda: w.Dropdown(options=["time", "updates", "gradients"],
+                                description="loss against", **common),
+    }
+    return css(make[name](), "asynclab-control", f"asynclab-control-{name}")
+
+
+class Exploration:
+    """One dashboard: its settings, the last run, and a figure redrawn on every change."""
+
+    def __init__(self, controls=ALL_CONTROLS, policies=("sync", "async", "ssp"), **settings):
+        known = set(DEFAULTS)
+        unknown = [c for c in controls if c not in known]
+        if unknown:
+            raise ValueError(f"unknown control {unknown[0]!r}; choose from {', '.join(DEFAULTS)}")
+        self.controls = tuple(controls)
+        self.policies = tuple(policies)
+        self.values = {**DEFAULTS, **{k: v for k, v in settings.items() if k in known}}
+        fixed = {k: v for k, v in settings.items() if k not in known}
+        fixed.setdefault("problem", PROBLEM)
+        fixed.setdefault("gradients", GRADIENTS)
+        try:
+            self.base = Config(**fixed)
+        except TypeError:
+            bad = sorted(set(fixed) - set(Config.__dataclass_fields__))
+            raise ValueError(f"unknown setting {bad[0]!r}; use a control ({', '.join(DEFAULTS)}) "
+                             "or a field of asynclab.Config") from None
+        self.figure = new_figure(8, 5.4)
+        self.result = self.previous = None
+        self._before = None          # values of the previous run, for its grey curve's label
+        self._widget = self._controls = None
+        self._syncing = False
+        self.redraw()
+
+    # -- the plain redraw function ------------------------------------------------------------
+    def config(self, values=None) -> Config:
+        """The Config these settings stand for."""
+        v = self.values if values is None else values
+        policy = f"ssp:{v['bound']}" if v["policy"] == "ssp" else v["policy"]
+        p, factor = v["straggler_prob"], v["straggler_factor"]
+        return self.base.replace(
+            workers=v["workers"], policy=policy, compute=v["compute"], lr=v["lr"],
+            straggler=(p, factor) if p > 0 else None, latency=v["latency"],
+            bandwidth=v["bandwidth"], batch=v["batch"], staleness_aware=v["staleness_aware"],
+            speeds=self.base.speeds[:v["workers"]])
+
+    def redraw(self, **changes):
+        """Apply ``changes`` to the settings, re-run if needed, redraw; returns the Figure.
+
+        Raises ValueError (and changes nothing) if the new settings are invalid.
+        """
+        values = {**self.values, **changes}
+        unknown = set(changes) - set(DEFAULTS)
+        if unknown:
+            raise ValueError(f"unknown control {sorted(unknown)[0]!r}; "
+                             f"choose from {', '.join(DEFAULTS)}")
+        config = self.config(values)
+        if self.result is None or config != self.result.config:
+            result = run(config)
+            if self.result is not None:
+                self.previous, self._before = self.result, self.values
+            self.result = result
+        self.values = values
+        self._draw()
+        if self._widget is not None:
+            self._show_in_widgets()
+        return self.figure
+
+    def _draw(self):
+        top, bottom = panels(self.figure, [1.15, 1])
+        timeline(self.result, ax=top)
+        plain_bars(top)
+        if self.previous is not None:
+            convergence(self.previous, x=self.values["x"], ax=bottom)
+            ghost = bottom.lines[-1]
+            ghost.set(color="0.6", linestyle="--", label=f"before: {self._change_label()}")
+        convergence(self.result, x=self.values["x"], ax=bottom,
+                    target=self.result.config.target_loss)
+        if self.previous is not None:   # the current run keeps the first colour
+            bottom.lines[-1 if self.result.config.target_loss is None else -2].set(color="C0")
+            bottom.legend(frameon=False)
+
+    def _change_label(self):
+        changed = [k for k in DEFAULTS if k != "x" and self._before[k] != self.values[k]]
+        return ", ".join(f"{k} {self._before[k]:g}" if isinstance(self._before[k], float)
+                         else f"{k} {self._before[k]}" for k in changed) or "same settings"
+
+    def text(self) -> str:
+        """One line about the current run (numbers rounded so they print the same everywhere)."""
+        s = self.result.summary
+        staleness = f", mean staleness {s.mean_staleness:.3g}" if s.updates else ""
+        return (f"{s.policy}, {s.workers} workers: {s.gradients} gradients in {s.time:.4g} s "
+                f"({s.gradients_per_second:.3g} per s), {s.updates} updates, loss "
+                f"{s.initial_loss:.3g} -> {s.final_loss:.3g}{' (diverged)' if s.diverged else ''}; "
+                f"idle {s.idle_fraction:.0%}, communicating {s.comm_fraction:.0%}{staleness}")
+
+    # -- widgets --------------------------------------------------------------------------------
+    @property
+    def widget(self):
+        """The dashboard (built on first use): controls, the figure, a summary line."""
+        if self._widget is None:
+            import ipywidgets as w
+            self._controls = {name: _control(name, self.values[name], self.policies)
+                              for name in self.controls}
+            for name, control in self._controls.items():
+                control.observe(lambda change, name=name: self._on_change(name, change["new"]),
+                                names="value")
+            self._image = css(w.Image(format="png"), "asynclab-figure")
+            self._summary = css(w.HTML(), "asynclab-summary")
+            grid = w.GridBox(list(self._controls.values()),
+                             layout=w.Layout(grid_template_columns="repeat(2, 390px)"))
+            self._widget = css(w.VBox([grid, self._image, self._summary]), "asynclab-explore")
+            self._show_in_widgets()
+        return self._widget
+
+    def _on_change(self, name, value):
+        if self._syncing:
+            return
+        try:
+            self.redraw(**{name: value})
+        except ValueError as err:     # e.g. a policy that needs more workers
+            self._summary.value = f"<b>Cannot run these settings:</b> {err}"
+
+    def _show_in_widgets(self):
+        self._syncing = True          # setting a control from code must not redraw again
+        try:
+            for name, control in self._controls.items():
+                control.value = self.values[name]
+        finally:
+            self._syncing = False
+        self._image.value = png(self.figure)
+        self._summary.value = self.text()
+
+    def _ipython_display_(self):
+        if headless():
+            show_static(self.figure, f"{self.text()}\n(static figure: the controls need a live "
+                                     "notebook; call .redraw(setting=value) to change it)")
+        else:
+            from IPython.display import display
+            display(self.widget)
+
+
+def explore(controls=ALL_CONTROLS, **settings) -> Exploration:
+    """A dashboard over the simulated cluster; display it (last line of a cell) to use it.
+
+    ``controls`` names the settings that get a widget (see ``DEFAULTS``; ``batch``
+    and ``staleness_aware`` are available too). Keywords set the starting value
+    of a control or fix any other Config field (``problem``, ``gradients``,
+    ``seed``, ``speeds``, ``target_loss``...). ``policies`` lists the policy
+    drop-down's choices; ``"ssp"`` uses the staleness bound control.
+    """
+    return Exploration(controls, **settings)

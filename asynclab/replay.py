@@ -1,0 +1,168 @@
+"""Watching two runs unfold side by side: a Play button and a time slider.
+
+    from asynclab.replay import replay
+    sync, async_ = asynclab.compare(["sync", "async"], workers=4).values()
+    replay(sync, async_)                 # display it (last line of a cell)
+
+Both timelines and the loss curves are drawn once, in full, on one time axis;
+a white curtain then hides everything after the slider's time, so moving the
+slider (or pressing Play) fills them in together. The learner sees the
+synchronous workers idle at barriers while the asynchronous ones keep
+computing, and which run reaches the target loss first. ``Replay.show_time(t)``
+is the plain function behind the slider.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from matplotlib.patches import Rectangle
+
+from .plots import convergence, timeline
+from .results import WAIT
+from .widgets import css, headless, new_figure, panels, plain_bars, png, show_static
+
+CURTAIN = 2.2     # z-order: above bars (1) and curves (2), below spines (2.5) and legends (5)
+
+
+def default_target(runs):
+    """A loss every finished run reaches: the worse final loss, plus a tenth of the way
+    back to the start (None if every run diverged)."""
+    finals = [r.summary.final_loss for r in runs if math.isfinite(r.summary.final_loss)]
+    if not finals:
+        return None
+    worst = max(finals)
+    return worst + 0.1 * (runs[0].summary.initial_loss - worst)
+
+
+class Replay:
+    def __init__(self, first, second, target_loss=None, frames=40, time=None):
+        self.runs = (first, second)
+        self.frames = int(frames)
+        if self.frames < 1:
+            raise ValueError(f"frames must be at least 1, got {frames!r}")
+        self.end = max(r.summary.time for r in self.runs) or 1.0
+        if target_loss is None:
+            target_loss = first.config.target_loss or default_target(self.runs)
+        self.target = target_loss
+        self.reached = [None if target_loss is None else r.history.time_to(target_loss)
+                        for r in self.runs]
+        self._waits = [np.array([(e.start, e.end) for e in r.trace.of_kind(WAIT)]).reshape(-1, 2)
+                       for r in self.runs]
+        self.figure = new_figure(8, 6.2)
+        self._draw()
+        self._widget = None
+        self.time = None
+        self.show_time(self.end if time is None else time)
+
+    def _draw(self):
+        axes = panels(self.figure, [1, 1, 1.2])
+        self._curtains, self._now_lines = [], []
+        for ax, r in zip(axes[:2], self.runs):
+            timeline(r, ax=ax)
+            plain_bars(ax)
+            ax.set_xlabel("")
+        loss = axes[2]
+        convergence(list(self.runs), x="time", ax=loss, target=self.target)
+        for r, t, colour in zip(self.runs, self.reached, ("C0", "C1")):
+            if t is not None:
+                loss.plot([t], [self.target], marker="o", markersize=8, color=colour,
+                          linestyle="none", zorder=2.1)
+        for ax in axes:
+            ax.set_xlim(0, self.end)
+            self._curtains.append(ax.add_patch(Rectangle(
+                (0, 0), 0, 1, transform=ax.get_xaxis_transform(), facecolor="white",
+                edgecolor="none", zorder=CURTAIN)))
+            self._now_lines.append(ax.axvline(0, color="black", linewidth=1, zorder=CURTAIN + 0.1))
+        self._title = loss.set_title("")
+
+    # -- the plain function behind the slider -------------------------------------------------
+    def show_time(self, t):
+        """Reveal both runs up to time ``t`` (seconds); returns the Figure."""
+        t = min(max(float(t), 0.0), self.end)
+        self.time = t
+        for curtain, line in zip(self._curtains, self._now_lines):
+            curtain.set_x(t)
+            curtain.set_width(self.end - t)
+            line.set_xdata([t, t])
+        self._title.set_text(f"t = {t:.4g} of {self.end:.4g} s")
+        if self._widget is not None:
+            self._image.value = png(self.figure)
+            self._status.value = self.text().replace("\n", "<br>")
+        return self.figure
+
+    def state(self, t=None) -> list:
+        """What each run had done by time ``t``, as plain dicts: updates applied, last
+        loss evaluated, fraction of worker time spent waiting, target reached, finished."""
+        t = self.time if t is None else t
+        out = []
+        for r, waits, reached in zip(self.runs, self._waits, self.reached):
+            h = r.history
+            i = int(np.searchsorted(h.time, t, side="right")) - 1
+            clipped = np.minimum(waits, t)
+            waited = float((clipped[:, 1] - clipped[:, 0]).sum())
+            out.append({"policy": r.summary.policy, "updates": h.updates[max(i, 0)],
+                        "loss": h.loss[max(i, 0)],
+                        "idle": waited / (r.config.workers * t) if t > 0 else 0.0,
+                        "reached": reached is not None and reached <= t,
+                        "finished": t >= r.summary.time})
+        return out
+
+    def text(self, t=None) -> str:
+        """The state at time ``t`` in words, and who reached the target first."""
+        t = self.time if t is None else t
+        lines = [f"t = {t:.4g} s: " + "; ".join(
+            f"{s['policy']}: {s['updates']} updates, loss {s['loss']:.3g}, "
+            f"waited {s['idle']:.0%} of the time{' (finished)' if s['finished'] else ''}"
+            for s in self.state(t))]
+        if self.target is not None:
+            hits = [(when, r.summary.policy) for when, r in zip(self.reached, self.runs)
+                    if when is not None and when <= t]
+            if not hits:
+                lines.append(f"Neither run has reached the target loss {self.target:.3g} yet.")
+            else:
+                when, who = min(hits)
+                lines.append(f"{who} reached the target loss {self.target:.3g} first, "
+                             f"at t = {when:.4g} s.")
+        return "\n".join(lines)
+
+    # -- widgets --------------------------------------------------------------------------------
+    @property
+    def widget(self):
+        """Play button, time slider, the figure and a status line (built on first use)."""
+        if self._widget is None:
+            import ipywidgets as w
+            frame = round(self.time / self.end * self.frames)
+            self.play = css(w.Play(min=0, max=self.frames, step=1, value=frame, interval=400,
+                                   description="Play", tooltip="play the two runs over time"),
+                            "asynclab-play")
+            self.slider = css(w.IntSlider(min=0, max=self.frames, value=frame, readout=False,
+                                          description="time", continuous_update=True),
+                              "asynclab-time")
+            w.link((self.play, "value"), (self.slider, "value"))
+            self.slider.observe(lambda change: self.show_time(
+                change["new"] / self.frames * self.end), names="value")
+            self._image = css(w.Image(format="png"), "asynclab-figure")
+            self._status = css(w.HTML(), "asynclab-status")
+            self._widget = css(w.VBox([w.HBox([self.play, self.slider]), self._image,
+                                       self._status]), "asynclab-replay")
+            self.show_time(self.time)
+        return self._widget
+
+    def _ipython_display_(self):
+        if headless():
+            show_static(self.figure, f"{self.text()}\n(static frame: Play and the time slider "
+                                     "need a live notebook; call .show_time(t) to move it)")
+        else:
+            from IPython.display import display
+            display(self.widget)
+
+
+def replay(first, second, target_loss=None, frames=40, time=None) -> Replay:
+    """Two Results side by side over time (usually a sync and an async run).
+
+    ``target_loss`` defaults to the runs' Config target, else to ``default_target``;
+    ``frames`` is the number of Play steps; ``time`` the moment shown first
+    (default: the end).
+    """
+    return Replay(first, second, target_loss=target_loss, frames=frames, time=time)

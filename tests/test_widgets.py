@@ -1,0 +1,170 @@
+"""Explorations and the replay without a front end: the plain redraw functions,
+the widgets' wiring and CSS hooks, and the headless display paths."""
+import math
+
+import pytest
+
+import asynclab
+from asynclab import widgets
+from asynclab.explore import DEFAULTS, PROBLEM, Exploration, explore
+from asynclab.replay import Replay, default_target, replay
+
+SMALL = dict(problem=PROBLEM, gradients=400)
+
+
+@pytest.fixture(scope="module")
+def sync_async():
+    runs = asynclab.compare(["sync", "async"], workers=4, lr=0.5, **SMALL)
+    return runs["sync"], runs["async"]
+
+
+# -- headless -------------------------------------------------------------------------------
+@pytest.mark.parametrize("value, expected", [("1", True), ("yes", True), ("0", False),
+                                             ("", False), ("false", False)])
+def test_headless_follows_the_variable_and_needs_a_kernel(monkeypatch, value, expected):
+    class Kernel:
+        kernel = object()
+
+    monkeypatch.setenv(widgets.HEADLESS_ENV, value)
+    monkeypatch.setattr("IPython.get_ipython", lambda: Kernel())
+    assert widgets.headless() is expected
+    monkeypatch.setattr("IPython.get_ipython", lambda: None)       # plain Python
+    assert widgets.headless() is True
+
+
+# -- explorations ---------------------------------------------------------------------------
+def test_settings_map_to_a_config():
+    ex = explore(workers=3, policy="ssp", bound=5, straggler_prob=0.2, straggler_factor=4,
+                 latency=0.1, bandwidth=1000, lr=0.3, speeds=(1, 2, 3), **SMALL)
+    c = ex.result.config
+    assert (c.workers, str(c.policy), c.straggler, c.latency, c.bandwidth, c.lr) == (
+        3, "ssp:5", (0.2, 4.0), 0.1, 1000.0, 0.3)
+    assert c.speeds == (1, 2, 3) and c.problem == PROBLEM and c.gradients == 400
+    ex.redraw(workers=2, straggler_prob=0.0)
+    assert ex.result.config.speeds == (1, 2) and ex.result.config.straggler is None
+
+
+def test_redraw_reruns_only_when_the_run_changes_and_keeps_the_previous_curve():
+    ex = explore(**SMALL)
+    first = ex.result
+    assert ex.previous is None and len(ex.figure.axes) == 2
+    ex.redraw(x="updates")
+    assert ex.result is first                       # only the axis changed
+    assert ex.figure.axes[1].get_xlabel() == "parameter updates"
+    ex.redraw(workers=8)
+    assert ex.previous is first and ex.result.summary.workers == 8
+    labels = [line.get_label() for line in ex.figure.axes[1].lines]
+    assert labels[0] == "before: workers 4" and labels[1] == "sync"
+    ex.redraw(policy="async")
+    assert ex.result.summary.updates == 400 and "async, 8 workers" in ex.text()
+
+
+def test_redraw_matches_a_direct_run_bit_for_bit():
+    ex = explore(workers=6, policy="async", lr=0.2, **SMALL)
+    direct = asynclab.run(ex.config())
+    assert ex.result.history.loss == direct.history.loss
+    assert ex.text() == explore(workers=6, policy="async", lr=0.2, **SMALL).text()
+
+
+def test_bad_settings_are_clear_errors_and_change_nothing():
+    ex = explore(**SMALL)
+    before = dict(ex.values)
+    with pytest.raises(ValueError, match="learning rate|lr must be"):
+        ex.redraw(lr=-1)
+    with pytest.raises(ValueError, match="unknown control 'speed'"):
+        ex.redraw(speed=2)
+    assert ex.values == before
+    with pytest.raises(ValueError, match="unknown control 'wrkers'"):
+        Exploration(("wrkers",))
+    with pytest.raises(ValueError, match="unknown setting 'colour'"):
+        explore(colour="red")
+
+
+def test_dashboard_widgets_redraw_on_change_and_carry_css_hooks():
+    ex = explore(("workers", "policy", "lr", "x"), **SMALL)
+    box = ex.widget
+    assert "asynclab-explore" in box._dom_classes
+    workers = ex._controls["workers"]
+    assert {"asynclab-control", "asynclab-control-workers"} <= set(workers._dom_classes)
+    assert workers.description == "workers" and not workers.continuous_update
+    picture = ex._image.value
+    assert picture[:8] == b"\x89PNG\r\n\x1a\n"
+    workers.value = 8
+    assert ex.result.summary.workers == 8 and ex._image.value != picture
+    assert "sync, 8 workers" in ex._summary.value
+    ex.redraw(policy="async")                         # from code: the drop-down follows
+    assert ex._controls["policy"].value == "async"
+
+
+def test_a_setting_the_engine_refuses_is_reported_in_the_dashboard():
+    ex = explore(("workers", "policy"), policies=("sync", "backup:2"), workers=2, **SMALL)
+    ex.widget
+    ex._controls["policy"].value = "backup:2"            # needs more than 2 workers
+    assert "Cannot run these settings" in ex._summary.value and "backup:2" in ex._summary.value
+    assert ex.result.summary.policy == "sync"
+
+
+def test_explore_headless_display_prints_and_does_not_block(capsys):
+    explore(**SMALL)._ipython_display_()
+    out = capsys.readouterr().out
+    assert out.startswith("sync, 4 workers: 400 gradients in") and "static figure" in out
+
+
+# -- replay ---------------------------------------------------------------------------------
+def test_default_target_is_reached_by_both_runs(sync_async):
+    target = default_target(sync_async)
+    for r in sync_async:
+        assert r.history.time_to(target) is not None
+    diverged = asynclab.run(policy="async", workers=8, lr=50.0, problem=asynclab.LeastSquares(
+        features=10, examples=100), gradients=400)
+    assert diverged.summary.diverged and default_target([diverged, diverged]) is None
+
+
+def test_replay_state_follows_the_time(sync_async):
+    sync, async_ = sync_async
+    rp = replay(sync, async_, time=0)
+    start = rp.state()
+    assert [s["updates"] for s in start] == [0, 0] and not any(s["reached"] for s in start)
+    end = rp.state(rp.end)
+    assert [s["updates"] for s in end] == [sync.summary.updates, async_.summary.updates]
+    assert end[0]["idle"] > 0.3 and end[1]["idle"] == 0.0
+    assert end[0]["idle"] == pytest.approx(sync.trace.busy_time(4)["wait"].sum() / (4 * rp.end))
+    rp.show_time(10 * rp.end)
+    assert rp.time == rp.end                           # clamped
+
+
+def test_replay_names_the_run_that_reaches_the_target_first(sync_async):
+    sync, async_ = sync_async
+    target = 0.4
+    rp = replay(sync, async_, target_loss=target)
+    t_sync, t_async = sync.history.time_to(target), async_.history.time_to(target)
+    assert t_async < t_sync                           # the lesson's claim, measured
+    assert "async reached the target loss 0.4 first" in rp.text(rp.end)
+    assert "Neither run has reached" in rp.text(t_async / 2)
+    between = rp.state((t_async + t_sync) / 2)
+    assert [s["reached"] for s in between] == [False, True]
+
+
+def test_replay_widgets_play_drives_the_slider_and_the_picture(sync_async):
+    rp = replay(*sync_async, frames=10, time=0)
+    box = rp.widget
+    assert "asynclab-replay" in box._dom_classes and "asynclab-play" in rp.play._dom_classes
+    assert rp.play.max == rp.slider.max == 10
+    picture = rp._image.value
+    rp.play.value = 5
+    assert rp.slider.value == 5 and rp.time == pytest.approx(rp.end / 2)
+    assert rp._image.value != picture and "t = " in rp._status.value
+
+
+def test_replay_checks_frames_and_shows_a_static_frame_headless(sync_async, capsys):
+    with pytest.raises(ValueError, match="frames must be at least 1"):
+        Replay(*sync_async, frames=0)
+    replay(*sync_async)._ipython_display_()
+    out = capsys.readouterr().out
+    assert "static frame" in out and "reached the target loss" in out
+
+
+def test_defaults_cover_every_control():
+    assert set(DEFAULTS) >= {"workers", "policy", "bound", "compute", "straggler_prob",
+                             "straggler_factor", "latency", "bandwidth", "lr"}
+    assert not math.isinf(DEFAULTS["bandwidth"])
