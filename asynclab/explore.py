@@ -17,7 +17,7 @@ from .config import Config
 from .experiment import run
 from .plots import convergence, timeline
 from .problems import Logistic
-from .widgets import css, headless, new_figure, panels, plain_bars, png, show_static
+from .widgets import css, new_figure, panels, plain_bars, png, show_dashboard
 
 # Small enough that a run plus a redraw feels live (see benchmarks/bench_widgets.py).
 PROBLEM = Logistic(features=50, examples=1000)
@@ -197,12 +197,8 @@ class Exploration:
         self._summary.value = self.text()
 
     def _ipython_display_(self):
-        if headless():
-            show_static(self.figure, f"{self.text()}\n(static figure: the controls need a live "
-                                     "notebook; call .redraw(setting=value) to change it)")
-        else:
-            from IPython.display import display
-            display(self.widget)
+        show_dashboard(self, f"{self.text()}\n(static figure: the controls need a live "
+                             "notebook; call .redraw(setting=value) to change it)")
 
 
 def explore(controls=ALL_CONTROLS, **settings) -> Exploration:

@@ -20,7 +20,7 @@ from matplotlib.patches import Rectangle
 
 from .plots import convergence, timeline
 from .results import WAIT
-from .widgets import css, headless, new_figure, panels, plain_bars, png, show_static
+from .widgets import css, new_figure, panels, plain_bars, png, show_dashboard
 
 CURTAIN = 2.2     # z-order: above bars (1) and curves (2), below spines (2.5) and legends (5)
 
@@ -150,12 +150,8 @@ class Replay:
         return self._widget
 
     def _ipython_display_(self):
-        if headless():
-            show_static(self.figure, f"{self.text()}\n(static frame: Play and the time slider "
-                                     "need a live notebook; call .show_time(t) to move it)")
-        else:
-            from IPython.display import display
-            display(self.widget)
+        show_dashboard(self, f"{self.text()}\n(static frame: Play and the time slider "
+                             "need a live notebook; call .show_time(t) to move it)")
 
 
 def replay(first, second, target_loss=None, frames=40, time=None) -> Replay:

@@ -74,8 +74,13 @@ def png(fig, stored=False) -> bytes:
     return buffer.getvalue()
 
 
-def show_static(fig, note):
-    """Headless display: one line of text and the figure as a PNG (if in IPython)."""
+def show_dashboard(dashboard, note):
+    """Display ``dashboard.widget`` in a live notebook; headless, print ``note`` and
+    show ``dashboard.figure`` as it stands."""
+    if not headless():
+        from IPython.display import display
+        display(dashboard.widget)
+        return
     print(note)
     try:
         from IPython import get_ipython
@@ -83,4 +88,4 @@ def show_static(fig, note):
     except ImportError:
         return
     if get_ipython() is not None:
-        display(Image(data=png(fig, stored=True), format="png"))
+        display(Image(data=png(dashboard.figure, stored=True), format="png"))

@@ -308,3 +308,16 @@ def test_multiple_and_numeric_widgets(home):
 
 def test_tests_never_touch_the_real_home():
     assert os.environ.get("ASYNCLAB_HOME"), "tests/conftest.py should set ASYNCLAB_HOME"
+
+
+def test_ask_in_a_live_notebook_displays_the_quiz_widget(monkeypatch, capsys):
+    class Kernel:
+        kernel = object()
+
+    shown = []
+    monkeypatch.setenv("ASYNCLAB_HEADLESS", "0")
+    monkeypatch.setattr("IPython.get_ipython", lambda: Kernel())
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    assert quiz.ask("03-main-benefit") is None
+    assert capsys.readouterr().out == ""
+    assert len(shown) == 1 and "asynclab-quiz-03-main-benefit" in shown[0]._dom_classes

@@ -168,3 +168,26 @@ def test_defaults_cover_every_control():
     assert set(DEFAULTS) >= {"workers", "policy", "bound", "compute", "straggler_prob",
                              "straggler_factor", "latency", "bandwidth", "lr"}
     assert not math.isinf(DEFAULTS["bandwidth"])
+
+
+def test_headless_inside_ipython_shows_the_figure_as_a_png(monkeypatch, capsys):
+    shown = []
+    monkeypatch.setenv(widgets.HEADLESS_ENV, "1")
+    monkeypatch.setattr("IPython.get_ipython", lambda: object())
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    explore(**SMALL)._ipython_display_()
+    assert "static figure" in capsys.readouterr().out
+    assert len(shown) == 1 and shown[0].data[:4] == b"\x89PNG"
+
+
+def test_live_display_shows_the_widget(monkeypatch):
+    class Kernel:
+        kernel = object()
+
+    shown = []
+    monkeypatch.setenv(widgets.HEADLESS_ENV, "0")
+    monkeypatch.setattr("IPython.get_ipython", lambda: Kernel())
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    ex = explore(("workers",), **SMALL)
+    ex._ipython_display_()
+    assert shown == [ex.widget]
