@@ -1,0 +1,165 @@
+"""The server side of a run on real workers: policy rules, budget, trace, losses.
+
+A :class:`Coordinator` answers the workers of one run. It never blocks or
+sleeps; it is not thread-safe, so the thread backend calls it under one lock
+and the process backend calls it from the parent's loop only. Lock-based
+policies go through :class:`~asynclab.server.ParameterServer` exactly as on
+the simulated cluster; lock-free Hogwild! only takes its budget from here.
+
+Workers a call releases are collected in ``released``; the backend wakes them
+(``take_released``), and each then calls :meth:`begin` again.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..results import APPLY, DROP, FAIL, Trace
+from ..server import ParameterServer
+from .base import Evaluator, make_result
+
+
+class DeferredEvaluator(Evaluator):
+    """An Evaluator that keeps parameter snapshots during the run and computes
+    the losses after it, so that evaluating costs the measured run no time.
+
+    ``copy`` snapshots a vector that will change (the lock-free shared vector);
+    the server's parameters are replaced, never modified, so a reference does.
+    """
+
+    def __init__(self, problem, budget, points, copy):
+        super().__init__(problem, budget, points)
+        self._copy, self._snapshots = copy, []
+
+    def record(self, time, version, gradients, params):
+        params = np.array(params) if self._copy else params
+        if not np.isfinite(params).all():
+            self.diverged = True
+        self._snapshots.append((time, version, gradients, params))
+
+    def finish(self, time, version, gradients, params):
+        last = self._snapshots[-1][1:3] if self._snapshots else None
+        if last != (version, gradients) and not self.diverged:
+            self.record(time, version, gradients, params)
+
+    def evaluate(self):
+        """Compute the losses of the snapshots into ``history``."""
+        for snapshot in self._snapshots:
+            Evaluator.record(self, *snapshot)
+        self._snapshots = []
+
+
+class Coordinator:
+    def __init__(self, config, board, now, shared=None):
+        """``board``: the counters workers write; ``shared``: the parameter
+        vector of a lock-free run (None under a parameter server)."""
+        self.config, self.board, self.now, self.shared = config, board, now, shared
+        policy, n = config.policy, config.workers
+        self.server = None if policy.lock_free else ParameterServer(
+            policy, config.problem.initial_params(), n, config.lr, config.staleness_aware)
+        self.left = config.gradients      # budget not yet granted to any worker
+        self.granted = [0] * n
+        self.parked, self.finished, self.failed, self.released = set(), set(), [], []
+        self.arrived = 0                  # updates that reached the server
+        self.trace = Trace()
+        self.evaluator = DeferredEvaluator(config.problem, config.gradients,
+                                           config.eval_points, copy=policy.lock_free)
+        self.evaluator.record(0.0, 0, 0, self.params)
+        board.checkpoint = self.evaluator.next
+
+    @property
+    def params(self):
+        return self.shared if self.server is None else self.server.params
+
+    def updates(self):
+        return self.board.updates() if self.server is None else self.server.version
+
+    # -- calls on behalf of workers ------------------------------------------------
+    def begin(self, worker, want=1):
+        """How many gradients ``worker`` may compute now (0: the budget is
+        spent), or None if the policy parks it until it is released.
+        Lock-free workers ask for ``want`` at a time and get fewer near the end."""
+        if self.server is not None:
+            if not self.server.may_start(worker):
+                self.parked.add(worker)
+                self._flush_if_stuck()
+                return None
+            want = self.config.policy.local_steps
+        else:
+            live = self.config.workers - len(self.finished)
+            want = min(want, max(1, self.left // (2 * live)))
+        grant = min(want, self.left)
+        self.left -= grant
+        self.granted[worker] += grant
+        if grant == 0:
+            self.finished.add(worker)
+            self._flush_if_stuck()
+        return grant
+
+    def push(self, worker, update, version, arrival):
+        """Apply or buffer ``update``, which reached the server at ``arrival``."""
+        server = self.server
+        staleness, applied, released = server.push(worker, update, version)
+        self.trace.record(worker, APPLY if applied else DROP, arrival, self.now(), version,
+                          staleness)
+        self._release(released)
+        self.arrived += 1
+        self.evaluator.maybe(self.now(), server.version, self.arrived, self.board.gradients(),
+                             server.params)
+        self._stop_if_diverged()
+
+    def checkpoint(self):
+        """Lock-free: snapshot the shared vector if an evaluation point was passed."""
+        updates = self.board.updates()
+        self.evaluator.maybe(self.now(), updates, updates, self.board.gradients(), self.shared)
+        self.board.checkpoint = self.evaluator.next
+        self._stop_if_diverged()
+
+    def fail(self, worker):
+        """``worker`` is lost: its unspent budget goes back to the others.
+        Raises StalledError if the policy cannot go on without it."""
+        if worker in self.failed:
+            return
+        now = self.now()
+        self.trace.record(worker, FAIL, now, now)
+        self.failed.append(worker)
+        self.finished.add(worker)
+        self.parked.discard(worker)
+        self.left += self.granted[worker] - self.board.computed(worker)
+        self.granted[worker] = self.board.computed(worker)
+        if self.server is not None:
+            self._release(self.server.fail(worker))
+            self._flush_if_stuck()
+
+    def take_released(self):
+        released, self.released = self.released, []
+        return released
+
+    # -- rules --------------------------------------------------------------------
+    def _release(self, workers):
+        self.parked.difference_update(workers)
+        self.released.extend(workers)
+
+    def _flush_if_stuck(self):
+        # Every live worker waits and none computes: the budget ended inside an
+        # aggregated step, which only a flush can close (as on the simulated cluster).
+        if self.parked and len(self.parked) + len(self.finished) >= self.config.workers:
+            released = self.server.flush()
+            if released:
+                self._release(released)
+            else:
+                self.board.stop = True
+
+    def _stop_if_diverged(self):
+        if self.evaluator.diverged:
+            self.board.stop = True
+
+    # -- the end --------------------------------------------------------------------
+    def result(self, time):
+        """The Result of the run so far, ``time`` seconds after it started."""
+        updates, gradients = self.updates(), self.board.gradients()
+        params = np.array(self.params)
+        self.evaluator.finish(time, updates, gradients, params)
+        self.evaluator.evaluate()
+        self.trace.rows.sort(key=lambda row: row[3])   # by end time, as recorded
+        return make_result(self.config, self.trace, self.evaluator, time=time, updates=updates,
+                           gradients=gradients, failed=self.failed, params=params)

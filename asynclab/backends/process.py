@@ -1,0 +1,339 @@
+"""The process backend: one OS process per worker, parameters in shared memory.
+
+Workers are started with ``spawn`` (the same on Linux, macOS and Windows and
+inside a Jupyter kernel), so their code lives here, importable. Each rebuilds
+the problem's data from its pickled recipe instead of receiving a copy.
+
+What is shared (one segment, see :mod:`.sharedmem`):
+
+* ``board``: counters and the stop flag (:class:`~.realtime.Board`).
+* Lock-free ``hogwild``: ``params``, the one parameter vector every worker
+  reads and writes without a lock.
+* Lock-based policies: per worker an ``inbox`` and an ``outbox``. The parent
+  is the parameter server: it writes the current parameters into a worker's
+  inbox just before letting it start a step, and reads its update from the
+  outbox when it pushes. Each box has one writer at a time, so no lock.
+
+Requests (begin, push) and trace records travel over one pipe per worker.
+Every wait has a timeout. A worker ignores SIGINT (Ctrl-C and the Jupyter
+interrupt reach the whole process group): the parent decides, and stops the
+workers through the board. Workers also exit if the parent dies.
+"""
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import time
+import traceback
+from multiprocessing.connection import wait
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ..results import WAIT, Trace
+from ..server import StalledError, WorkerError
+from .base import worker_streams
+from .coordinator import Coordinator
+from .realtime import Board, Slowdown, WallClock, progress_bar, work
+from .sharedmem import SharedArrays
+
+POLL = 0.05            # seconds between checks for a stop while waiting
+PARENT_CHECK = 0.2     # seconds between a worker's checks that its parent is alive
+START_TIMEOUT = 120.0  # seconds for every worker to import numpy and rebuild the data
+STOP_GRACE = 1.5       # seconds workers get to stop before they are killed
+
+
+def _layout(config):
+    n, d = config.workers, config.problem.dim
+    board = ("board", np.int64, (Board.size(n),))
+    if config.policy.lock_free:
+        return (board, ("params", np.float64, (d,)))
+    return (board, ("inbox", np.float64, (n, d)), ("outbox", np.float64, (n, d)))
+
+
+def _board(block, workers):
+    return Board(memoryview(block.arrays["board"]).cast("B").cast("q"), workers)
+
+
+# -- inside a worker process ---------------------------------------------------------
+class _ProcessLink:
+    """A worker process's line to the parent: requests over its pipe,
+    counters and the stop flag on the board, parameters in its boxes."""
+
+    def __init__(self, worker, conn, block, workers):
+        self.worker, self.conn, self.now = worker, conn, None
+        self.board = _board(block, workers)
+        boxes = block.arrays
+        self.inbox = boxes["inbox"][worker] if "inbox" in boxes else None
+        self.outbox = boxes["outbox"][worker] if "outbox" in boxes else None
+        self.log = Trace()                 # sent to the parent with the next message
+        self._parent = multiprocessing.parent_process()
+        self._next_check, self._gone, self._asked = 0.0, False, None
+
+    def stopped(self):
+        if self._gone or self.board.stop:
+            return True
+        t = time.perf_counter()
+        if t >= self._next_check:
+            self._next_check = t + PARENT_CHECK
+            self._gone = self._parent is not None and not self._parent.is_alive()
+        return self._gone
+
+    def computed(self, count):
+        self.board.set_computed(self.worker, count)
+
+    def send(self, kind, arg=None):
+        rows, self.log.rows = self.log.rows, []
+        try:
+            self.conn.send((kind, arg, rows))
+        except OSError:
+            self._gone = True              # the parent has gone away
+
+    def receive(self):
+        """The parent's next message; None once the run stops or the parent is gone."""
+        while not self.stopped():
+            try:
+                if self.conn.poll(POLL):
+                    return self.conn.recv()
+            except (EOFError, OSError):
+                self._gone = True
+        return None
+
+    def begin(self):
+        if self._asked is None:
+            self._asked = self.now()
+            self.send("begin", 1)
+        reply = self.receive()
+        # Waiting for the server: its answer to our push, or a barrier.
+        self.log.record(self.worker, WAIT, self._asked, self.now())
+        if reply is None or reply[0] != "go":
+            return 0, None, -1
+        return reply[1], self.inbox, reply[2]
+
+    def push(self, update, version):
+        self.outbox[:] = update
+        self._asked = self.now()
+        self.send("push", version)
+
+    def grant(self, want):
+        self.send("begin", want)
+        reply = self.receive()
+        return reply[1] if reply is not None and reply[0] == "go" else 0
+
+    def checkpoint(self):
+        self.send("checkpoint")
+
+    def fail(self):
+        """Injected fault: report what was done, then die the way a lost machine does."""
+        self.send("events")
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
+        time.sleep(60)
+
+
+def _worker_main(worker, config, segment, layout, conn):
+    """Entry point of worker process ``worker``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    block, link = SharedArrays.attach(segment, layout), None
+    try:
+        link = _ProcessLink(worker, conn, block, config.workers)
+        with threadpool_limits(limits=1, user_api="blas"):
+            config.problem.data            # regenerated from the recipe's seed
+            batch_rngs, time_rngs = worker_streams(config.seed, config.workers)
+            slowdown = Slowdown(config, worker, time_rngs[worker])
+            link.send("ready")
+            start = link.receive()
+            if start is None:
+                return
+            link.now = now = WallClock(start[1])
+            work(worker, config, link, batch_rngs[worker], slowdown, now,
+                 block.arrays.get("params"), link.board)
+        link.send("done")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            conn.send(("error", traceback.format_exc(), link.log.rows if link else []))
+    finally:
+        link = None
+        block.close()
+        conn.close()
+
+
+# -- in the parent ---------------------------------------------------------------------
+@contextlib.contextmanager
+def _sigint_blocked():
+    """Block SIGINT while a worker starts: it inherits the mask, so a Ctrl-C
+    cannot kill it before it has chosen to ignore SIGINT."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+class _Parent:
+    """Starts the workers, serves their requests, and stops them."""
+
+    def __init__(self, config, block):
+        self.config, self.block, n = config, block, config.workers
+        self.board = _board(block, n)
+        self.inbox, self.outbox = block.arrays.get("inbox"), block.arrays.get("outbox")
+        self.procs, self.conns, self.exited = [], [], set()
+        self.said_done, self.error, self.end = [False] * n, None, 0.0
+        self.coordinator = None
+
+    def start(self):
+        ctx = multiprocessing.get_context("spawn")
+        for w in range(self.config.workers):
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=_worker_main, name=f"asynclab-worker-{w}", daemon=True,
+                               args=(w, self.config, self.block.name, self.block.layout, theirs))
+            self.procs.append(proc)
+            self.conns.append(mine)
+            with _sigint_blocked():
+                proc.start()
+            theirs.close()
+
+    def run(self):
+        self._await_ready()
+        self.now = WallClock()
+        self.coordinator = Coordinator(self.config, self.board, self.now,
+                                       self.block.arrays.get("params"))
+        for conn in self.conns:
+            self._send(conn, ("start", self.now.start))
+        bar = progress_bar(self.config, "process")
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._serve(bar)
+        except (KeyboardInterrupt, StalledError) as err:
+            self.end = self.now()
+            self._stop_workers()
+            with contextlib.suppress(Exception):
+                err.result = self.coordinator.result(self.end)
+            raise
+        finally:
+            if bar is not None:
+                bar.update(self.board.gradients() - bar.n)
+                bar.close()
+        if self.error is not None:
+            self._stop_workers()
+            self.error.result = self.coordinator.result(self.end)
+            raise self.error
+        return self.coordinator.result(self.end)
+
+    def _await_ready(self):
+        ready, deadline = set(), time.perf_counter() + START_TIMEOUT
+        while len(ready) < len(self.procs):
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"worker processes did not start within {START_TIMEOUT:g} s")
+            for w, kind, arg in self._poll(POLL):
+                if kind == "ready":
+                    ready.add(w)
+                elif kind == "error":
+                    raise WorkerError(w, arg)
+                elif kind == "exit":
+                    raise WorkerError(w, f"its process exited with code {arg} before it started "
+                                         "(its traceback, if any, is on stderr)")
+
+    def _poll(self, timeout):
+        """Messages that arrived, as (worker, kind, arg); a worker whose process
+        ended yields ("exit", exitcode) after its last messages."""
+        live = {self.conns[w]: w for w in range(len(self.procs)) if w not in self.exited}
+        ends = {self.procs[w].sentinel: w for w in live.values()}
+        out = []
+        for obj in wait([*live, *ends], timeout):
+            w = live.get(obj, ends.get(obj))
+            conn = self.conns[w]
+            with contextlib.suppress(EOFError, OSError):
+                while conn.poll():
+                    kind, arg, rows = conn.recv()
+                    if self.coordinator is not None:
+                        self.coordinator.trace.rows.extend(rows)
+                    out.append((w, kind, arg))
+            if obj in ends:
+                self.procs[w].join(POLL)
+                self.exited.add(w)
+                out.append((w, "exit", self.procs[w].exitcode))
+        return out
+
+    def _serve(self, bar):
+        coordinator, lock_free = self.coordinator, self.config.policy.lock_free
+        while self.error is None and len(self.exited) < len(self.procs):
+            for w, kind, arg in self._poll(POLL):
+                if kind == "begin" and lock_free:
+                    self._send(self.conns[w], ("go", coordinator.begin(w, arg), -1))
+                elif kind == "begin":
+                    self._start(w)
+                elif kind == "push":
+                    coordinator.push(w, self.outbox[w], arg, self.now())
+                    self._start(w)
+                elif kind == "checkpoint":
+                    coordinator.checkpoint()
+                elif kind == "done":
+                    self.said_done[w], self.end = True, self.now()
+                elif kind == "error":
+                    self.error, self.end = WorkerError(w, arg), self.now()
+                elif kind == "exit" and not self.said_done[w] and self.error is None:
+                    self.end = self.now()
+                    coordinator.fail(w)          # lost: killed, or crashed
+                for r in coordinator.take_released():
+                    self._start(r)
+            if bar is not None:
+                bar.update(self.board.gradients() - bar.n)
+
+    def _start(self, w):
+        """Let worker ``w`` start its next step, unless the policy parks it
+        (then a later push or failure releases it)."""
+        grant = self.coordinator.begin(w)
+        if grant is None:
+            return
+        if grant:
+            server = self.coordinator.server
+            self.inbox[w] = server.params
+            self._send(self.conns[w], ("go", grant, server.version))
+        else:
+            self._send(self.conns[w], ("stop",))
+        for r in self.coordinator.take_released():
+            self._start(r)
+
+    @staticmethod
+    def _send(conn, message):
+        with contextlib.suppress(OSError):   # a dead worker is noticed by its sentinel
+            conn.send(message)
+
+    def _stop_workers(self):
+        """Tell every worker to stop; collect their last records; kill stragglers."""
+        self.board.stop = True
+        deadline = time.perf_counter() + STOP_GRACE
+        while len(self.exited) < len(self.procs) and time.perf_counter() < deadline:
+            self._poll(POLL)
+        self.shutdown()
+
+    def shutdown(self):
+        """Make sure no worker process outlives the run."""
+        for p in self.procs:
+            if p.exitcode is None and p.pid is not None:
+                p.kill()
+        for p in self.procs:
+            if p.pid is not None:
+                p.join(5.0)
+        for conn in self.conns:
+            conn.close()
+
+
+def run(config):
+    """Run ``config`` on one process per worker and return its Result (wall-clock seconds)."""
+    block = SharedArrays.create(_layout(config))   # fails cleanly if /dev/shm is too small
+    parent = _Parent(config, block)
+    try:
+        parent.start()
+        return parent.run()
+    finally:
+        parent.shutdown()
+        del parent
+        block.close()

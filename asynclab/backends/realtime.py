@@ -1,0 +1,227 @@
+"""A worker on real hardware, the same on threads and on processes.
+
+The worker is written as the sequence of things it does, like the simulated
+one: begin a step (perhaps waiting for the server), pull, compute, push. What
+differs between backends is the *link* to the server side, which the backend
+supplies:
+
+* ``link.begin() -> (grant, params, version)``: may I start? ``grant`` is how
+  many gradients this step may compute (0: stop); blocks while parked.
+* ``link.push(update, version)``: hand an update to the parameter server.
+* ``link.grant(want) -> int`` and ``link.checkpoint()``: lock-free runs only.
+* ``link.log`` (a Trace), ``link.stopped()``, ``link.computed(count)``,
+  ``link.fail()``.
+
+Lock-free Hogwild! needs no server: :class:`LockFreeChannel` computes on the
+one shared vector and writes into it. Time is wall-clock seconds since the run
+started. ``time.perf_counter`` is a system-wide monotonic clock on Linux,
+macOS and Windows, so worker processes and the parent agree on it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from ..results import APPLY, COMPUTE, PULL, PUSH
+from ..server import apply_lock_free
+from ..timing import Distribution, WorkerClock
+
+PAUSE_SLICE = 0.05     # seconds: injected sleeps are sliced so a stop is noticed this fast
+CHUNK_SECONDS = 0.02   # lock-free workers ask for about this much work at a time
+
+
+class WallClock:
+    """Seconds since ``start`` (a ``time.perf_counter()`` reading)."""
+
+    def __init__(self, start=None):
+        self.start = time.perf_counter() if start is None else start
+
+    def __call__(self):
+        return time.perf_counter() - self.start
+
+
+def pause(seconds, stopped):
+    """Sleep ``seconds`` (an injected delay), returning early once ``stopped()``."""
+    end = time.perf_counter() + seconds
+    while not stopped():
+        left = end - time.perf_counter()
+        if left <= 0:
+            return
+        time.sleep(min(left, PAUSE_SLICE))
+
+
+class Slowdown:
+    """The injected compute delay of one worker, in seconds per gradient.
+
+    With ``config.delay``, each gradient is followed by a sleep drawn from it
+    (from the worker's own timing stream), times the worker's speed factor and,
+    now and then, the straggler factor. Without it, those factors stretch the
+    real compute time instead: a factor of 3 sleeps twice as long as the
+    gradient took.
+    """
+
+    def __init__(self, config, worker, rng):
+        law = config.delay or Distribution("const", 1.0)
+        timing = dataclasses.replace(config.timing, compute=law)
+        self.absolute = config.delay is not None
+        self.active = self.absolute or timing.speed(worker) != 1 or timing.straggle_prob > 0
+        block = min(512, max(8, config.gradients // config.workers + 1))
+        self._clock = WorkerClock(timing, worker, rng, block)
+
+    def seconds(self, compute_seconds):
+        if not self.active:
+            return 0.0
+        x = self._clock.next_compute()
+        return x if self.absolute else (x - 1.0) * compute_seconds
+
+
+class Board:
+    """Counters every worker can read: gradients computed and (lock-free)
+    updates written, one slot per worker, plus a stop flag and the update
+    count of the next loss evaluation.
+
+    ``slots`` is an int64 memoryview (in shared memory for processes). Each
+    worker writes only its own slots, so counting needs no lock; a total is a
+    sum. Aligned 8-byte writes are atomic on the CPUs this runs on.
+    """
+
+    def __init__(self, slots, workers):
+        self._s, self.n = slots, workers
+
+    @staticmethod
+    def size(workers):
+        return 2 * workers + 2
+
+    def set_computed(self, worker, count):
+        self._s[worker] = count
+
+    def computed(self, worker):
+        return self._s[worker]
+
+    def gradients(self):
+        return sum(self._s[:self.n])
+
+    def add_update(self, worker):
+        self._s[self.n + worker] += 1
+
+    def updates(self):
+        return sum(self._s[self.n:2 * self.n])
+
+    @property
+    def stop(self):
+        return self._s[2 * self.n] != 0
+
+    @stop.setter
+    def stop(self, value):
+        self._s[2 * self.n] = int(value)
+
+    @property
+    def checkpoint(self):
+        return self._s[2 * self.n + 1]
+
+    @checkpoint.setter
+    def checkpoint(self, updates):
+        self._s[2 * self.n + 1] = updates
+
+
+class LockFreeChannel:
+    """Hogwild! (Niu et al. 2011): read, compute on and write into the one
+    shared parameter vector, with no lock and no server. A gradient's
+    staleness is the number of updates other workers wrote between its read
+    and its write."""
+
+    def __init__(self, worker, link, params, board, config, now):
+        self.worker, self.link, self.params, self.board, self.now = worker, link, params, board, now
+        self.lr, self.staleness_aware = config.lr, config.staleness_aware
+        self._left, self._want, self._since = 0, 16, None
+        self._reported = None
+
+    def begin(self):
+        if self._left == 0:
+            self._left = self.link.grant(self._next_want())
+            if self._left == 0:
+                return 0, None, -1
+        self._left -= 1
+        return 1, self.params, self.board.updates()
+
+    def _next_want(self):
+        # Ask for about CHUNK_SECONDS of work: few requests, and a short tail
+        # when the budget runs out.
+        t = time.perf_counter()
+        if self._since is not None:
+            rate = self._want / max(t - self._since, 1e-6)
+            self._want = int(min(max(rate * CHUNK_SECONDS, 1), 4096))
+        self._since = t
+        return self._want
+
+    def push(self, update, version):
+        w, board = self.worker, self.board
+        start = self.now()
+        seen = board.updates()
+        staleness = seen - version
+        lr = self.lr / (staleness + 1) if self.staleness_aware else self.lr
+        apply_lock_free(self.params, update, lr)
+        board.add_update(w)
+        self.link.log.record(w, APPLY, start, self.now(), version, staleness)
+        mark = board.checkpoint
+        if seen + 1 >= mark and self._reported != mark:
+            self._reported = mark
+            self.link.checkpoint()
+
+
+def work(worker, config, link, rng, slowdown, now, shared=None, board=None):
+    """One worker's life. ``rng`` draws its minibatches; ``shared`` and
+    ``board`` are the shared vector and counters of a lock-free run."""
+    with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported, not warned
+        _life(worker, config, link, rng, slowdown, now, shared, board)
+
+
+def _life(worker, config, link, rng, slowdown, now, shared, board):
+    problem, policy, log, stopped = config.problem, config.policy, link.log, link.stopped
+    channel = LockFreeChannel(worker, link, shared, board, config, now) if policy.lock_free else link
+    gradient = problem.gradient
+    if policy.lock_free and hasattr(problem, "sparse_gradient"):
+        gradient = problem.sparse_gradient     # Hogwild! writes only the touched coordinates
+    msg = config.timing.message_time(problem.nbytes)
+    fail_after = dict(config.fail).get(worker)
+    computed = 0
+    while not stopped():
+        grant, params, version = channel.begin()
+        if not grant:
+            return
+        if msg:
+            start = now()
+            pause(msg, stopped)
+            log.record(worker, PULL, start, now(), version)
+        # Compute: one gradient, or up to local_steps of them on a private copy.
+        update, local = None, params
+        for step in range(grant):
+            start = now()
+            grad = gradient(local, problem.sample(rng, config.batch))
+            extra = slowdown.seconds(now() - start)
+            if extra:
+                pause(extra, stopped)
+            log.record(worker, COMPUTE, start, now(), version)
+            computed += 1
+            link.computed(computed)
+            if computed == fail_after:
+                link.fail()
+                return
+            update = grad if update is None else update + grad
+            if step + 1 < grant:
+                local = local - config.lr * grad
+        if msg:
+            start = now()
+            pause(msg, stopped)
+            log.record(worker, PUSH, start, now(), version)
+        channel.push(update, version)
+
+
+def progress_bar(config, backend):
+    """A tqdm.auto bar over the gradient budget (a widget in Jupyter), or None."""
+    if not config.progress:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=config.gradients, desc=f"{config.policy} ({backend})")

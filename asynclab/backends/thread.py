@@ -1,0 +1,175 @@
+"""The thread backend: one Python thread per worker, sharing numpy arrays.
+
+Under a lock-based policy (sync, async, ssp:S, backup:B, local:H) the workers
+share one parameter server, reached through a Coordinator under one lock; a
+parked worker sleeps on the lock's condition until a push releases it. Under
+``hogwild`` they write their steps straight into one shared vector, no lock.
+
+Threads share one interpreter: only one runs Python code at a time (the GIL),
+and only the time spent inside numpy and BLAS, which release it, overlaps.
+So threads speed up large steps and not small ones (benchmarks/bench_backends.py
+measures both). BLAS is limited to one thread per worker for the whole run
+(threadpoolctl), so that workers do not oversubscribe the cores; the previous
+limits are restored afterwards.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+
+from threadpoolctl import threadpool_limits
+
+from ..results import WAIT
+from ..server import StalledError, WorkerError
+from .base import worker_streams
+from .coordinator import Coordinator
+from .realtime import Board, Slowdown, WallClock, progress_bar, work
+
+POLL = 0.05         # seconds between checks for a stop while waiting
+STOP_GRACE = 1.5    # seconds workers get to finish their step once told to stop
+
+
+class _ThreadLink:
+    """One worker's calls into the shared Coordinator, serialised by the run's lock."""
+
+    def __init__(self, worker, run):
+        self.worker, self.run = worker, run
+        self.log = run.coordinator.trace    # one trace: list.append is atomic under the GIL
+
+    def stopped(self):
+        return self.run.board.stop
+
+    def computed(self, count):
+        self.run.board.set_computed(self.worker, count)
+
+    def begin(self):
+        w, run, coordinator = self.worker, self.run, self.run.coordinator
+        start = run.now()
+        with run.lock:
+            grant = coordinator.begin(w)
+            parked = grant is None
+            while grant is None and not run.board.stop:
+                if w in coordinator.parked:
+                    run.lock.wait(POLL)     # until a push or a failure releases us
+                else:
+                    grant = coordinator.begin(w)
+            run.wake_released()
+            params, version = coordinator.server.read()
+        if parked:
+            self.log.record(w, WAIT, start, run.now())
+        return grant or 0, params, version
+
+    def push(self, update, version):
+        w, run = self.worker, self.run
+        start = run.now()
+        if not run.lock.acquire(blocking=False):
+            run.lock.acquire()      # held only for non-blocking bookkeeping, never across a wait
+            self.log.record(w, WAIT, start, run.now())
+        try:
+            run.coordinator.push(w, update, version, run.now())
+            run.wake_released()
+        finally:
+            run.lock.release()
+
+    def grant(self, want):
+        with self.run.lock:
+            return self.run.coordinator.begin(self.worker, want)
+
+    def checkpoint(self):
+        with self.run.lock:
+            self.run.coordinator.checkpoint()
+
+    def fail(self):
+        with self.run.lock:
+            try:
+                self.run.coordinator.fail(self.worker)
+            finally:
+                self.run.wake_released()
+
+
+class _ThreadRun:
+    def __init__(self, config):
+        self.config = config
+        n = config.workers
+        self.board = Board(memoryview(bytearray(8 * Board.size(n))).cast("q"), n)
+        self.shared = config.problem.initial_params() if config.policy.lock_free else None
+        self.lock = threading.Condition(threading.Lock())
+        self.errors = []                 # StalledError or WorkerError, first one wins
+        self._running = n
+        self._done = threading.Event()   # all workers have returned, or one failed
+        self._end = None                 # seconds: when that happened
+
+    def wake_released(self):
+        """Call with the lock held: wake the workers the last call released."""
+        if self.coordinator.take_released():
+            self.lock.notify_all()
+
+    def run(self):
+        cfg, n = self.config, self.config.workers
+        cfg.problem.data        # generate the data before the clock starts; threads only read it
+        batch_rngs, time_rngs = worker_streams(cfg.seed, n)
+        self.now = WallClock()
+        self.coordinator = Coordinator(cfg, self.board, self.now, self.shared)
+        threads = [threading.Thread(target=self._worker, name=f"asynclab-worker-{w}", daemon=True,
+                                    args=(w, batch_rngs[w], Slowdown(cfg, w, time_rngs[w])))
+                   for w in range(n)]
+        bar = progress_bar(cfg, "thread")
+        try:
+            with threadpool_limits(limits=1, user_api="blas"):
+                for t in threads:
+                    t.start()
+                while not self._done.wait(POLL):
+                    if bar is not None:
+                        bar.update(self.board.gradients() - bar.n)
+        except KeyboardInterrupt as interrupt:
+            self._stop(threads)
+            interrupt.result = self._result(self.now())
+            raise
+        finally:
+            self._stop(threads)
+            if bar is not None:
+                bar.update(self.board.gradients() - bar.n)
+                bar.close()
+        if self.errors:
+            error = self.errors[0]
+            error.result = self._result(self._end)
+            raise error
+        return self._result(self._end)
+
+    def _result(self, end):
+        with self.lock:
+            return self.coordinator.result(end)
+
+    def _worker(self, w, rng, slowdown):
+        try:
+            work(w, self.config, _ThreadLink(w, self), rng, slowdown, self.now,
+                 self.shared, self.board)
+        except StalledError as err:
+            self.errors.append(err)
+        except BaseException:
+            self.errors.append(WorkerError(w, traceback.format_exc()))
+        finally:
+            with self.lock:
+                self._running -= 1
+                if self.errors:
+                    self.board.stop = True
+                    self.lock.notify_all()
+                if (self._running == 0 or self.errors) and not self._done.is_set():
+                    self._end = self.now()
+                    self._done.set()
+
+    def _stop(self, threads):
+        """Tell every worker to stop and wait (bounded) until they have."""
+        with self.lock:
+            self.board.stop = True
+            self.lock.notify_all()
+        deadline = time.perf_counter() + STOP_GRACE
+        for t in threads:
+            if t.ident is not None:
+                t.join(max(0.0, deadline - time.perf_counter()))
+
+
+def run(config):
+    """Run ``config`` on one thread per worker and return its Result (wall-clock seconds)."""
+    return _ThreadRun(config).run()

@@ -1,0 +1,78 @@
+"""The process backend's own promises: spawned workers that rebuild their
+data, limit BLAS, report start-up failures, and leave nothing behind.
+
+Policy behaviour shared with the thread backend is tested in
+test_real_backends.py, faults in test_faults.py.
+"""
+import dataclasses
+import multiprocessing
+import os
+
+import pytest
+from threadpoolctl import threadpool_info
+
+import asynclab
+from asynclab.backends import process
+from asynclab.backends.sharedmem import leaked_segments
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind():
+    """No worker process and no shared-memory segment outlives a test."""
+    yield
+    assert multiprocessing.active_children() == []
+    assert leaked_segments(os.getpid()) == []
+
+
+@dataclasses.dataclass(frozen=True)
+class Picky(asynclab.Logistic):
+    """Fails in a worker process unless BLAS is pinned to one thread and the
+    data was rebuilt there (not received: the pickle carries only the recipe)."""
+
+    def gradient(self, w, idx):
+        threads = {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+        if threads != {1}:
+            raise AssertionError(f"BLAS threads in a worker: {threads}")
+        return super().gradient(w, idx)
+
+    def __setstate__(self, state):
+        assert "data" not in state, "the data was pickled"
+        self.__dict__.update(state)
+
+
+def test_workers_rebuild_the_data_and_use_one_blas_thread_each():
+    problem = Picky(features=50, examples=500)
+    problem.data                                  # generated here; must not travel
+    r = asynclab.run(problem=problem, backend="process", workers=2, gradients=100,
+                     delay="const:0.0005")
+    assert r.summary.gradients == 100 and {e.worker for e in r.trace.events} == {0, 1}
+
+
+@dataclasses.dataclass(frozen=True)
+class Unbuildable(asynclab.Logistic):
+    @property
+    def data(self):
+        raise OSError("cannot build the data here")
+
+
+def test_a_worker_that_cannot_start_is_reported_with_its_traceback():
+    with pytest.raises(asynclab.WorkerError) as info:
+        asynclab.run(problem=Unbuildable(features=10, examples=10), backend="process",
+                     workers=2, gradients=10)
+    assert info.value.worker in (0, 1)
+    assert "OSError: cannot build the data here" in info.value.traceback_text
+
+
+def test_segments_hold_the_parameters_for_each_policy_kind():
+    lock_free = process._layout(asynclab.Config(policy="hogwild", workers=3))
+    served = process._layout(asynclab.Config(policy="sync", workers=3))
+    dim = asynclab.Config().problem.dim
+    assert [name for name, *_ in lock_free] == ["board", "params"]
+    assert dict((n, s) for n, _, s in served)["inbox"] == (3, dim)
+
+
+def test_progress_bar_counts_the_budget(capsys):
+    asynclab.run(problem=asynclab.Logistic(features=50, examples=500), backend="process",
+                 workers=2, gradients=60, progress=True)
+    err = capsys.readouterr().err
+    assert "60/60" in err and "async (process)" in err
