@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import sys
 
 from .config import BACKEND_NAMES, Config
@@ -178,13 +179,18 @@ def _cmd_compare(args):
 def _cmd_quiz(args):
     from . import quiz
     questions = quiz.list_questions(lesson=args.lesson)
+    if not questions:
+        lessons = sorted({q["lesson"] for q in quiz.list_questions()})
+        raise _UsageError(f"no questions for lesson {args.lesson}; lessons with questions: "
+                          f"{', '.join(map(str, lessons))}")
     if args.json:
         print(json.dumps(questions, indent=1))
         return
     for q in questions:
         print(f"[{q['id']}] (lesson {q['lesson']}, {q['kind']}) {q['question']}")
-        for i, option in enumerate(q.get("options", [])):
-            print(f"    {chr(ord('a') + i)}) {option['text']}")
+        if q["kind"] != "numeric":    # a numeric question's options would give it away
+            for i, option in enumerate(q["options"]):
+                print(f"    {chr(ord('a') + i)}) {option['text']}")
 
 
 def build_parser():
@@ -220,4 +226,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("asynclab: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `asynclab quiz --list | head`): stop quietly.
+        sys.stdout = open(os.devnull, "w")
+        return 0
     return 0

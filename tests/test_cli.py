@@ -101,3 +101,29 @@ def test_console_script_and_module_entry_point():
         done = subprocess.run([*cmd, "run", "--json", *SMALL], capture_output=True, text=True,
                               timeout=60)
         assert done.returncode == 0 and json.loads(done.stdout)["gradients"] == 200
+
+
+def test_quiz_list_json_is_the_bank_without_answers(capsys):
+    code, out, _ = run_cli(capsys, "quiz", "--list", "--json")
+    questions = json.loads(out)
+    assert code == 0 and len(questions) >= 15
+    ids = [q["id"] for q in questions]
+    assert len(ids) == len(set(ids))
+    for q in questions:
+        assert {"id", "lesson", "kind", "question", "options"} <= set(q)
+        assert q["kind"] in ("single", "multiple", "numeric")
+        assert all(set(o) >= {"text", "explanation"} and o["explanation"] for o in q["options"])
+    main_benefit = [q for q in questions
+                    if q["question"].startswith("What is the main benefit of Asynchronous")]
+    assert len(main_benefit) == 1 and main_benefit[0]["lesson"] == 3
+
+
+def test_quiz_list_for_a_lesson_without_questions_is_a_usage_error(capsys):
+    code, out, err = run_cli(capsys, "quiz", "--list", "--lesson", "99")
+    assert code == 2 and "no questions for lesson 99" in err
+
+
+def test_broken_pipe_is_quiet():
+    done = subprocess.run(f"'{sys.executable}' -m asynclab quiz --list --json | head -c 10",
+                          shell=True, capture_output=True, text=True, timeout=60)
+    assert done.stderr == ""
