@@ -154,7 +154,8 @@ class Exploration:
         """One line about the current run (numbers rounded so they print the same everywhere)."""
         s = self.result.summary
         staleness = f", mean staleness {s.mean_staleness:.3g}" if s.updates else ""
-        return (f"{s.policy}, {s.workers} workers: {s.gradients} gradients in {s.time:.4g} s "
+        return (f"{s.policy}, {s.workers} worker{'s' * (s.workers != 1)}: "
+                f"{s.gradients} gradients in {s.time:.4g} s "
                 f"({s.gradients_per_second:.3g} per s), {s.updates} updates, loss "
                 f"{s.initial_loss:.3g} -> {s.final_loss:.3g}{' (diverged)' if s.diverged else ''}; "
                 f"idle {s.idle_fraction:.0%}, communicating {s.comm_fraction:.0%}{staleness}")

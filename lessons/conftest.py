@@ -1,0 +1,23 @@
+"""nbval set-up for the lessons: the headless, throw-away environment the build uses.
+
+The notebooks were executed by lessons/build.py with ASYNCLAB_HEADLESS=1 and a
+fresh ASYNCLAB_HOME; the same settings here make nbval's kernel print the
+same text (quizzes and dashboards in their headless form) without reading or
+writing the real home. Values already set (tests/conftest.py, CI) are kept.
+"""
+import os
+import shutil
+import tempfile
+
+_scratch = tempfile.mkdtemp(prefix="asynclab-lessons-")
+os.environ.setdefault("ASYNCLAB_HEADLESS", "1")
+os.environ.setdefault("ASYNCLAB_HOME", os.path.join(_scratch, "asynclab"))
+os.environ.setdefault("IPYTHONDIR", os.path.join(_scratch, "ipython"))
+
+# Build matplotlib's font cache in this process, before any kernel starts, so a
+# kernel never prints "Matplotlib is building the font cache" into an output.
+import matplotlib.font_manager  # noqa: E402,F401
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_scratch, ignore_errors=True)
