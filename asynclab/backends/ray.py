@@ -1,0 +1,240 @@
+"""The Ray backend: the parameter server and the workers are Ray actors.
+
+Each worker actor runs the loop a real worker runs: pull the parameters,
+compute gradients on its own minibatch stream, push them, and wait when the
+policy says so. One message carries ``ray_batch`` gradients (async and
+ssp:S apply them one by one, so batching trades staleness for fewer
+messages). The parameter server is an asyncio actor holding the policy's
+:class:`~asynclab.server.ParameterServer`; with ``shards > 1`` the parameters
+are split over that coordinator (slice 0) and ``shards - 1`` more actors that
+replay the coordinator's decisions in order on their slices, as in the
+sharded servers of DistBelief (see :mod:`asynclab.backends.ray_actors`).
+
+Time is wall-clock seconds since the workers started (Ray start-up and actor
+creation excluded). The trace separates compute, communication (push: from
+the worker serialising its gradients until the server handles them; pull:
+from the server's reply until the worker holds the parameters) and waiting.
+On a cluster, rows from different machines assume synchronised clocks.
+
+``address=None`` starts a private local Ray for the run and shuts it down
+afterwards, even on error or Ctrl-C. It uses a short-lived temporary
+directory (removed at the end) and, unless the environment already sets Ray's
+authentication, a random token kept in the environment for the run, so
+nothing is written to the home directory. ``address="auto"`` or
+``"host:port"`` joins an existing cluster (shipping the asynclab package to
+it) and leaves it running. A process already connected to Ray keeps its
+connection: the run uses it and leaves it open.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import tempfile
+import time
+
+import numpy as np
+
+from ..results import Trace
+from ..server import StalledError, WorkerError
+from .base import Evaluator, make_result
+
+INSTALL_HINT = "the ray backend needs Ray: pip install 'asynclab[ray]'"
+ACTOR_START_TIMEOUT = 120.0      # seconds to wait for a cluster to place the actors
+_AUTH_VARIABLES = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise ImportError(INSTALL_HINT) from None
+    return ray
+
+
+def ray_options(config):
+    """(shards, ray_batch) of ``config``, checked; a ValueError names a bad one."""
+    shards, batch = getattr(config, "shards", 1), getattr(config, "ray_batch", 1)
+    for name, value in (("shards", shards), ("ray_batch", batch)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    if shards > config.problem.dim:
+        raise ValueError(f"shards must be at most the {config.problem.dim} parameters, "
+                         f"got {shards}")
+    policy = config.policy
+    if policy.lock_free:
+        raise ValueError(f"policy {policy.name!r} writes into shared memory without a server; "
+                         "the ray backend allows sync, async, ssp:S, backup:B and local:H")
+    if batch > 1 and policy.aggregate:
+        raise ValueError(f"ray_batch={batch} needs a policy that applies gradients one by one "
+                         f"(async, ssp:S), not {policy.name!r}, which sends one update per step")
+    return int(shards), int(batch)
+
+
+def run(config):
+    """Run ``config`` on Ray and return its Result."""
+    shards, ray_batch = ray_options(config)
+    ray = _import_ray()
+    with ray_session(ray, config.address, cpus=config.workers + shards,
+                     nbytes=config.problem.nbytes * (config.workers + shards)):
+        return RayRun(ray, config, shards, ray_batch).run()
+
+
+# -- Ray's lifetime ----------------------------------------------------------------------
+@contextlib.contextmanager
+def ray_session(ray, address, *, cpus, nbytes):
+    """Connected to Ray inside the block; afterwards exactly as before."""
+    if ray.is_initialized():
+        yield
+        return
+    if address is not None:
+        import asynclab
+        _reload_auth()
+        ray.init(address=address, runtime_env={"py_modules": [asynclab]},
+                 log_to_driver=False, configure_logging=False)
+        try:
+            yield
+        finally:
+            ray.shutdown()                     # disconnects; the cluster goes on
+        return
+    temp_dir = tempfile.mkdtemp(prefix="asynclab-ray-", dir=_short_temp_root())
+    saved = {name: os.environ.get(name) for name in _AUTH_VARIABLES}
+    try:
+        if not any(saved.values()):
+            # Token authentication without ~/.ray/auth_token: the local GCS listens
+            # on every interface, so it gets a random token that lives in the
+            # environment of this process (and the Ray processes it starts).
+            os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
+        _reload_auth()
+        ray.init(address="local", num_cpus=max(os.cpu_count() or 1, cpus),
+                 object_store_memory=max(128 << 20, 16 * nbytes),
+                 include_dashboard=False, log_to_driver=False, configure_logging=False,
+                 _temp_dir=temp_dir)
+        yield
+    finally:
+        ray.shutdown()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        _reload_auth()
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _reload_auth():
+    """Make Ray re-read its authentication settings from the environment
+    (it caches them when first imported)."""
+    try:
+        from ray._raylet import AuthenticationTokenLoader, Config
+    except ImportError:          # a Ray without token authentication
+        return
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
+
+
+def _short_temp_root():
+    # Ray's unix sockets live under its temp dir; their paths must fit ~107 bytes.
+    root = tempfile.gettempdir()
+    return root if len(root) <= 40 else "/tmp"
+
+
+# -- one run --------------------------------------------------------------------------------
+class RayRun:
+    def __init__(self, ray, config, shards, ray_batch):
+        from . import ray_actors
+        self.ray, self.config = ray, config
+        problem, n = config.problem, config.workers
+        self.evaluator = Evaluator(problem, config.gradients, config.eval_points)
+        self.initial = problem.initial_params()
+        slices = np.array_split(self.initial, shards)
+        server_args = (config.policy, n, config.lr, config.staleness_aware,
+                       self.evaluator.every)
+        remote = ray.remote
+        self.coordinator = remote(ray_actors.Coordinator).options(num_cpus=1).remote(
+            config.policy, slices[0], *server_args[1:],
+            budget=config.gradients, grant=config.policy.local_steps * ray_batch)
+        self.shards = [remote(ray_actors.Shard).options(num_cpus=1).remote(
+            config.policy, part, *server_args[1:]) for part in slices[1:]]
+        worker_class = remote(ray_actors.Worker).options(num_cpus=1, scheduling_strategy="SPREAD")
+        self.workers = [worker_class.remote(w, config, [len(s) for s in slices],
+                                            self.coordinator, self.shards) for w in range(n)]
+        self.actors = [self.coordinator, *self.shards, *self.workers]
+
+    def run(self):
+        ray = self.ray
+        try:
+            self._wait_until_placed()
+            t0 = time.time()
+            ray.get(self.coordinator.start.remote(t0, self.workers, self.shards))
+            self._drive({worker.run.remote(t0): w for w, worker in enumerate(self.workers)})
+            try:
+                outcome = ray.get(self.coordinator.finish.remote())
+                parts = ray.get([a.result.remote() for a in (self.coordinator, *self.shards)])
+            except ray.exceptions.RayActorError as err:
+                raise RuntimeError(f"a parameter-server actor of the ray backend died: {err}")
+            result = self._result(outcome, parts)
+        finally:
+            for actor in self.actors:
+                ray.kill(actor, no_restart=True)
+        if outcome["stopped"]:
+            error = StalledError(outcome["stopped"])
+            error.result = result
+            raise error
+        return result
+
+    def _wait_until_placed(self):
+        ray = self.ray
+        pings = [actor.ready.remote() for actor in self.workers]
+        pings += [actor.progress.remote() for actor in (self.coordinator,)]
+        pings += [actor.result.remote() for actor in self.shards]
+        ready, _ = ray.wait(pings, num_returns=len(pings), timeout=ACTOR_START_TIMEOUT)
+        if len(ready) < len(pings):
+            have = ray.cluster_resources().get("CPU", 0)
+            raise RuntimeError(
+                f"Ray placed only {len(ready)} of {len(pings)} actors in {ACTOR_START_TIMEOUT:g} s; "
+                f"each asks for 1 CPU and the cluster has {have:g}")
+        ray.get(ready)
+
+    def _drive(self, running):
+        """Wait for the workers; a dead worker actor is a failed worker."""
+        ray, progress = self.ray, None
+        if self.config.progress:
+            from tqdm.auto import tqdm
+            progress = tqdm(total=self.config.gradients, desc=f"{self.config.policy} (ray)")
+        try:
+            while running:
+                ready, _ = ray.wait(list(running), num_returns=1, timeout=0.2)
+                for ref in ready:
+                    worker = running.pop(ref)
+                    try:
+                        error = ray.get(ref)
+                    except ray.exceptions.RayActorError:
+                        ray.get(self.coordinator.fail.remote(worker))
+                        continue
+                    if error is not None:
+                        raise WorkerError(worker, error)
+                if progress is not None:
+                    progress.update(ray.get(self.coordinator.progress.remote()) - progress.n)
+        finally:
+            if progress is not None:
+                progress.close()
+
+    def _result(self, outcome, parts):
+        rows = sorted(outcome["rows"], key=lambda row: (row[2], row[3]))
+        trace = Trace(rows)
+        evaluator, version = self.evaluator, outcome["version"]
+        gradients = sum(1 for row in rows if row[1] == "compute")
+        finals, snapshots = zip(*parts)
+        params = np.concatenate(finals)
+        evaluator.record(0.0, 0, 0, self.initial)
+        for i, (when, updates, arrived) in enumerate(outcome["checkpoints"]):
+            if evaluator.diverged:
+                break
+            evaluator.record(when, updates, arrived, np.concatenate([s[i] for s in snapshots]))
+        end = max([row[3] for row in rows], default=0.0)
+        evaluator.finish(end, version, gradients, params)
+        return make_result(self.config, trace, evaluator, time=end, updates=version,
+                           gradients=gradients, failed=outcome["failed"], params=params)
+

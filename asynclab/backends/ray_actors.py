@@ -1,0 +1,304 @@
+"""The Ray actors of the ray backend: parameter-server shards, their coordinator, workers.
+
+Every server actor holds a :class:`~asynclab.server.ParameterServer` over its
+slice of the parameters, so the policy rules are never re-implemented here.
+The coordinator owns slice 0 and decides: it alone parks and releases
+workers and counts the gradient budget. Every other shard replays the
+coordinator's pushes, failures and flushes in the coordinator's order
+(numbered events), so its ParameterServer takes exactly the same decisions
+(same versions, same dropped gradients) on its own slice.
+
+Times are ``time.time() - t0`` in seconds, ``t0`` being the driver's start of
+the run: actors on other machines are assumed to have synchronised clocks.
+Server actors are asyncio actors: one coroutine runs at a time, so the
+ParameterServer needs no lock; a worker that may not start is an awaited
+future, resolved when a push or a failure releases it.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+import traceback
+
+import numpy as np
+import ray
+
+from ..results import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, WAIT
+from ..server import ParameterServer, StalledError
+from ..timing import WorkerClock
+from .base import worker_streams
+
+
+class Shard:
+    """One slice of the parameters, updated by its own ParameterServer."""
+
+    def __init__(self, policy, params, workers, lr, staleness_aware, checkpoint_every):
+        self.server = ParameterServer(policy, params, workers, lr, staleness_aware)
+        self.arrived = 0                       # gradients received, over all workers
+        self.every, self.next_checkpoint = checkpoint_every, checkpoint_every
+        self.snapshots = []                    # parameters at each checkpoint
+        self._staged = {}                      # (worker, message) -> gradient slices
+        self._events = {}                      # coordinator's numbered events, not yet applied
+        self._next_event = 0
+        self._version_changed = asyncio.Condition()
+
+    def _apply_push(self, worker, updates, version_read):
+        """Push ``updates`` one by one; returns [(staleness, applied, released)]."""
+        outcomes = []
+        with np.errstate(over="ignore", invalid="ignore"):
+            for update in updates:
+                outcomes.append(self.server.push(worker, update, version_read))
+                self.arrived += 1
+                if self.arrived >= self.next_checkpoint:
+                    self.next_checkpoint += self.every
+                    self._checkpoint()
+        return outcomes
+
+    def _checkpoint(self):
+        self.snapshots.append(self.server.params)   # replaced, never modified: no copy
+
+    # -- called by workers and by the coordinator ---------------------------------------
+    def stage(self, worker, message, updates):
+        """A worker's gradient slices, applied when the coordinator orders them."""
+        self._staged[(worker, message)] = updates
+
+    async def event(self, number, kind, worker, message=None, version_read=None):
+        self._events[number] = (kind, worker, message, version_read)
+        while self._next_event in self._events:
+            kind, worker, message, version_read = self._events.pop(self._next_event)
+            self._next_event += 1
+            if kind == "push":
+                self._apply_push(worker, self._staged.pop((worker, message)), version_read)
+            elif kind == "fail":
+                try:
+                    self.server.fail(worker)
+                except StalledError:
+                    pass                           # the coordinator reports it
+            else:
+                self.server.flush()
+        async with self._version_changed:
+            self._version_changed.notify_all()
+
+    async def read(self, version):
+        """This slice once it includes every update up to ``version``."""
+        async with self._version_changed:
+            await self._version_changed.wait_for(lambda: self.server.version >= version)
+        return self.server.params
+
+    def result(self):
+        return self.server.params, self.snapshots
+
+
+class Coordinator(Shard):
+    """Shard 0 plus the policy's gatekeeping: who may start, how many gradients."""
+
+    def __init__(self, policy, params, workers, lr, staleness_aware, checkpoint_every,
+                 budget, grant):
+        super().__init__(policy, params, workers, lr, staleness_aware, checkpoint_every)
+        self.remaining = budget    # gradients not yet handed out
+        self.grant = grant         # gradients a worker computes per message
+        self.granted = [0] * workers
+        self.computed = [0] * workers   # COMPUTE rows received from each worker
+        self.rows = []             # the trace, as Trace rows
+        self.checkpoints = []      # (time, version, gradients arrived) of each snapshot
+        self.parked = {}           # worker -> future resolved when it may start
+        self.done = set()
+        self.stopped = None        # why the run stopped early ("stalled: ...")
+        self.diverged = False
+        self._events_sent = []     # refs of events sent to the other shards
+        self._event_number = 0
+
+    def start(self, t0, workers, shards):
+        self.t0, self.workers, self.shards = t0, workers, shards
+
+    def now(self):
+        return time.time() - self.t0
+
+    async def push_pull(self, worker, message, updates, version_read, sent_at, rows):
+        """Apply a worker's gradients, wait until it may start, hand out its next grant.
+
+        Returns ``(params slice or None, version, grant, released_at)``;
+        grant 0 tells the worker to stop.
+        """
+        self._log(rows)
+        arrival = self.now()
+        if updates:
+            self.rows.append((worker, PUSH, sent_at, arrival, version_read, -1))
+            outcomes = self._apply_push(worker, updates, version_read)
+            self._send("push", worker, message, version_read)
+            end = self.now()
+            for staleness, applied, released in outcomes:
+                self.rows.append((worker, APPLY if applied else DROP, arrival, end,
+                                  version_read, staleness))
+                self._release(released)
+        waited = self.now()
+        while self.stopped is None and not self.server.may_start(worker):
+            released = self.parked[worker] = asyncio.get_running_loop().create_future()
+            self._check_all_parked()
+            await released
+        grant = 0 if self.stopped or self.diverged else min(self.grant, self.remaining)
+        self.remaining -= grant
+        self.granted[worker] += grant
+        released_at = self.now()
+        if released_at > waited:
+            self.rows.append((worker, WAIT, waited, released_at, -1, -1))
+        if grant == 0:
+            self.done.add(worker)
+            self._check_all_parked()
+            return None, self.server.version, 0, released_at
+        return self.server.params, self.server.version, grant, released_at
+
+    def reached_fail_point(self, worker, rows):
+        """Injected failure: kill the worker actor for real, then forget it."""
+        self._log(rows)
+        ray.kill(self.workers[worker], no_restart=True)
+        self.fail(worker)
+
+    def fail(self, worker):
+        """A worker is gone (killed, or its actor died)."""
+        if worker not in self.server.live:
+            return
+        self.rows.append((worker, FAIL, self.now(), self.now(), -1, -1))
+        self.done.discard(worker)
+        # Gradients granted to it but never computed go back to the budget.
+        self.remaining += self.granted[worker] - self.computed[worker]
+        self.granted[worker] = self.computed[worker]
+        try:
+            self._release(self.server.fail(worker))
+        except StalledError as err:
+            self._stop(str(err))
+        self._send("fail", worker)
+        self._check_all_parked()
+
+    def progress(self):
+        return self.arrived
+
+    async def finish(self):
+        await asyncio.gather(*self._events_sent)
+        return dict(rows=self.rows, checkpoints=self.checkpoints, version=self.server.version,
+                    failed=list(self.server.failed), stopped=self.stopped,
+                    diverged=self.diverged, end=self.now())
+
+    # -- rules ------------------------------------------------------------------------
+    def _log(self, rows):
+        self.rows.extend(rows)
+        for row in rows:
+            if row[1] == COMPUTE:
+                self.computed[row[0]] += 1
+
+    def _checkpoint(self):
+        super()._checkpoint()
+        self.checkpoints.append((self.now(), self.server.version, self.arrived))
+        if not np.all(np.isfinite(self.server.params)):
+            self.diverged = True
+
+    def _send(self, kind, worker, message=None, version_read=None):
+        number = self._event_number
+        self._event_number += 1
+        for shard in self.shards:
+            self._events_sent.append(shard.event.remote(number, kind, worker, message,
+                                                        version_read))
+
+    def _release(self, workers):
+        for w in workers:
+            future = self.parked.pop(w, None)
+            if future is not None and not future.done():
+                future.set_result(None)
+
+    def _stop(self, reason):
+        self.stopped = reason
+        self._release(list(self.parked))
+
+    def _check_all_parked(self):
+        """When no live worker is computing, close a partial step (the budget ran
+        out inside it); if that frees nobody, the parked workers wait forever."""
+        live = self.server.live
+        if not self.parked or any(w not in self.parked and w not in self.done for w in live):
+            return
+        released = self.server.flush()
+        if released:
+            self._send("flush", -1)
+            self._release(released)
+        else:
+            self._stop(f"stalled: workers {sorted(self.parked)} wait for a step that "
+                       "no live worker can complete")
+
+
+class Worker:
+    """Pulls parameters, computes gradients on its own minibatch stream, pushes them."""
+
+    def __init__(self, worker, config, shard_sizes, coordinator, shards):
+        self.w = worker
+        self.problem = config.problem
+        self.problem.data                      # build the data set before the clock starts
+        self.batch, self.lr = config.batch, config.lr
+        self.local_steps = config.policy.local_steps
+        data_rngs, time_rngs = worker_streams(config.seed, config.workers)
+        self.rng = data_rngs[worker]
+        # Real backends sleep config.delay per gradient, scaled like simulated compute.
+        self.delay = None if config.delay is None else WorkerClock(
+            dataclasses.replace(config.timing, compute=config.delay), worker, time_rngs[worker])
+        self.message_time = config.timing.message_time(self.problem.nbytes)
+        self.fail_after = dict(config.fail).get(worker)
+        self.cuts = np.cumsum(shard_sizes)[:-1]
+        self.coordinator, self.shards = coordinator, shards
+
+    def ready(self):
+        return True
+
+    def run(self, t0):
+        """The worker's whole life; returns None, or the traceback if it raised."""
+        try:
+            self._loop(t0)
+        except Exception:
+            return traceback.format_exc()
+        return None
+
+    def _loop(self, t0):
+        now = lambda: time.time() - t0  # noqa: E731
+        w, problem, rows, computed = self.w, self.problem, [], 0
+        sent, message, updates, version = now(), 0, [], -1
+        while True:
+            reply = ray.get(self.coordinator.push_pull.remote(
+                w, message, updates, version, sent, rows))
+            params, version, grant, released_at = reply
+            if grant == 0:
+                return
+            if self.shards:
+                slices = ray.get([s.read.remote(version) for s in self.shards])
+                params = np.concatenate([params, *slices])
+            self._sleep(self.message_time)
+            rows = [(w, PULL, released_at, now(), version, -1)]
+            local, total, updates = params, None, []
+            for _ in range(grant):
+                start = now()
+                grad = problem.gradient(local, problem.sample(self.rng, self.batch))
+                if self.delay is not None:
+                    self._sleep(self.delay.next_compute())
+                rows.append((w, COMPUTE, start, now(), version, -1))
+                computed += 1
+                if computed == self.fail_after:
+                    ray.get(self.coordinator.reached_fail_point.remote(w, rows))
+                    while True:                 # the coordinator kills this actor
+                        time.sleep(3600)
+                if self.local_steps == 1:
+                    updates.append(grad)
+                else:   # local SGD: step a private copy, send the sum of the gradients
+                    total = grad if total is None else total + grad
+                    local = local - self.lr * grad
+            if total is not None:
+                updates = [total]
+            sent = now()
+            self._sleep(self.message_time)
+            message += 1
+            if self.shards:
+                pieces = [np.split(u, self.cuts) for u in updates]
+                ray.get([s.stage.remote(w, message, [p[k + 1] for p in pieces])
+                         for k, s in enumerate(self.shards)])
+                updates = [p[0] for p in pieces]
+
+    @staticmethod
+    def _sleep(seconds):
+        if seconds > 0:
+            time.sleep(seconds)
