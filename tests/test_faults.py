@@ -223,6 +223,73 @@ def test_interrupt_stops_every_worker_and_the_session_stays_usable(backend, poli
     assert "Traceback" not in err                 # workers ignored the SIGINT quietly
 
 
+def execute(client, code, timeout=120):
+    """Run one cell in a Jupyter kernel: (its stdout, the name of its error or None)."""
+    msg_id = client.execute(code)
+    out, error = [], None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            msg = client.get_iopub_msg(timeout=1)
+        except Exception:        # queue.Empty: nothing yet
+            continue
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream":
+            out.append(content["text"])
+        elif kind == "error":
+            error = content["ename"]
+        elif kind == "status" and content["execution_state"] == "idle":
+            return "".join(out), error
+    raise AssertionError(f"the kernel did not finish {code!r}")
+
+
+@LINUX
+@pytest.mark.parametrize("backend", ["process", "thread"])
+def test_the_jupyter_interrupt_button_stops_the_run_and_the_kernel_stays_usable(backend,
+                                                                                 tmp_path):
+    manager = pytest.importorskip("jupyter_client.manager")
+    home, marks = tmp_path / "home", tmp_path / "marks"
+    home.mkdir()
+    marks.mkdir()
+    env = {**os.environ, "HOME": str(home), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+           "IPYTHONDIR": str(home / "ipython"), "MPLBACKEND": "Agg"}
+    kernel, client = manager.start_new_kernel(kernel_name="python3", env=env)
+    try:
+        execute(client, f"import sys; sys.path.insert(0, {str(HERE)!r})\n"
+                        "import asynclab, multiprocessing, os, threading\n"
+                        "from test_faults import Marker\n"
+                        "from asynclab.backends.sharedmem import leaked_segments")
+        msg_id = client.execute(
+            f"problem = Marker(features=50, examples=500, folder={str(marks)!r})\n"
+            "try:\n"
+            f"    asynclab.run(problem=problem, backend={backend!r}, policy='sync', workers=2,\n"
+            "                 gradients=10**7, delay='const:0.001')\n"
+            "except KeyboardInterrupt as err:\n"
+            "    partial = err.result\n"
+            "    raise\n")
+        wait_for_marker(marks)
+        kernel.interrupt_kernel()           # SIGINT to the kernel's process group
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            reply = client.get_shell_msg(timeout=30)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        assert reply["content"]["ename"] == "KeyboardInterrupt"
+        out, error = execute(client, "print(partial.summary.gradients > 0,\n"
+                                     "      multiprocessing.active_children(),\n"
+                                     "      [t.name for t in threading.enumerate()\n"
+                                     "       if t.name.startswith('asynclab')],\n"
+                                     "      leaked_segments(os.getpid()),\n"
+                                     f"      asynclab.run(problem=problem, backend={backend!r},\n"
+                                     "                   workers=2, gradients=40).summary.gradients)")
+        assert error is None and out.split() == ["True", "[]", "[]", "[]", "40"]
+    finally:
+        client.stop_channels()
+        kernel.shutdown_kernel(now=True)
+
+
 ORPHANED = """
 import sys
 sys.path.insert(0, {here!r})

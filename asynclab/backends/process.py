@@ -1,8 +1,9 @@
 """The process backend: one OS process per worker, parameters in shared memory.
 
-Workers are started with ``spawn`` (the same on Linux, macOS and Windows and
-inside a Jupyter kernel), so their code lives here, importable. Each rebuilds
-the problem's data from its pickled recipe instead of receiving a copy.
+This module is the parent. Workers are started with ``spawn`` (the same on
+Linux, macOS and Windows and inside a Jupyter kernel), so their code lives in
+an importable module, :mod:`.process_worker`. Each rebuilds the problem's data
+from its pickled recipe instead of receiving a copy.
 
 What is shared (one segment, see :mod:`.sharedmem`):
 
@@ -23,24 +24,18 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
 import signal
 import time
-import traceback
 from multiprocessing.connection import wait
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from ..results import WAIT, Trace
 from ..server import StalledError, WorkerError
-from .base import worker_streams
 from .coordinator import Coordinator
-from .realtime import Board, Slowdown, WallClock, progress_bar, work
+from .process_worker import POLL, board_of, worker_main
+from .realtime import Board, WallClock, progress_bar
 from .sharedmem import SharedArrays
 
-POLL = 0.05            # seconds between checks for a stop while waiting
-PARENT_CHECK = 0.2     # seconds between a worker's checks that its parent is alive
 START_TIMEOUT = 120.0  # seconds for every worker to import numpy and rebuild the data
 STOP_GRACE = 1.5       # seconds workers get to stop before they are killed
 
@@ -53,115 +48,6 @@ def _layout(config):
     return (board, ("inbox", np.float64, (n, d)), ("outbox", np.float64, (n, d)))
 
 
-def _board(block, workers):
-    return Board(memoryview(block.arrays["board"]).cast("B").cast("q"), workers)
-
-
-# -- inside a worker process ---------------------------------------------------------
-class _ProcessLink:
-    """A worker process's line to the parent: requests over its pipe,
-    counters and the stop flag on the board, parameters in its boxes."""
-
-    def __init__(self, worker, conn, block, workers):
-        self.worker, self.conn, self.now = worker, conn, None
-        self.board = _board(block, workers)
-        boxes = block.arrays
-        self.inbox = boxes["inbox"][worker] if "inbox" in boxes else None
-        self.outbox = boxes["outbox"][worker] if "outbox" in boxes else None
-        self.log = Trace()                 # sent to the parent with the next message
-        self._parent = multiprocessing.parent_process()
-        self._next_check, self._gone, self._asked = 0.0, False, None
-
-    def stopped(self):
-        if self._gone or self.board.stop:
-            return True
-        t = time.perf_counter()
-        if t >= self._next_check:
-            self._next_check = t + PARENT_CHECK
-            self._gone = self._parent is not None and not self._parent.is_alive()
-        return self._gone
-
-    def computed(self, count):
-        self.board.set_computed(self.worker, count)
-
-    def send(self, kind, arg=None):
-        rows, self.log.rows = self.log.rows, []
-        try:
-            self.conn.send((kind, arg, rows))
-        except OSError:
-            self._gone = True              # the parent has gone away
-
-    def receive(self):
-        """The parent's next message; None once the run stops or the parent is gone."""
-        while not self.stopped():
-            try:
-                if self.conn.poll(POLL):
-                    return self.conn.recv()
-            except (EOFError, OSError):
-                self._gone = True
-        return None
-
-    def begin(self):
-        if self._asked is None:
-            self._asked = self.now()
-            self.send("begin", 1)
-        reply = self.receive()
-        # Waiting for the server: its answer to our push, or a barrier.
-        self.log.record(self.worker, WAIT, self._asked, self.now())
-        if reply is None or reply[0] != "go":
-            return 0, None, -1
-        return reply[1], self.inbox, reply[2]
-
-    def push(self, update, version):
-        self.outbox[:] = update
-        self._asked = self.now()
-        self.send("push", version)
-
-    def grant(self, want):
-        self.send("begin", want)
-        reply = self.receive()
-        return reply[1] if reply is not None and reply[0] == "go" else 0
-
-    def checkpoint(self):
-        self.send("checkpoint")
-
-    def fail(self):
-        """Injected fault: report what was done, then die the way a lost machine does."""
-        self.send("events")
-        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
-        time.sleep(60)
-
-
-def _worker_main(worker, config, segment, layout, conn):
-    """Entry point of worker process ``worker``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    block, link = SharedArrays.attach(segment, layout), None
-    try:
-        link = _ProcessLink(worker, conn, block, config.workers)
-        with threadpool_limits(limits=1, user_api="blas"):
-            config.problem.data            # regenerated from the recipe's seed
-            batch_rngs, time_rngs = worker_streams(config.seed, config.workers)
-            slowdown = Slowdown(config, worker, time_rngs[worker])
-            link.send("ready")
-            start = link.receive()
-            if start is None:
-                return
-            link.now = now = WallClock(start[1])
-            work(worker, config, link, batch_rngs[worker], slowdown, now,
-                 block.arrays.get("params"), link.board)
-        link.send("done")
-    except BaseException:
-        with contextlib.suppress(Exception):
-            conn.send(("error", traceback.format_exc(), link.log.rows if link else []))
-    finally:
-        link = None
-        block.close()
-        conn.close()
-
-
-# -- in the parent ---------------------------------------------------------------------
 @contextlib.contextmanager
 def _sigint_blocked():
     """Block SIGINT while a worker starts: it inherits the mask, so a Ctrl-C
@@ -181,7 +67,7 @@ class _Parent:
 
     def __init__(self, config, block):
         self.config, self.block, n = config, block, config.workers
-        self.board = _board(block, n)
+        self.board = board_of(block, n)
         self.inbox, self.outbox = block.arrays.get("inbox"), block.arrays.get("outbox")
         self.procs, self.conns, self.exited = [], [], set()
         self.said_done, self.error, self.end = [False] * n, None, 0.0
@@ -191,7 +77,7 @@ class _Parent:
         ctx = multiprocessing.get_context("spawn")
         for w in range(self.config.workers):
             mine, theirs = ctx.Pipe()
-            proc = ctx.Process(target=_worker_main, name=f"asynclab-worker-{w}", daemon=True,
+            proc = ctx.Process(target=worker_main, name=f"asynclab-worker-{w}", daemon=True,
                                args=(w, self.config, self.block.name, self.block.layout, theirs))
             self.procs.append(proc)
             self.conns.append(mine)
@@ -237,8 +123,10 @@ class _Parent:
                 elif kind == "error":
                     raise WorkerError(w, arg)
                 elif kind == "exit":
-                    raise WorkerError(w, f"its process exited with code {arg} before it started "
-                                         "(its traceback, if any, is on stderr)")
+                    raise WorkerError(w, f"its process exited with code {arg} before it started; "
+                                         "its traceback, if any, is on stderr. (A script that "
+                                         "starts processes must run under "
+                                         "if __name__ == '__main__':)")
 
     def _poll(self, timeout):
         """Messages that arrived, as (worker, kind, arg); a worker whose process

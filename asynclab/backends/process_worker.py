@@ -1,0 +1,135 @@
+"""Inside a worker process of the process backend.
+
+A spawned child imports this module, attaches to the run's shared memory,
+rebuilds the problem's data from its pickled recipe, and runs the same worker
+loop as a thread does (:func:`~.realtime.work`), talking to the parent over
+its pipe. It ignores SIGINT (Ctrl-C and the Jupyter interrupt reach the whole
+process group): the parent decides, and stops it through the board. It also
+stops if the parent dies.
+"""
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import time
+import traceback
+
+from threadpoolctl import threadpool_limits
+
+from ..results import WAIT, Trace
+from .base import worker_streams
+from .realtime import Board, Slowdown, WallClock, work
+from .sharedmem import SharedArrays
+
+POLL = 0.05            # seconds between checks for a stop while waiting
+PARENT_CHECK = 0.2     # seconds between checks that the parent is alive
+
+
+def board_of(block, workers):
+    """The run's Board, in the shared segment ``block``."""
+    return Board(memoryview(block.arrays["board"]).cast("B").cast("q"), workers)
+
+
+class _ProcessLink:
+    """A worker process's line to the parent: requests over its pipe,
+    counters and the stop flag on the board, parameters in its boxes."""
+
+    def __init__(self, worker, conn, block, workers):
+        self.worker, self.conn, self.now = worker, conn, None
+        self.board = board_of(block, workers)
+        boxes = block.arrays
+        self.inbox = boxes["inbox"][worker] if "inbox" in boxes else None
+        self.outbox = boxes["outbox"][worker] if "outbox" in boxes else None
+        self.log = Trace()                 # sent to the parent with the next message
+        self._parent = multiprocessing.parent_process()
+        self._next_check, self._gone, self._asked = 0.0, False, None
+
+    def stopped(self):
+        if self._gone or self.board.stop:
+            return True
+        t = time.perf_counter()
+        if t >= self._next_check:
+            self._next_check = t + PARENT_CHECK
+            self._gone = self._parent is not None and not self._parent.is_alive()
+        return self._gone
+
+    def computed(self, count):
+        self.board.set_computed(self.worker, count)
+
+    def send(self, kind, arg=None):
+        rows, self.log.rows = self.log.rows, []
+        try:
+            self.conn.send((kind, arg, rows))
+        except OSError:
+            self._gone = True              # the parent has gone away
+
+    def receive(self):
+        """The parent's next message; None once the run stops or the parent is gone."""
+        while not self.stopped():
+            try:
+                if self.conn.poll(POLL):
+                    return self.conn.recv()
+            except (EOFError, OSError):
+                self._gone = True
+        return None
+
+    def begin(self):
+        if self._asked is None:
+            self._asked = self.now()
+            self.send("begin", 1)
+        reply = self.receive()
+        # Waiting for the server: its answer to our push, or a barrier.
+        self.log.record(self.worker, WAIT, self._asked, self.now())
+        if reply is None or reply[0] != "go":
+            return 0, None, -1
+        return reply[1], self.inbox, reply[2]
+
+    def push(self, update, version):
+        self.outbox[:] = update
+        self._asked = self.now()
+        self.send("push", version)
+
+    def grant(self, want):
+        self.send("begin", want)
+        reply = self.receive()
+        return reply[1] if reply is not None and reply[0] == "go" else 0
+
+    def checkpoint(self):
+        self.send("checkpoint")
+
+    def fail(self):
+        """Injected fault: report what was done, then die the way a lost machine does."""
+        self.send("events")
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
+        time.sleep(60)
+
+
+def worker_main(worker, config, segment, layout, conn):
+    """Entry point of worker process ``worker``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    block, link = SharedArrays.attach(segment, layout), None
+    try:
+        link = _ProcessLink(worker, conn, block, config.workers)
+        with threadpool_limits(limits=1, user_api="blas"):
+            config.problem.data            # regenerated from the recipe's seed
+            batch_rngs, time_rngs = worker_streams(config.seed, config.workers)
+            slowdown = Slowdown(config, worker, time_rngs[worker])
+            link.send("ready")
+            start = link.receive()
+            if start is None:
+                return
+            link.now = now = WallClock(start[1])
+            work(worker, config, link, batch_rngs[worker], slowdown, now,
+                 block.arrays.get("params"), link.board)
+        link.send("done")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            conn.send(("error", traceback.format_exc(), link.log.rows if link else []))
+    finally:
+        link = None
+        block.close()
+        conn.close()

@@ -1,0 +1,125 @@
+"""How the real backends scale from 1 to 2 workers, in gradients per second.
+
+    python benchmarks/bench_backends.py              # about two minutes
+    python benchmarks/bench_backends.py --repeats 1  # quicker, noisier
+
+Rows, each measured with 1 and then 2 workers (every worker computes the same
+number of gradients, so ideal scaling is 2.0x on two cores):
+
+* ``bare loop``: a hand-written Hogwild! loop over ``multiprocessing.shared_memory``
+  with nothing else in it, the reference for what processes can do here.
+* ``process hogwild`` / ``process async``: the process backend, lock-free, and
+  through the parameter server in the parent (one round trip per gradient).
+* ``thread hogwild``: the thread backend, for small steps (the default dense
+  logistic problem: the GIL serialises them) and large steps (spent inside
+  numpy, which releases the GIL).
+
+Rates are wall-clock, from the moment the workers are told to start until the
+last one is done (process start-up is not included), best of ``--repeats``.
+Other work on the machine lowers them: run it on a quiet machine.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import time
+from multiprocessing import shared_memory
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+import asynclab
+
+SMALL_STEPS = asynclab.Logistic()                                # d = 1000, 2000 examples
+LARGE_STEPS = asynclab.Logistic(features=100_000, examples=256)  # d = 100000
+PER_WORKER = {SMALL_STEPS: 40_000, LARGE_STEPS: 300}             # gradients per worker
+BATCH, LR = 32, 0.1
+
+
+def _bare_worker(problem, segment, seed, n, go, done):
+    """Hogwild! with nothing else: sample, gradient, write into shared memory."""
+    shm = shared_memory.SharedMemory(name=segment)
+    w = np.ndarray(problem.dim, buffer=shm.buf)
+    problem.data
+    rng = np.random.default_rng(seed)
+    with threadpool_limits(limits=1, user_api="blas"):
+        done.put("ready")
+        go.wait()
+        for _ in range(n):
+            w -= LR * problem.gradient(w, problem.sample(rng, BATCH))
+    done.put("done")
+    del w
+    shm.close()
+
+
+def bare_rate(problem, workers, n):
+    ctx = multiprocessing.get_context("spawn")
+    shm = shared_memory.SharedMemory(create=True, size=8 * problem.dim)
+    go, done = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_bare_worker, args=(problem, shm.name, k, n, go, done))
+             for k in range(workers)]
+    try:
+        for p in procs:
+            p.start()
+        for _ in procs:
+            assert done.get(timeout=120) == "ready"
+        start = time.perf_counter()
+        go.set()
+        for _ in procs:
+            assert done.get(timeout=600) == "done"
+        return workers * n / (time.perf_counter() - start)
+    finally:
+        for p in procs:
+            p.join(10)
+        shm.close()
+        shm.unlink()
+
+
+def engine_rate(problem, backend, policy, workers, n):
+    r = asynclab.run(problem=problem, backend=backend, policy=policy, workers=workers,
+                     gradients=workers * n, batch=BATCH, lr=LR, eval_points=10)
+    return r.summary.gradients_per_second
+
+
+def best(measure, repeats):
+    return max(measure() for _ in range(repeats))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="runs per figure (best is kept)")
+    args = parser.parse_args(argv)
+    rows = [("bare loop (processes)", SMALL_STEPS, None, None),
+            ("process hogwild", SMALL_STEPS, "process", "hogwild"),
+            ("process async (server)", SMALL_STEPS, "process", "async"),
+            ("thread hogwild, small steps", SMALL_STEPS, "thread", "hogwild"),
+            ("thread hogwild, large steps", LARGE_STEPS, "thread", "hogwild"),
+            ("process hogwild, large steps", LARGE_STEPS, "process", "hogwild")]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"asynclab {asynclab.__version__}, {os.cpu_count()} cores, load average "
+          f"{load:.2f} at start, best of {args.repeats}; batch {BATCH}")
+    print(f"small steps: logistic d={SMALL_STEPS.dim}; large steps: logistic d={LARGE_STEPS.dim}")
+    print(f"{'':30s} {'1 worker':>12s} {'2 workers':>12s} {'speed-up':>9s}   (gradients/s)")
+    rates = {}
+    for name, problem, backend, policy in rows:
+        n = PER_WORKER[problem]
+        pair = []
+        for workers in (1, 2):
+            if backend is None:
+                pair.append(best(lambda: bare_rate(problem, workers, n), args.repeats))
+            else:
+                pair.append(best(lambda: engine_rate(problem, backend, policy, workers, n),
+                                 args.repeats))
+        rates[name] = pair
+        print(f"{name:30s} {pair[0]:12.0f} {pair[1]:12.0f} {pair[1] / pair[0]:8.2f}x", flush=True)
+    hog, bare = rates["process hogwild"], rates["bare loop (processes)"]
+    print(f"process hogwild, 2 workers / 1 worker: {hog[1] / hog[0]:.2f}x (target >= 1.8x)")
+    print(f"process hogwild 1 worker / bare loop 1 worker: {hog[0] / bare[0]:.2f}x "
+          f"(target >= 0.85x)")
+    if hasattr(os, "getloadavg"):
+        print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
