@@ -28,6 +28,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE / "src"
@@ -39,11 +40,15 @@ def lesson_sources(selected):
     sources = sorted(SOURCES.glob("[0-9][0-9]_*.py"))
     if not selected:
         return sources
-    chosen = [s for s in sources if s.name[:2] in {f"{int(n):02d}" for n in selected}]
-    missing = {f"{int(n):02d}" for n in selected} - {s.name[:2] for s in chosen}
+    bad = [n for n in selected if not n.isdigit()]
+    if bad:
+        raise ValueError(f"lesson numbers look like 03, got {bad[0]!r}")
+    wanted = {f"{int(n):02d}" for n in selected}
+    chosen = [s for s in sources if s.name[:2] in wanted]
+    missing = wanted - {s.name[:2] for s in chosen}
     if missing:
-        raise SystemExit(f"build.py: no source for lesson {', '.join(sorted(missing))} in "
-                         f"{SOURCES} (have {', '.join(s.name[:2] for s in sources)})")
+        raise ValueError(f"no source for lesson {', '.join(sorted(missing))} in {SOURCES} "
+                         f"(have {', '.join(s.name[:2] for s in sources)})")
     return chosen
 
 
@@ -87,7 +92,8 @@ def coalesce_streams(outputs):
     return joined
 
 
-def build(source: Path, root: Path) -> Path:
+def build(source: Path, root: Path, out_dir: Path = HERE) -> Path:
+    """Execute ``source`` into ``out_dir/<same name>.ipynb``; on any error nothing is written."""
     nb = jupytext.read(source)
     nb.metadata.pop("jupytext", None)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
@@ -104,11 +110,12 @@ def build(source: Path, root: Path) -> Path:
     if str(root) in text:
         raise SystemExit(f"build.py: {source.name}: an output shows the build's temporary "
                          f"directory {root}; print something that does not depend on it")
-    target = HERE / f"{source.stem}.ipynb"
-    target.write_text(text, encoding="utf-8")
-    if len(text.encode()) > MAX_BYTES:
-        raise SystemExit(f"build.py: {target.name} is {len(text.encode()) / 1e6:.2f} MB; "
+    size = len(text.encode())
+    if size > MAX_BYTES:
+        raise SystemExit(f"build.py: {source.name} would make a {size / 1e6:.2f} MB notebook; "
                          f"the limit is {MAX_BYTES / 1e6} MB (smaller or fewer figures)")
+    target = out_dir / f"{source.stem}.ipynb"
+    target.write_text(text, encoding="utf-8")
     return target
 
 
@@ -116,12 +123,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("lessons", nargs="*", help="lesson numbers, e.g. 03 (default: all)")
     args = parser.parse_args(argv)
-    sources = lesson_sources(args.lessons)
+    try:
+        sources = lesson_sources(args.lessons)
+    except ValueError as err:
+        parser.error(str(err))
     with clean_environment() as root:
         for source in sources:
             start = time.perf_counter()
-            target = build(source, root)
-            print(f"{target.relative_to(HERE.parent)}: {target.stat().st_size / 1e3:.0f} kB, "
+            try:
+                target = build(source, root)
+            except CellExecutionError as err:
+                raise SystemExit(f"build.py: {source.name}: a cell failed; nothing written.\n{err}")
+            print(f"{target.name}: {target.stat().st_size / 1e3:.0f} kB, "
                   f"executed in {time.perf_counter() - start:.1f} s")
 
 

@@ -321,3 +321,43 @@ def test_ask_in_a_live_notebook_displays_the_quiz_widget(monkeypatch, capsys):
     assert quiz.ask("03-main-benefit") is None
     assert capsys.readouterr().out == ""
     assert len(shown) == 1 and "asynclab-quiz-03-main-benefit" in shown[0]._dom_classes
+
+
+# -- the numeric answers agree with the simulator they teach about ---------------------------
+def right_value(qid):
+    q = questions.get(qid)
+    return q.options[q.right()[0]].value, q.tolerance
+
+
+def small_run(**settings):
+    import asynclab
+    return asynclab.run(problem=asynclab.Logistic(features=10, examples=100), eval_points=2,
+                        **settings)
+
+
+def test_numeric_answers_match_exact_simulations():
+    import asynclab
+    value, tol = right_value("00-gradients-in-time")
+    r = small_run(workers=1, compute="const:0.5", gradients=round(value))
+    assert r.summary.time == pytest.approx(10.0)
+    value, tol = right_value("01-baseline-time")
+    assert small_run(workers=1, compute="const:0.2", gradients=500).summary.time == \
+        pytest.approx(value, abs=tol)
+    value, tol = right_value("01-initial-loss")
+    problem = asynclab.Logistic(features=50, examples=1000)
+    assert problem.loss(problem.initial_params()) == pytest.approx(value, abs=tol)
+    value, tol = right_value("02-message-time")
+    timing = asynclab.Config(latency=0.05, bandwidth=100e6).timing
+    assert timing.message_time(8_000_000) == pytest.approx(value, abs=tol)
+
+
+@pytest.mark.parametrize("qid, policy, workers, measure, slack", [
+    ("02-step-time", "sync", 4, lambda s: s.time / s.updates, 0.05),
+    ("03-idle-fraction", "sync", 4, lambda s: s.idle_fraction, 0.02),
+    ("03-throughput", "async", 4, lambda s: s.gradients_per_second, 0.1),
+    ("04-mean-staleness", "async", 8, lambda s: s.mean_staleness, 0.1),
+])
+def test_numeric_answers_match_long_simulated_runs(qid, policy, workers, measure, slack):
+    value, _ = right_value(qid)
+    r = small_run(policy=policy, workers=workers, gradients=8000, compute="exp:1")
+    assert measure(r.summary) == pytest.approx(value, rel=slack)

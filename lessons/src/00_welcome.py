@@ -114,6 +114,12 @@ quiz.ask("00-simulated-time")
 quiz.answer("00-gradients-in-time", 5)
 
 # %% [markdown]
+# Now answer it yourself, with the widget or in code:
+
+# %%
+quiz.ask("00-gradients-in-time")
+
+# %% [markdown]
 # Reproducibility, as you saw above, is a property worth being sure of:
 
 # %%

@@ -1,0 +1,115 @@
+"""The lessons: notebooks match their sources, follow the course's shape, and the
+build runs them in a clean environment and writes nothing when a cell fails.
+
+(nbval checks the stored outputs themselves: pytest --nbval lessons/.)
+"""
+import importlib.util
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from asynclab import questions
+
+jupytext = pytest.importorskip("jupytext")
+pytest.importorskip("nbclient")
+
+LESSONS = Path(__file__).resolve().parents[1] / "lessons"
+SOURCES = sorted((LESSONS / "src").glob("[0-9][0-9]_*.py"))
+
+
+def load_build():
+    spec = importlib.util.spec_from_file_location("lesson_build", LESSONS / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def notebook(source):
+    return json.loads((LESSONS / f"{source.stem}.ipynb").read_text(encoding="utf-8"))
+
+
+def test_every_source_has_its_notebook_and_lessons_00_to_04_exist():
+    numbers = [s.name[:2] for s in SOURCES]
+    assert numbers[:5] == ["00", "01", "02", "03", "04"]
+    stored = sorted(p.stem for p in LESSONS.glob("[0-9][0-9]_*.ipynb"))
+    assert stored == [s.stem for s in SOURCES]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.stem)
+def test_notebook_was_rebuilt_from_its_current_source(source):
+    expected = [(c.cell_type, c.source) for c in jupytext.read(source).cells]
+    stored = [(c["cell_type"], "".join(c["source"])) for c in notebook(source)["cells"]]
+    assert stored == expected, "run: python lessons/build.py " + source.name[:2]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.stem)
+def test_lesson_shape_objectives_quizzes_exploration_summary(source):
+    text = source.read_text(encoding="utf-8")
+    lesson = int(source.name[:2])
+    assert "By the end of this lesson" in text.split("# %%\n")[0]
+    assert "## Summary" in text
+    asked = re.findall(r'quiz\.ask\("([^"]+)"\)', text)
+    assert len(asked) >= 3
+    bank = [q.id for q in questions.bank().values() if q.lesson == lesson]
+    assert sorted(asked) == sorted(bank), "each of the lesson's questions is asked once"
+    assert "explore(" in text
+
+
+def test_lesson_03_has_the_course_question_and_the_replay():
+    text = next(s for s in SOURCES if s.name.startswith("03")).read_text(encoding="utf-8")
+    assert 'quiz.ask("03-main-benefit")' in text and "replay(" in text
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.stem)
+def test_stored_outputs_are_complete_clean_and_small(source):
+    nb = notebook(source)
+    size = (LESSONS / f"{source.stem}.ipynb").stat().st_size
+    assert size < 1_500_000
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        assert cell["execution_count"] is not None
+        for out in cell["outputs"]:
+            assert out["output_type"] != "error"
+            assert not (out["output_type"] == "stream" and out["name"] == "stderr"), out
+            assert "image/svg+xml" not in out.get("data", {})
+    assert "NBVAL_IGNORE_OUTPUT" not in json.dumps(nb)
+
+
+def test_build_runs_in_a_clean_headless_environment(tmp_path, monkeypatch):
+    build = load_build()
+    source = tmp_path / "98_probe.py"
+    source.write_text(
+        "# %%\nimport os\n"
+        f"print(os.environ['HOME'] != {str(Path.home())!r})\n"
+        "print(os.environ['ASYNCLAB_HEADLESS'], os.environ.get('MPLBACKEND') == 'Agg')\n"
+        "print(os.environ['ASYNCLAB_HOME'].startswith(os.path.dirname(os.environ['HOME'])))\n")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    before = dict(os.environ)
+    with build.clean_environment() as root:
+        target = build.build(source, root, out_dir=tmp_path)
+    assert not root.exists() and dict(os.environ) == before
+    outputs = json.loads(target.read_text())["cells"][0]["outputs"]
+    out = "".join("".join(o["text"]) for o in outputs)
+    assert out == "True\n1 False\nTrue\n"
+
+
+def test_a_failing_cell_writes_nothing_and_cleans_up(tmp_path):
+    build = load_build()
+    source = tmp_path / "97_broken.py"
+    source.write_text("# %%\nprint('start')\n\n# %%\nraise RuntimeError('boom')\n")
+    with pytest.raises(Exception, match="boom"):
+        with build.clean_environment() as root:
+            build.build(source, root, out_dir=tmp_path)
+    assert not root.exists()
+    assert not (tmp_path / "97_broken.ipynb").exists()
+
+
+def test_build_rejects_unknown_lessons_with_usage_exit_2(capsys):
+    build = load_build()
+    with pytest.raises(SystemExit) as stop:
+        build.main(["99"])
+    assert stop.value.code == 2 and "no source for lesson 99" in capsys.readouterr().err
