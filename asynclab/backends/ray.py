@@ -16,6 +16,14 @@ the worker serialising its gradients until the server handles them; pull:
 from the server's reply until the worker holds the parameters) and waiting.
 On a cluster, rows from different machines assume synchronised clocks.
 
+A worker actor that dies, or that ``fail`` kills with ``ray.kill``, is
+dropped from the policy (async goes on; sync stops with StalledError unless
+backup workers cover it); a worker that raises fails the run with
+WorkerError. Every actor asks Ray for one CPU and workers are spread over the
+nodes. Arrays out of Ray's object store are read-only: nothing here writes
+into one in place (ParameterServer replaces its parameters, local SGD steps a
+private copy).
+
 ``address=None`` starts a private local Ray for the run and shuts it down
 afterwards, even on error or Ctrl-C. It uses a short-lived temporary
 directory (removed at the end) and, unless the environment already sets Ray's
@@ -39,6 +47,7 @@ import numpy as np
 from ..results import Trace
 from ..server import StalledError, WorkerError
 from .base import Evaluator, make_result
+from .realtime import progress_bar
 
 INSTALL_HINT = "the ray backend needs Ray: pip install 'asynclab[ray]'"
 ACTOR_START_TIMEOUT = 120.0      # seconds to wait for a cluster to place the actors
@@ -186,9 +195,7 @@ class RayRun:
 
     def _wait_until_placed(self):
         ray = self.ray
-        pings = [actor.ready.remote() for actor in self.workers]
-        pings += [actor.progress.remote() for actor in (self.coordinator,)]
-        pings += [actor.result.remote() for actor in self.shards]
+        pings = [actor.ready.remote() for actor in self.actors]
         ready, _ = ray.wait(pings, num_returns=len(pings), timeout=ACTOR_START_TIMEOUT)
         if len(ready) < len(pings):
             have = ray.cluster_resources().get("CPU", 0)
@@ -199,10 +206,7 @@ class RayRun:
 
     def _drive(self, running):
         """Wait for the workers; a dead worker actor is a failed worker."""
-        ray, progress = self.ray, None
-        if self.config.progress:
-            from tqdm.auto import tqdm
-            progress = tqdm(total=self.config.gradients, desc=f"{self.config.policy} (ray)")
+        ray, progress = self.ray, progress_bar(self.config, "ray")
         try:
             while running:
                 ready, _ = ray.wait(list(running), num_returns=1, timeout=0.2)

@@ -17,7 +17,6 @@ future, resolved when a push or a failure releases it.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 import traceback
 
@@ -26,8 +25,8 @@ import ray
 
 from ..results import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, WAIT
 from ..server import ParameterServer, StalledError
-from ..timing import WorkerClock
 from .base import worker_streams
+from .realtime import Slowdown
 
 
 class Shard:
@@ -42,6 +41,9 @@ class Shard:
         self._events = {}                      # coordinator's numbered events, not yet applied
         self._next_event = 0
         self._version_changed = asyncio.Condition()
+
+    def ready(self):
+        return True
 
     def _apply_push(self, worker, updates, version_read):
         """Push ``updates`` one by one; returns [(staleness, applied, released)]."""
@@ -161,6 +163,9 @@ class Coordinator(Shard):
             return
         self.rows.append((worker, FAIL, self.now(), self.now(), -1, -1))
         self.done.discard(worker)
+        waiting = self.parked.pop(worker, None)     # it died while parked
+        if waiting is not None:
+            waiting.cancel()
         # Gradients granted to it but never computed go back to the budget.
         self.remaining += self.granted[worker] - self.computed[worker]
         self.granted[worker] = self.computed[worker]
@@ -177,8 +182,7 @@ class Coordinator(Shard):
     async def finish(self):
         await asyncio.gather(*self._events_sent)
         return dict(rows=self.rows, checkpoints=self.checkpoints, version=self.server.version,
-                    failed=list(self.server.failed), stopped=self.stopped,
-                    diverged=self.diverged, end=self.now())
+                    failed=list(self.server.failed), stopped=self.stopped)
 
     # -- rules ------------------------------------------------------------------------
     def _log(self, rows):
@@ -221,8 +225,8 @@ class Coordinator(Shard):
             self._send("flush", -1)
             self._release(released)
         else:
-            self._stop(f"stalled: workers {sorted(self.parked)} wait for a step that "
-                       "no live worker can complete")
+            self._stop(f"workers {sorted(self.parked)} wait for a step that no live "
+                       f"worker can complete under policy {self.server.policy.name!r}")
 
 
 class Worker:
@@ -236,9 +240,7 @@ class Worker:
         self.local_steps = config.policy.local_steps
         data_rngs, time_rngs = worker_streams(config.seed, config.workers)
         self.rng = data_rngs[worker]
-        # Real backends sleep config.delay per gradient, scaled like simulated compute.
-        self.delay = None if config.delay is None else WorkerClock(
-            dataclasses.replace(config.timing, compute=config.delay), worker, time_rngs[worker])
+        self.slowdown = Slowdown(config, worker, time_rngs[worker])   # as on threads
         self.message_time = config.timing.message_time(self.problem.nbytes)
         self.fail_after = dict(config.fail).get(worker)
         self.cuts = np.cumsum(shard_sizes)[:-1]
@@ -274,8 +276,7 @@ class Worker:
             for _ in range(grant):
                 start = now()
                 grad = problem.gradient(local, problem.sample(self.rng, self.batch))
-                if self.delay is not None:
-                    self._sleep(self.delay.next_compute())
+                self._sleep(self.slowdown.seconds(now() - start))
                 rows.append((w, COMPUTE, start, now(), version, -1))
                 computed += 1
                 if computed == self.fail_after:
