@@ -200,10 +200,11 @@ def _life(worker, config, link, rng, slowdown, now, shared, board):
         for step in range(grant):
             start = now()
             grad = gradient(local, problem.sample(rng, config.batch))
-            extra = slowdown.seconds(now() - start)
-            if extra:
-                pause(extra, stopped)
-            log.record(worker, COMPUTE, start, now(), version)
+            end = now()
+            if slowdown.active:
+                pause(slowdown.seconds(end - start), stopped)
+                end = now()
+            log.record(worker, COMPUTE, start, end, version)
             computed += 1
             link.computed(computed)
             if computed == fail_after:

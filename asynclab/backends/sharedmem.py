@@ -61,7 +61,10 @@ class SharedArrays:
         self.arrays = {}
         offset = 0
         for name, dtype, shape in layout:
-            view = np.ndarray(shape, dtype=dtype, buffer=shm.buf, offset=offset)
+            # frombuffer keeps a buffer export, so the segment cannot be unmapped
+            # under a live view (np.ndarray(buffer=...) would leave it dangling).
+            count = int(np.prod(shape))
+            view = np.frombuffer(shm.buf, dtype, count, offset).reshape(shape)
             self.arrays[name] = view
             offset += view.nbytes
 
@@ -102,8 +105,9 @@ class SharedArrays:
         try:
             self._shm.close()
         except BufferError:
-            # Some view is still referenced (say, by an exception's traceback).
-            # Let it keep the mapping alive; it is unmapped when the view goes.
+            # A view is still referenced (say, by an exception's traceback): leave
+            # the mapping to that view, which unmaps it when it goes, and close
+            # the rest (SharedMemory keeps both in private attributes).
             self._shm._buf = self._shm._mmap = None
             self._shm.close()
         if self.owner:
