@@ -176,7 +176,7 @@ def learner(browser, request):
     artifacts.mkdir(parents=True)
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(ACTION_TIMEOUT)
-    context.tracing.start(snapshots=True, screenshots=True)
+    context.tracing.start(snapshots=True)  # DOM snapshots; no screencast: CPU is scarce
     person = Learner(context, artifacts)
     try:
         yield person

@@ -67,18 +67,20 @@ class LabServer:
         self.root = self.scratch / "lessons"
         shutil.copytree(notebooks, self.root,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        self.home = self.scratch / "home"  # HOME of the server and its kernels
+        self.asynclab_home = self.home / ".asynclab"  # where the learner's quiz answers go
         self.log_path = self.scratch / "jupyter-lab.log"
         self.repo_root = repo_root
         self.process: subprocess.Popen | None = None
 
     def environment(self) -> dict:
         """The server's (and so the kernels') environment: every home-like directory is temporary."""
-        home = self.scratch / "home"
+        home = self.home
         dirs = {
             "HOME": home, "JUPYTER_CONFIG_DIR": home / ".jupyter",
             "JUPYTER_DATA_DIR": home / ".local/share/jupyter",
             "JUPYTER_RUNTIME_DIR": home / "runtime", "IPYTHONDIR": home / ".ipython",
-            "MPLCONFIGDIR": home / ".matplotlib", "ASYNCLAB_HOME": home / ".asynclab",
+            "MPLCONFIGDIR": home / ".matplotlib", "ASYNCLAB_HOME": self.asynclab_home,
             "JUPYTERLAB_SETTINGS_DIR": home / "lab-settings",
             "JUPYTERLAB_WORKSPACES_DIR": home / "lab-workspaces",
         }

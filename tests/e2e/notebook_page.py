@@ -19,6 +19,7 @@ RUN_TIMEOUT = 180_000  # ms: executing the cells of one lesson (< 15 s each when
 RENDER_TIMEOUT = 60_000  # ms: widget views and redraws after a kernel round trip
 
 EXECUTED = re.compile(r"^\[\d+\]:$")  # a prompt after its cell ran; "[*]:" while it runs
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"  # the output type of a widget
 STDERR = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"  # also tracebacks
 
 
@@ -46,6 +47,11 @@ class NotebookPage:
     def is_code(self, index: int) -> bool:
         return self.stored_cells[index]["cell_type"] == "code"
 
+    def widget_cells(self) -> list[int]:
+        """Indices of the cells whose stored outputs show a widget (as the lesson was built)."""
+        return [index for index, cell in enumerate(self.stored_cells)
+                if any(WIDGET_VIEW in output.get("data", {}) for output in cell.get("outputs", []))]
+
     def open(self, url: str) -> "NotebookPage":
         """Load JupyterLab on `url`, wait for the notebook and an idle kernel, clear old outputs.
 
@@ -55,12 +61,20 @@ class NotebookPage:
         """
         self.page.goto(url)
         expect(self.notebook).to_be_visible(timeout=KERNEL_START_TIMEOUT)
-        expect(self.page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator")
-               ).to_have_attribute("data-status", "idle", timeout=KERNEL_START_TIMEOUT)
+        expect(self.kernel_status()).to_be_visible(timeout=KERNEL_START_TIMEOUT)
         self.hide_file_browser()
         self.menu("Edit", "editmenu:clear-all")
         expect(self.notebook.locator(".jp-OutputArea-output")).to_have_count(0)
         return self
+
+    def kernel_status(self) -> Locator:
+        """The status bar's kernel item once it reads "<kernel name> | Idle".
+
+        The status bar, not the toolbar's execution indicator: that one says
+        "idle" before any kernel exists, and cells run then are silently dropped.
+        """
+        return self.page.locator(".jp-StatusBar-TextItem", has_text=re.compile(
+            r"^(?!No Kernel).+ \| Idle$"))
 
     def hide_file_browser(self) -> None:
         """Collapse the left sidebar (click its open tab), leaving the notebook the whole width."""
@@ -95,10 +109,19 @@ class NotebookPage:
             self.menu("Run", "notebook:run-all-above")
         self.select(index)
         self.page.keyboard.press("Shift+Enter")
-        for above in range(index + 1):
-            if self.is_code(above) and self.source(above).strip():
-                self.wait_executed(above)
+        self.wait_executed_through(index)
         return self.outputs(index)
+
+    def run_all(self) -> None:
+        """Run > Run All Cells, and wait until every code cell ran without writing to stderr."""
+        self.menu("Run", "runmenu:run-all")
+        self.wait_executed_through(len(self.stored_cells) - 1)
+
+    def wait_executed_through(self, last: int) -> None:
+        """Wait for every code cell up to `last` with something to run (empty ones never run)."""
+        for index in range(last + 1):
+            if self.is_code(index) and self.source(index).strip():
+                self.wait_executed(index)
 
     def wait_executed(self, index: int) -> None:
         """Wait until cell `index` ran; fail with its stderr output (or traceback) if it has any."""
@@ -124,9 +147,9 @@ class NotebookPage:
             "Error displaying widget|Failed to (load|create) (model|view)")).all_inner_texts()
 
     def screenshot(self, path: Path, focus: Locator | None = None) -> Path:
-        """Save what the learner sees, with `focus` scrolled into view."""
+        """Save what the learner sees, with the top of `focus` scrolled to the top of the notebook."""
         if focus is not None:
-            focus.scroll_into_view_if_needed()
+            focus.evaluate("element => element.scrollIntoView({block: 'start'})")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(path))
         return path

@@ -1,0 +1,111 @@
+"""A learner's clicks through the lessons in JupyterLab: answer the lesson 03 quiz,
+move a slider of an exploration, press Play on the sync/async replay."""
+import json
+import re
+
+import pytest
+
+pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed "
+                    "(pip install playwright; the browser: apt-get install -y chromium)")
+
+from playwright.sync_api import expect  # noqa: E402
+
+from asynclab import quiz  # noqa: E402
+
+from .learner import (choose, drag_slider, press, press_play, slider_value,  # noqa: E402
+                      wait_for_figure, wait_for_slider_beyond)
+from .lessons import lesson, lesson_calling  # noqa: E402
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+QUESTION = "What is the main benefit of Asynchronous Gradient Updates in distributed systems?"
+RIGHT = "communication overhead"  # the option the course teaches as right
+WRONG = "memory usage"
+
+
+def lines(text: str) -> list[str]:
+    """Text as its non-empty lines, stripped: rendered HTML and printed text compare equal."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def printed_feedback(capsys, question_id: str, option: int) -> tuple[bool, str]:
+    """What `quiz.answer()` prints for this choice: the widget must show the same feedback."""
+    capsys.readouterr()
+    correct = quiz.answer(question_id, option)
+    return correct, capsys.readouterr().out
+
+
+def test_lesson_03_quiz_explains_a_wrong_then_the_right_option(
+        lessons_lab, learner, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("ASYNCLAB_HOME", str(tmp_path))  # the oracle's answers go nowhere real
+    question = next(q for q in quiz.list_questions(lesson=3) if q["question"] == QUESTION)
+    texts = [option["text"] for option in question["options"]]
+    wrong = next(i for i, text in enumerate(texts) if WRONG in text.lower())
+    right = next(i for i, text in enumerate(texts) if RIGHT in text.lower())
+
+    notebook = learner.open(lessons_lab, lesson(3))
+    cell = notebook.find(re.escape(question["id"]))
+    notebook.run_through(cell)
+    view = notebook.outputs(cell).locator(".asynclab-quiz", has_text=QUESTION)
+    expect(view).to_be_visible()
+    feedback = view.locator(".asynclab-feedback")
+    expect(feedback).to_have_text("")
+    learner.snap("quiz-shown", view)
+
+    verdicts = []
+    for step, option in (("wrong-option", wrong), ("right-option", right)):
+        choose(view, texts[option])
+        press(view, "Check")
+        expect(feedback).to_contain_text(question["options"][option]["explanation"])
+        correct, printed = printed_feedback(capsys, question["id"], option)
+        assert correct == (option == right)
+        assert lines(feedback.inner_text()) == lines(printed)
+        verdicts.append(lines(printed)[0])
+        learner.snap(f"{step}-feedback", view)
+    assert verdicts[0] != verdicts[1], "a wrong and the right answer got the same verdict"
+
+    # The learner's answers are saved locally (in the server's temporary ASYNCLAB_HOME).
+    saved = json.loads((lessons_lab.asynclab_home / "progress.json").read_text())
+    entry = saved["answers"][question["id"]]
+    assert (entry["attempts"], entry["solved"], entry["last_correct"]) == (2, True, True)
+    learner.assert_no_errors()
+
+
+def test_moving_a_slider_of_an_exploration_redraws_its_figure(lessons_lab, learner):
+    notebook = learner.open(lessons_lab, lesson_calling("explore", prefer=3))
+    cell = notebook.find(r"\bexplore\(")
+    notebook.run_through(cell)
+    view = notebook.widget(cell, "asynclab-explore")
+    before = wait_for_figure(view)
+    learner.snap("exploration-shown", view)
+
+    slider = view.locator(".widget-slider:has(.noUi-handle)").first
+    value = slider_value(slider)
+    moved = drag_slider(slider, 0.75 if value < 0.5 * float(
+        slider.locator(".noUi-handle").get_attribute("aria-valuemax")) else 0.1)
+    assert moved != value, "dragging the handle did not change the slider's value"
+    wait_for_figure(view, different_from=before)
+    learner.snap("slider-moved-figure-redrawn", view)
+    learner.assert_no_errors()
+
+
+def test_pressing_play_on_the_replay_advances_it(lessons_lab, learner):
+    notebook = learner.open(lessons_lab, lesson_calling("replay", prefer=3))
+    cell = notebook.find(r"\breplay\(")
+    notebook.run_through(cell)
+    view = notebook.widget(cell, "asynclab-replay")
+    frame = wait_for_figure(view)
+    clock = view.locator(".widget-slider:has(.noUi-handle)").first
+    if slider_value(clock) > 0:  # rewind first, as a learner would to watch from the start
+        drag_slider(clock, 0.0)
+        frame = wait_for_figure(view, different_from=frame)
+    learner.snap("replay-before-play", view)
+
+    press_play(view)
+    times = [slider_value(clock)]
+    for _ in range(3):  # it keeps advancing, and the figure follows the clock
+        times.append(wait_for_slider_beyond(clock, times[-1]))
+        frame = wait_for_figure(view, different_from=frame)
+    learner.snap("replay-playing", view)
+    assert times == sorted(times) and len(set(times)) == len(times)
+    learner.assert_no_errors()
