@@ -17,7 +17,7 @@ from .config import Config
 from .experiment import run
 from .plots import convergence, timeline
 from .problems import Logistic
-from .widgets import css, new_figure, panels, plain_bars, png, show_dashboard
+from .widgets import css, image_widget, new_figure, panels, plain_bars, png, show_dashboard
 
 # Small enough that a run plus a redraw feels live (see benchmarks/bench_widgets.py).
 PROBLEM = Logistic(features=50, examples=1000)
@@ -45,8 +45,9 @@ def _control(name, value, policies):
     make = {
         "workers": lambda: w.IntSlider(min=1, max=16, description="workers", **slider),
         "policy": lambda: w.Dropdown(options=list(policies), description="policy", **common),
-        "bound": lambda: w.IntSlider(min=0, max=16, description="staleness bound S (ssp)",
-                                     **slider),
+        "bound": lambda: w.IntSlider(min=0, max=16, description="ssp: bound S",
+                                     tooltip="how many steps a worker may run ahead of the "
+                                             "slowest (used by the ssp policy)", **slider),
         "compute": lambda: w.Dropdown(options=COMPUTE_CHOICES, description="compute time",
                                       **common),
         "straggler_prob": lambda: w.FloatSlider(min=0, max=0.5, step=0.05,
@@ -171,7 +172,7 @@ class Exploration:
             for name, control in self._controls.items():
                 control.observe(lambda change, name=name: self._on_change(name, change["new"]),
                                 names="value")
-            self._image = css(w.Image(format="png"), "asynclab-figure")
+            self._image = image_widget(self.figure)
             self._summary = css(w.HTML(), "asynclab-summary")
             grid = w.GridBox(list(self._controls.values()),
                              layout=w.Layout(grid_template_columns="repeat(2, 390px)"))

@@ -20,7 +20,7 @@ from matplotlib.patches import Rectangle
 
 from .plots import convergence, timeline
 from .results import WAIT
-from .widgets import css, new_figure, panels, plain_bars, png, show_dashboard
+from .widgets import css, image_widget, new_figure, panels, plain_bars, png, show_dashboard
 
 CURTAIN = 2.2     # z-order: above bars (1) and curves (2), below spines (2.5) and legends (5)
 
@@ -142,7 +142,7 @@ class Replay:
             w.link((self.play, "value"), (self.slider, "value"))
             self.slider.observe(lambda change: self.show_time(
                 change["new"] / self.frames * self.end), names="value")
-            self._image = css(w.Image(format="png"), "asynclab-figure")
+            self._image = image_widget(self.figure)
             self._status = css(w.HTML(), "asynclab-status")
             self._widget = css(w.VBox([w.HBox([self.play, self.slider]), self._image,
                                        self._status]), "asynclab-replay")

@@ -66,6 +66,15 @@ def plain_bars(ax):
         collection.set_linewidth(0)
 
 
+def image_widget(fig):
+    """An Image widget for ``fig``'s PNGs, shown at their own pixel size (not stretched
+    to the cell's width, which blurs them)."""
+    import ipywidgets as w
+    width, height = (round(x * DPI) for x in fig.get_size_inches())
+    return css(w.Image(format="png", layout=w.Layout(width=f"{width}px", height=f"{height}px")),
+               "asynclab-figure")
+
+
 def png(fig, stored=False) -> bytes:
     """The figure as PNG bytes. Live redraws compress lightly (faster; the image is
     sent, not kept); ``stored=True`` compresses well, for notebook outputs."""

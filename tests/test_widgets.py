@@ -89,6 +89,7 @@ def test_dashboard_widgets_redraw_on_change_and_carry_css_hooks():
     assert workers.description == "workers" and not workers.continuous_update
     picture = ex._image.value
     assert picture[:8] == b"\x89PNG\r\n\x1a\n"
+    assert ex._image.layout.width == f"{round(ex.figure.get_size_inches()[0] * widgets.DPI)}px"
     workers.value = 8
     assert ex.result.summary.workers == 8 and ex._image.value != picture
     assert "sync, 8 workers" in ex._summary.value

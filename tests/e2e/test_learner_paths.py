@@ -71,12 +71,18 @@ def test_lesson_03_quiz_explains_a_wrong_then_the_right_option(
     learner.assert_no_errors()
 
 
-def test_moving_a_slider_of_an_exploration_redraws_its_figure(lessons_lab, learner):
-    notebook = learner.open(lessons_lab, lesson_calling("explore", prefer=3))
-    cell = notebook.find(r"\bexplore\(")
+def show(learner, lab, function: str):
+    """Run the first lesson cell calling `function(` (lesson 03's if it has one) from the UI;
+    return its asynclab-<function> view and the signature of the figure it drew."""
+    notebook = learner.open(lab, lesson_calling(function, prefer=3))
+    cell = notebook.find(rf"\b{function}\(")
     notebook.run_through(cell)
-    view = notebook.widget(cell, "asynclab-explore")
-    before = wait_for_figure(view)
+    view = notebook.widget(cell, f"asynclab-{function}")
+    return view, wait_for_figure(view)
+
+
+def test_moving_a_slider_of_an_exploration_redraws_its_figure(lessons_lab, learner):
+    view, before = show(learner, lessons_lab, "explore")
     learner.snap("exploration-shown", view)
 
     slider = view.locator(".widget-slider:has(.noUi-handle)").first
@@ -90,11 +96,7 @@ def test_moving_a_slider_of_an_exploration_redraws_its_figure(lessons_lab, learn
 
 
 def test_pressing_play_on_the_replay_advances_it(lessons_lab, learner):
-    notebook = learner.open(lessons_lab, lesson_calling("replay", prefer=3))
-    cell = notebook.find(r"\breplay\(")
-    notebook.run_through(cell)
-    view = notebook.widget(cell, "asynclab-replay")
-    frame = wait_for_figure(view)
+    view, frame = show(learner, lessons_lab, "replay")
     clock = view.locator(".widget-slider:has(.noUi-handle)").first
     if slider_value(clock) > 0:  # rewind first, as a learner would to watch from the start
         drag_slider(clock, 0.0)
