@@ -30,9 +30,15 @@ DEFAULTS = {
 }
 ALL_CONTROLS = ("workers", "policy", "bound", "compute", "straggler_prob", "straggler_factor",
                 "latency", "bandwidth", "lr", "x")
-OPTIONAL_CONTROLS = ("batch", "staleness_aware")
 COMPUTE_CHOICES = [("exponential, mean 1 s", "exp:1"), ("constant, 1 s", "const:1"),
                    ("log-normal, mean 1 s (heavy tail)", "lognormal:1:1")]
+X_CHOICES = ("time", "updates", "gradients")
+
+
+def _choices(options, value):
+    """A drop-down's options, plus ``value`` if code chose one that is not among them."""
+    pairs = [o if isinstance(o, tuple) else (str(o), o) for o in options]
+    return pairs + ([(str(value), value)] if value not in [v for _, v in pairs] else [])
 
 
 def _control(name, value, policies):
@@ -44,12 +50,13 @@ def _control(name, value, policies):
     slider = dict(common, continuous_update=False)
     make = {
         "workers": lambda: w.IntSlider(min=1, max=16, description="workers", **slider),
-        "policy": lambda: w.Dropdown(options=list(policies), description="policy", **common),
+        "policy": lambda: w.Dropdown(options=_choices(policies, value), description="policy",
+                                     **common),
         "bound": lambda: w.IntSlider(min=0, max=16, description="ssp: bound S",
                                      tooltip="how many steps a worker may run ahead of the "
                                              "slowest (used by the ssp policy)", **slider),
-        "compute": lambda: w.Dropdown(options=COMPUTE_CHOICES, description="compute time",
-                                      **common),
+        "compute": lambda: w.Dropdown(options=_choices(COMPUTE_CHOICES, value),
+                                      description="compute time", **common),
         "straggler_prob": lambda: w.FloatSlider(min=0, max=0.5, step=0.05,
                                                 description="straggler chance", **slider),
         "straggler_factor": lambda: w.FloatSlider(min=1, max=20, step=1,
@@ -65,8 +72,7 @@ def _control(name, value, policies):
                                            description="minibatch size", **slider),
         "staleness_aware": lambda: w.Checkbox(description="staleness-aware step size",
                                               indent=False, value=value, layout=layout),
-        "x": lambda: w.Dropdown(options=["time", "updates", "gradients"],
-                                description="loss against", **common),
+        "x": lambda: w.Dropdown(options=X_CHOICES, description="loss against", **common),
     }
     return css(make[name](), "asynclab-control", f"asynclab-control-{name}")
 
@@ -120,6 +126,8 @@ class Exploration:
         if unknown:
             raise ValueError(f"unknown control {sorted(unknown)[0]!r}; "
                              f"choose from {', '.join(DEFAULTS)}")
+        if values["x"] not in X_CHOICES:
+            raise ValueError(f"x must be one of {', '.join(X_CHOICES)}, got {values['x']!r}")
         config = self.config(values)
         if self.result is None or config != self.result.config:
             result = run(config)

@@ -73,6 +73,8 @@ def test_bad_settings_are_clear_errors_and_change_nothing():
         ex.redraw(lr=-1)
     with pytest.raises(ValueError, match="unknown control 'speed'"):
         ex.redraw(speed=2)
+    with pytest.raises(ValueError, match="x must be one of time, updates, gradients"):
+        ex.redraw(x="seconds", workers=2)
     assert ex.values == before
     with pytest.raises(ValueError, match="unknown control 'wrkers'"):
         Exploration(("wrkers",))
@@ -95,6 +97,13 @@ def test_dashboard_widgets_redraw_on_change_and_carry_css_hooks():
     assert "sync, 8 workers" in ex._summary.value
     ex.redraw(policy="async")                         # from code: the drop-down follows
     assert ex._controls["policy"].value == "async"
+
+
+def test_values_chosen_in_code_appear_in_the_drop_downs():
+    ex = explore(("policy", "compute"), policy="ssp:3", compute="exp:2", **SMALL)
+    ex.widget
+    assert ex._controls["policy"].value == "ssp:3" and ex._controls["compute"].value == "exp:2"
+    assert ex.result.config.compute.mean == 2.0
 
 
 def test_a_setting_the_engine_refuses_is_reported_in_the_dashboard():
