@@ -36,14 +36,18 @@ def default_target(runs):
 
 
 class Replay:
+    """Two runs on one clock: the figure, the state at the slider's time, the widgets."""
+
     def __init__(self, first, second, target_loss=None, frames=40, time=None):
         self.runs = (first, second)
-        self.frames = int(frames)
-        if self.frames < 1:
-            raise ValueError(f"frames must be at least 1, got {frames!r}")
+        if isinstance(frames, bool) or not isinstance(frames, int) or frames < 1:
+            raise ValueError(f"frames must be a whole number of at least 1, got {frames!r}")
+        self.frames = frames
         self.end = max(r.summary.time for r in self.runs) or 1.0
         if target_loss is None:
-            target_loss = first.config.target_loss or default_target(self.runs)
+            target_loss = first.config.target_loss
+        if target_loss is None:
+            target_loss = default_target(self.runs)
         self.target = target_loss
         self.reached = [None if target_loss is None else r.history.time_to(target_loss)
                         for r in self.runs]

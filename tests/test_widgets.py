@@ -167,7 +167,7 @@ def test_replay_widgets_play_drives_the_slider_and_the_picture(sync_async):
 
 
 def test_replay_checks_frames_and_shows_a_static_frame_headless(sync_async, capsys):
-    with pytest.raises(ValueError, match="frames must be at least 1"):
+    with pytest.raises(ValueError, match="frames must be a whole number of at least 1"):
         Replay(*sync_async, frames=0)
     replay(*sync_async)._ipython_display_()
     out = capsys.readouterr().out
