@@ -102,6 +102,7 @@ class _Store:
         entry["solved"] = entry["solved"] or correct
         entry["last_correct"] = correct
         entry["last_answer"] = parsed
+        tmp = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".progress-")
@@ -109,7 +110,7 @@ class _Store:
                 json.dump({"answers": self.answers}, f, indent=1)
             os.replace(tmp, self.path)     # atomic: a crash never leaves half a file
         except OSError as err:
-            if "tmp" in locals() and os.path.exists(tmp):
+            if tmp is not None and os.path.exists(tmp):
                 os.unlink(tmp)
             self._warn(f"could not save quiz progress to {self.path} ({err}); "
                        "answers are kept for this session only")

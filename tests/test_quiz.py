@@ -247,6 +247,16 @@ def test_unwritable_home_warns_once_and_never_raises(tmp_path, monkeypatch):
     quiz._stores.clear()
 
 
+def test_a_failed_save_leaves_no_temporary_file(home, monkeypatch):
+    def refuse(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(quiz.os, "replace", refuse)
+    with pytest.warns(RuntimeWarning, match="disk full"):
+        assert quiz.answer("00-same-seed", "A") is True
+    assert list(home.iterdir()) == []
+
+
 def test_corrupt_progress_file_is_reported_not_fatal(home):
     (home / "progress.json").write_text("{not json")
     with pytest.warns(RuntimeWarning, match="could not read quiz progress"):
