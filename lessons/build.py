@@ -15,6 +15,7 @@ learner who runs a cell gets the live widgets). The stored outputs are what
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -80,6 +81,17 @@ def clean_environment():
         shutil.rmtree(root, ignore_errors=True)
 
 
+def stable_id(cell, seen):
+    """A cell id from the cell's content, so rebuilding an unchanged lesson changes nothing."""
+    digest = hashlib.sha1(f"{cell.cell_type}\n{cell.source}".encode()).hexdigest()[:8]
+    cell_id, n = digest, 1
+    while cell_id in seen:
+        n += 1
+        cell_id = f"{digest}-{n}"
+    seen.add(cell_id)
+    return cell_id
+
+
 def coalesce_streams(outputs):
     """Join consecutive prints to the same stream (how a kernel splits them varies)."""
     joined = []
@@ -101,8 +113,10 @@ def build(source: Path, root: Path, out_dir: Path = HERE) -> Path:
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                             resources={"metadata": {"path": str(HERE)}}, record_timing=False)
     client.execute()
+    seen = set()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        cell.id = stable_id(cell, seen)
         if cell.cell_type == "code":
             cell.outputs = coalesce_streams(cell.outputs)
     nb.metadata.pop("widgets", None)
