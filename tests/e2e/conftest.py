@@ -17,6 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from . import INSTALL
 from .lab_server import LabServer
 from .scratch_notebook import write_scratch_notebook
 
@@ -24,9 +25,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("ASYNCLAB_E2E_ARTIFACTS") or REPO_ROOT / "test-artifacts" / "e2e")
 # Debian's chromium first; Google Chrome (as on GitHub's runners) drives the same way.
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-INSTALL = ("install the browser with `apt-get update && apt-get install -y chromium "
-           "chromium-driver` (Debian) and Playwright for Python with `pip install playwright`; "
-           "no `playwright install` is needed (set ASYNCLAB_E2E_CHROMIUM to use another Chromium)")
 # Headless, and quiet on a machine without internet: without the networking
 # flags Chromium keeps trying to reach Google services and floods refused connections.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -34,7 +32,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-sync", "--disable-default-apps", "--disable-dev-shm-usage"]
 WORKDIR_PREFIX = "asynclab-e2e-"
 VIEWPORT = {"width": 1366, "height": 900}
-ACTION_TIMEOUT = 60_000  # ms for clicks and waits without their own timeout (a loaded machine)
+ACTION_TIMEOUT = 60_000  # ms for actions and assertions without their own timeout (loaded machine)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -75,7 +73,7 @@ def browser(workdir):
     pointing that into `workdir` lets us remove whatever a crashed browser leaves behind.
     """
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         pytest.skip(f"Playwright for Python is not installed: {INSTALL}")
     executable = os.environ.get("ASYNCLAB_E2E_CHROMIUM") or next(
@@ -83,6 +81,7 @@ def browser(workdir):
     if not executable or not os.access(executable, os.X_OK):
         pytest.skip(f"no Chromium found (looked for {executable or ', '.join(BROWSERS)}): "
                     f"{INSTALL}")
+    expect.set_options(timeout=ACTION_TIMEOUT)  # assertions wait as long as actions may
     scratch = workdir / "browser"
     scratch.mkdir()
     saved_tmpdir = os.environ.get("TMPDIR")

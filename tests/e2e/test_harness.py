@@ -3,8 +3,9 @@ widgets render and respond in JupyterLab, and failures (a raising cell, a consol
 error) are caught rather than passed over."""
 import pytest
 
-pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed "
-                    "(pip install playwright; the browser: apt-get install -y chromium)")
+from . import require_playwright
+
+require_playwright()
 
 from playwright.sync_api import expect  # noqa: E402
 

@@ -4,8 +4,9 @@ import re
 
 import pytest
 
-pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed "
-                    "(pip install playwright; the browser: apt-get install -y chromium)")
+from . import require_playwright
+
+require_playwright()
 
 from playwright.sync_api import expect  # noqa: E402
 
