@@ -135,12 +135,12 @@ class LockFreeChannel:
     def __init__(self, worker, link, params, board, config, now):
         self.worker, self.link, self.params, self.board, self.now = worker, link, params, board, now
         self.lr, self.staleness_aware = config.lr, config.staleness_aware
-        self._left, self._want, self._since = 0, 16, None
+        self._left, self._chunk, self._want, self._since = 0, 0, 16, None
         self._reported = None
 
     def begin(self):
         if self._left == 0:
-            self._left = self.link.grant(self._next_want())
+            self._left = self._chunk = self.link.grant(self._next_want())
             if self._left == 0:
                 return 0, None, -1
         self._left -= 1
@@ -150,8 +150,8 @@ class LockFreeChannel:
         # Ask for about CHUNK_SECONDS of work: few requests, and a short tail
         # when the budget runs out.
         t = time.perf_counter()
-        if self._since is not None:
-            rate = self._want / max(t - self._since, 1e-6)
+        if self._since is not None:     # the last chunk took t - since seconds
+            rate = self._chunk / max(t - self._since, 1e-6)
             self._want = int(min(max(rate * CHUNK_SECONDS, 1), 4096))
         self._since = t
         return self._want
