@@ -17,7 +17,8 @@ from .config import Config
 from .experiment import run
 from .plots import convergence, timeline
 from .problems import Logistic
-from .widgets import css, image_widget, new_figure, panels, plain_bars, png, show_dashboard
+from .widgets import (css, image_widget, new_figure, panels, plain_bars, plain_log_labels, png,
+                      show_dashboard)
 
 # Small enough that a run plus a redraw feels live (see benchmarks/bench_widgets.py).
 PROBLEM = Logistic(features=50, examples=1000)
@@ -150,6 +151,7 @@ class Exploration:
             ghost.set(color="0.6", linestyle="--", label=f"before: {self._change_label()}")
         convergence(self.result, x=self.values["x"], ax=bottom,
                     target=self.result.config.target_loss)
+        plain_log_labels(bottom)
         if self.previous is not None:   # the current run keeps the first colour
             bottom.lines[-1 if self.result.config.target_loss is None else -2].set(color="C0")
             bottom.legend(frameon=False)

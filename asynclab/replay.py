@@ -20,7 +20,8 @@ from matplotlib.patches import Rectangle
 
 from .plots import convergence, timeline
 from .results import WAIT
-from .widgets import css, image_widget, new_figure, panels, plain_bars, png, show_dashboard
+from .widgets import (css, image_widget, new_figure, panels, plain_bars, plain_log_labels, png,
+                      show_dashboard)
 
 CURTAIN = 2.2     # z-order: above bars (1) and curves (2), below spines (2.5) and legends (5)
 
@@ -68,6 +69,7 @@ class Replay:
             ax.set_xlabel("")
         loss = axes[2]
         convergence(list(self.runs), x="time", ax=loss, target=self.target)
+        plain_log_labels(loss)
         for r, t, colour in zip(self.runs, self.reached, ("C0", "C1")):
             if t is not None:
                 loss.plot([t], [self.target], marker="o", markersize=8, color=colour,

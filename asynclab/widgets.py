@@ -66,6 +66,14 @@ def plain_bars(ax):
         collection.set_linewidth(0)
 
 
+def plain_log_labels(ax):
+    """Label a log-scaled y axis with plain numbers (0.3, not 3 x 10^-1): typesetting
+    the exponents on every redraw costs more than drawing the curves."""
+    from matplotlib.ticker import FormatStrFormatter
+    for axis_format in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+        axis_format(FormatStrFormatter("%.2g"))
+
+
 def image_widget(fig):
     """An Image widget for ``fig``'s PNGs, shown at their own pixel size (not stretched
     to the cell's width, which blurs them)."""
