@@ -8,16 +8,19 @@ Play has a button with a play icon) plus the asynclab-* classes.
 """
 from __future__ import annotations
 
+import time
+
 from playwright.sync_api import Locator
 
 from .notebook_page import RENDER_TIMEOUT
 
-# The figures drawn inside a view, as one string: a SHA-256 of each image's
-# bytes (inline PNGs are data: URIs, Image widgets blob: URLs; hashing the bytes
-# means a "changed" figure has different pixels, not just a fresh URL). Empty
-# while no image is there or one has not loaded.
+# The figures an element shows (itself if it is an image, or the images inside),
+# as one string: a SHA-256 of each image's bytes. Inline PNGs are data: URIs,
+# Image widgets blob: URLs that change on every update; hashing the bytes means a
+# "changed" figure has different pixels, not just a fresh URL. Empty while no
+# image is there or one has not loaded.
 _FIGURES = """async element => {
-    const images = Array.from(element.querySelectorAll('img'));
+    const images = element.matches('img') ? [element] : Array.from(element.querySelectorAll('img'));
     if (!images.length || !images.every(img => img.complete && img.naturalWidth > 0)) return '';
     const digests = [];
     for (const img of images) {
@@ -31,10 +34,6 @@ _FIGURES = """async element => {
     }
     return digests.join('|');
 }"""
-_FIGURES_CHANGED = f"""async ([element, before]) => {{
-    const now = await ({_FIGURES})(element);
-    return now !== '' && now !== before && now;
-}}"""
 
 
 def choose(quiz: Locator, option: str) -> None:
@@ -47,16 +46,26 @@ def press(view: Locator, label: str) -> None:
 
 
 def figure(view: Locator) -> str:
-    """The signature of the figures drawn inside `view` ("" while none is drawn)."""
+    """The signature of the figures `view` shows ("" while none is drawn)."""
     return view.evaluate(_FIGURES)
 
 
-def wait_for_figure(view: Locator, different_from: str = "") -> str:
-    """Wait until `view` shows loaded figures unlike `different_from`; return their signature."""
-    changed = view.page.wait_for_function(
-        _FIGURES_CHANGED, arg=[view.element_handle(), different_from],
-        polling=100, timeout=RENDER_TIMEOUT)
-    return changed.json_value()
+def wait_for_figure(view: Locator, different_from: str = "",
+                    timeout: float = RENDER_TIMEOUT) -> str:
+    """Wait until `view` shows loaded figures unlike `different_from`; return their signature.
+
+    Polled from here every 0.1 s: page.wait_for_function cannot wait on the
+    asynchronous hashing (it takes the pending promise itself as a truthy answer).
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        now = figure(view)
+        if now and now != different_from:
+            return now
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the figure did not {'change' if different_from else 'appear'} "
+                                 f"within {timeout / 1000:.0f} s")
+        view.page.wait_for_timeout(100)
 
 
 def slider_value(slider: Locator) -> float:

@@ -97,20 +97,27 @@ class NotebookPage:
         cell.locator(".jp-InputPrompt").click()
         expect(cell).to_have_class(re.compile(r"\bjp-mod-active\b"))
 
+    def run(self, index: int) -> Locator:
+        """Run code cell `index`, not yet run in this session, with Shift+Enter; its output area."""
+        assert self.is_code(index), f"{self.name} cell {index} is not a code cell"
+        expect(self.cell(index).locator(".jp-InputPrompt")).to_have_text("[ ]:")
+        self.select(index)
+        self.page.keyboard.press("Shift+Enter")
+        self.wait_executed(index)
+        return self.outputs(index)
+
     def run_through(self, index: int) -> Locator:
-        """Run the cells above `index` (Run > Run All Above Selected Cell), then `index` (Shift+Enter).
+        """Run the cells above `index` (Run > Run All Above Selected Cell), then `index` itself.
 
         Returns the output area of cell `index` once every one of these cells
         ran without writing to stderr.
         """
-        assert self.is_code(index), f"{self.name} cell {index} is not a code cell"
-        self.select(index)
         if index > 0:
+            self.select(index)
             self.menu("Run", "notebook:run-all-above")
-        self.select(index)
-        self.page.keyboard.press("Shift+Enter")
+        outputs = self.run(index)  # the kernel runs cells in order: those above are done
         self.wait_executed_through(index)
-        return self.outputs(index)
+        return outputs
 
     def run_all(self) -> None:
         """Run > Run All Cells, and wait until every code cell ran without writing to stderr."""
