@@ -7,6 +7,8 @@ writing the real home. Values already set (tests/conftest.py, CI) are kept.
 """
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 
 _scratch = tempfile.mkdtemp(prefix="asynclab-lessons-")
@@ -14,9 +16,12 @@ os.environ.setdefault("ASYNCLAB_HEADLESS", "1")
 os.environ.setdefault("ASYNCLAB_HOME", os.path.join(_scratch, "asynclab"))
 os.environ.setdefault("IPYTHONDIR", os.path.join(_scratch, "ipython"))
 
-# Build matplotlib's font cache in this process, before any kernel starts, so a
-# kernel never prints "Matplotlib is building the font cache" into an output.
-import matplotlib.font_manager  # noqa: E402,F401
+# Build matplotlib's font cache where the kernels will look for it (their
+# MPLCONFIGDIR, which may be a fresh temporary one) before any kernel starts, so
+# a kernel never prints "Matplotlib is building the font cache" into an output.
+# A subprocess, because this process may have fixed its own config dir already.
+subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], check=True,
+               capture_output=True, env=os.environ.copy())
 
 
 def pytest_unconfigure(config):
