@@ -7,6 +7,8 @@ test_real_backends.py, faults in test_faults.py.
 import dataclasses
 import multiprocessing
 import os
+import subprocess
+import sys
 
 import pytest
 from threadpoolctl import threadpool_info
@@ -76,3 +78,24 @@ def test_progress_bar_counts_the_budget(capsys):
                  workers=2, gradients=60, progress=True)
     err = capsys.readouterr().err
     assert "60/60" in err and "async (process)" in err
+
+
+NOTEBOOK_CLASS = """
+import dataclasses, asynclab
+
+@dataclasses.dataclass(frozen=True)
+class Mine(asynclab.Logistic):      # defined in __main__, as in a notebook cell
+    pass
+
+if __name__ == "__main__":
+    try:
+        asynclab.run(problem=Mine(features=10, examples=10), backend="process", workers=2)
+    except asynclab.WorkerError as err:
+        print(err.traceback_text.strip().splitlines()[-1])
+"""
+
+
+def test_a_problem_class_workers_cannot_import_is_reported_to_the_caller():
+    done = subprocess.run([sys.executable, "-c", NOTEBOOK_CLASS], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.startswith("AttributeError: Can't get attribute 'Mine'"), done.stderr

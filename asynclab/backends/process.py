@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import pickle
 import signal
 import time
 from multiprocessing.connection import wait
@@ -75,10 +76,11 @@ class _Parent:
 
     def start(self):
         ctx = multiprocessing.get_context("spawn")
+        pickled_config = pickle.dumps(self.config)
         for w in range(self.config.workers):
             mine, theirs = ctx.Pipe()
             proc = ctx.Process(target=worker_main, name=f"asynclab-worker-{w}", daemon=True,
-                               args=(w, self.config, self.block.name, self.block.layout, theirs))
+                               args=(w, pickled_config, self.block.name, self.block.layout, theirs))
             self.procs.append(proc)
             self.conns.append(mine)
             with _sigint_blocked():
@@ -125,7 +127,7 @@ class _Parent:
                 elif kind == "exit":
                     raise WorkerError(w, f"its process exited with code {arg} before it started; "
                                          "its traceback, if any, is on stderr. (A script that "
-                                         "starts processes must run under "
+                                         "starts worker processes must run them under "
                                          "if __name__ == '__main__':)")
 
     def _poll(self, timeout):

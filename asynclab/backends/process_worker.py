@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import pickle
 import signal
 import time
 import traceback
@@ -106,13 +107,16 @@ class _ProcessLink:
         time.sleep(60)
 
 
-def worker_main(worker, config, segment, layout, conn):
-    """Entry point of worker process ``worker``."""
+def worker_main(worker, pickled_config, segment, layout, conn):
+    """Entry point of worker process ``worker``. The Config arrives pickled and
+    is unpickled here, so that a problem class this process cannot import (one
+    defined in a notebook) is reported to the parent like any other error."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     block, link = SharedArrays.attach(segment, layout), None
     try:
+        config = pickle.loads(pickled_config)
         link = _ProcessLink(worker, conn, block, config.workers)
         with threadpool_limits(limits=1, user_api="blas"):
             config.problem.data            # regenerated from the recipe's seed
