@@ -9,6 +9,7 @@ import dataclasses
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -91,10 +92,22 @@ def test_missing_ray_names_the_extra(monkeypatch):
     (dict(ray_batch=0), "ray_batch must be a whole number >= 1, got 0"),
     (dict(ray_batch=4, policy="sync"), "ray_batch=4 needs a policy that applies gradients"),
     (dict(policy="hogwild"), "policy 'hogwild' writes into shared memory"),
+    (dict(address="my-cluster"), "address must be None .* got 'my-cluster'"),
 ])
 def test_bad_ray_options_are_refused_before_starting_ray(fields, words):
     with pytest.raises(ValueError, match=words):
         ray_backend.run(config(**fields))
+
+
+@ray_test
+def test_an_address_where_nothing_listens_fails_fast():
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]       # bound, not listening: refused
+        with pytest.raises(ValueError, match=f"no Ray cluster answers at address "
+                                             f"'127.0.0.1:{port}'"):
+            asynclab.run(config(address=f"127.0.0.1:{port}"))
+    assert not ray.is_initialized()
 
 
 # -- one shared Ray --------------------------------------------------------------------------

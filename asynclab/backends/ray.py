@@ -39,6 +39,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import socket
 import tempfile
 import time
 
@@ -51,6 +52,8 @@ from .realtime import progress_bar
 
 INSTALL_HINT = "the ray backend needs Ray: pip install 'asynclab[ray]'"
 ACTOR_START_TIMEOUT = 120.0      # seconds to wait for a cluster to place the actors
+CONNECT_TIMEOUT = 5.0            # seconds to wait for a cluster's address to answer
+ADDRESS_FORMS = "None (a local Ray), 'auto', 'HOST:PORT' or 'ray://HOST:PORT'"
 _AUTH_VARIABLES = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
 
 
@@ -71,6 +74,10 @@ def ray_options(config):
     if shards > config.problem.dim:
         raise ValueError(f"shards must be at most the {config.problem.dim} parameters, "
                          f"got {shards}")
+    address = config.address
+    if address is not None and not (address == "auto" or "://" in address
+                                    or _host_port(address) is not None):
+        raise ValueError(f"address must be {ADDRESS_FORMS}, got {address!r}")
     policy = config.policy
     if policy.lock_free:
         raise ValueError(f"policy {policy.name!r} writes into shared memory without a server; "
@@ -99,6 +106,7 @@ def ray_session(ray, address, *, cpus, nbytes):
         return
     if address is not None:
         import asynclab
+        _check_reachable(address)
         _reload_auth()
         ray.init(address=address, runtime_env={"py_modules": [asynclab]},
                  log_to_driver=False, configure_logging=False)
@@ -130,6 +138,22 @@ def ray_session(ray, address, *, cpus, nbytes):
                 os.environ[name] = value
         _reload_auth()
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _host_port(address):
+    host, _, port = address.rpartition(":")
+    return (host, int(port)) if host and port.isdigit() else None
+
+
+def _check_reachable(address):
+    """Fail fast on a HOST:PORT where nothing listens (Ray would retry for minutes)."""
+    if _host_port(address) is None:
+        return                           # 'auto' and ray:// are resolved by Ray
+    try:
+        socket.create_connection(_host_port(address), timeout=CONNECT_TIMEOUT).close()
+    except OSError as err:
+        raise ValueError(f"no Ray cluster answers at address {address!r} "
+                         f"({err.strerror or err}); allowed: {ADDRESS_FORMS}") from None
 
 
 def _reload_auth():
