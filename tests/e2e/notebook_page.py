@@ -137,7 +137,7 @@ class NotebookPage:
         errors = cell.locator(STDERR)
         if errors.count():
             raise AssertionError(f"{self.name} cell {index} wrote to stderr or raised:\n"
-                                 + "\n".join(errors.all_inner_texts()))
+                                 + "\n".join(errors.all_text_contents()))
 
     def outputs(self, index: int) -> Locator:
         return self.cell(index).locator(".jp-OutputArea")
@@ -149,9 +149,20 @@ class NotebookPage:
         return view
 
     def widget_errors(self) -> list[str]:
-        """Texts of outputs where a widget failed to render ("Error displaying widget ...")."""
-        return self.notebook.locator(".jp-OutputArea-output", has_text=re.compile(
-            "Error displaying widget|Failed to (load|create) (model|view)")).all_inner_texts()
+        """Widget outputs that failed to render ("Error displaying widget ...") or never did.
+
+        Waits first for views still "Loading widget..." (a view of a model the
+        front end does not know yet says so until the widget manager gives up).
+        """
+        outputs = self.notebook.locator(".jp-OutputArea-output")
+        loading = outputs.filter(has_text=re.compile(r"^\s*Loading widget\.\.\.\s*$"))
+        try:
+            expect(loading).to_have_count(0, timeout=RENDER_TIMEOUT)
+        except AssertionError:
+            return [f"still 'Loading widget...' after {RENDER_TIMEOUT / 1000:.0f} s: "
+                    f"{loading.count()} view(s)"]
+        return outputs.filter(has_text=re.compile(
+            "Error displaying widget|Failed to (load|create) (model|view)")).all_text_contents()
 
     def screenshot(self, path: Path, focus: Locator | None = None) -> Path:
         """Save what the learner sees, with the top of `focus` scrolled to the top of the notebook."""

@@ -36,8 +36,8 @@ def test_a_raising_cell_fails_with_its_traceback(scratch_lab, learner):
         notebook.run_through(notebook.find(r"raise RuntimeError"))
 
 
-def test_console_errors_fail_and_known_noise_does_not(scratch_lab, learner):
-    learner.open(scratch_lab, "scratch.ipynb")
+def test_broken_widgets_and_console_errors_fail_known_noise_does_not(scratch_lab, learner):
+    notebook = learner.open(scratch_lab, "scratch.ipynb")
     page = learner.page
     elsewhere = f"http://127.0.0.1:{free_port()}/font.woff2"  # nobody listens there
     with page.expect_console_message(lambda message: message.type == "error"):
@@ -47,4 +47,8 @@ def test_console_errors_fail_and_known_noise_does_not(scratch_lab, learner):
     with page.expect_event("pageerror"):
         page.evaluate("setTimeout(() => { throw new Error('widget view exploded'); })")
     with pytest.raises(AssertionError, match="widget view exploded"):
+        learner.assert_no_errors()
+
+    notebook.run(notebook.find("no-such-model"))
+    with pytest.raises(AssertionError, match=r"widgets failed to render:\s+Error displaying widget"):
         learner.assert_no_errors()
