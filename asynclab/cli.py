@@ -59,6 +59,8 @@ def _experiment_flags(p, many_policies=False):
     p.add_argument("--eval-points", type=int, default=100)
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.add_argument("--address", help="ray: cluster address (default: a local Ray)")
+    p.add_argument("--shards", type=int, default=1, help="ray: parameter-server actors")
+    p.add_argument("--ray-batch", type=int, default=1, help="ray: gradients per message")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
@@ -84,7 +86,8 @@ def _config(args, policy) -> Config:
                   straggler=args.straggler, latency=args.latency, bandwidth=args.bandwidth,
                   apply_time=args.apply_time, delay=args.delay, fail=args.fail or (),
                   target_loss=args.target_loss, eval_points=args.eval_points,
-                  progress=args.progress, address=args.address)
+                  progress=args.progress, address=args.address, shards=args.shards,
+                  ray_batch=args.ray_batch)
 
 
 def _checked_config(args, policy) -> Config:

@@ -79,6 +79,8 @@ class Config:
     eval_points: int = 100           # how many times the full loss is evaluated
     progress: bool = False           # show a tqdm progress bar
     address: str | None = None       # Ray: cluster address; None starts a local Ray
+    shards: int = 1                  # Ray: parameter-server actors holding slices
+    ray_batch: int = 1               # Ray: gradients a worker sends per message
 
     def __post_init__(self):
         s = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
@@ -113,6 +115,8 @@ class Config:
         if self.target_loss is not None:
             s("target_loss", _number("target_loss", self.target_loss))
         s("eval_points", _number("eval_points", self.eval_points, low=2, integer=True))
+        s("shards", _number("shards", self.shards, low=1, integer=True))
+        s("ray_batch", _number("ray_batch", self.ray_batch, low=1, integer=True))
         if self.policy.backups >= self.workers:
             raise ValueError(f"policy {self.policy.name!r} drops {self.policy.backups} of "
                              f"{self.workers} gradients per step; allowed: B < workers")
