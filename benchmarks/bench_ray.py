@@ -30,8 +30,8 @@ def best_of(repeats, fn):
     return min((fn() for _ in range(repeats)), key=lambda out: out[0])
 
 
-def asynclab_run(config, shards=1, ray_batch=1):
-    result = RayRun(ray, config, shards, ray_batch).run()
+def asynclab_run(config, **knobs):
+    result = RayRun(ray, config.replace(**knobs)).run()
     s = result.summary
     return s.time, f"{s.mean_staleness:9.2f}{s.final_loss:9.4f}"
 

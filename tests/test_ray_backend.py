@@ -5,7 +5,6 @@ holds it (as a cluster would) and the tests connect to it. Two tests start
 their own Ray in a subprocess to check that a default run, finished or
 interrupted, leaves no process, no file in HOME and no temporary directory.
 """
-import dataclasses
 import os
 import secrets
 import signal
@@ -38,17 +37,8 @@ SMALL = asynclab.Logistic(features=50, examples=500)
 
 
 def config(**fields):
-    """A Config with the Ray knobs ``shards`` and ``ray_batch``, whether or not
-    Config has those fields yet (the backend reads them with getattr)."""
-    knobs = {k: fields.pop(k) for k in ("shards", "ray_batch") if k in fields}
-    names = {f.name for f in dataclasses.fields(Config)}
     fields.setdefault("problem", SMALL)
-    cfg = Config(backend="ray", lr=0.5, **fields,
-                 **{k: v for k, v in knobs.items() if k in names})
-    for k, v in knobs.items():
-        if k not in names:
-            object.__setattr__(cfg, k, v)
-    return cfg
+    return Config(backend="ray", lr=0.5, **fields)
 
 
 def rows_of(result, kind, worker=None):
@@ -86,10 +76,10 @@ def test_missing_ray_names_the_extra(monkeypatch):
 
 
 @pytest.mark.parametrize("fields, words", [
-    (dict(shards=0), "shards must be a whole number >= 1, got 0"),
-    (dict(shards=2.5), "shards must be a whole number >= 1, got 2.5"),
+    (dict(shards=0), "shards must be at least 1, got 0"),
+    (dict(shards=2.5), "shards must be a whole number, got 2.5"),
     (dict(shards=51), "shards must be at most the 50 parameters, got 51"),
-    (dict(ray_batch=0), "ray_batch must be a whole number >= 1, got 0"),
+    (dict(ray_batch=0), "ray_batch must be at least 1, got 0"),
     (dict(ray_batch=4, policy="sync"), "ray_batch=4 needs a policy that applies gradients"),
     (dict(policy="hogwild"), "policy 'hogwild' writes into shared memory"),
     (dict(address="my-cluster"), "address must be None .* got 'my-cluster'"),

@@ -65,12 +65,9 @@ def _import_ray():
     return ray
 
 
-def ray_options(config):
-    """(shards, ray_batch) of ``config``, checked; a ValueError names a bad one."""
-    shards, batch = getattr(config, "shards", 1), getattr(config, "ray_batch", 1)
-    for name, value in (("shards", shards), ("ray_batch", batch)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+def check_config(config):
+    """The checks only Ray needs (Config has checked the rest); ValueError if one fails."""
+    shards, batch = config.shards, config.ray_batch
     if shards > config.problem.dim:
         raise ValueError(f"shards must be at most the {config.problem.dim} parameters, "
                          f"got {shards}")
@@ -85,16 +82,15 @@ def ray_options(config):
     if batch > 1 and policy.aggregate:
         raise ValueError(f"ray_batch={batch} needs a policy that applies gradients one by one "
                          f"(async, ssp:S), not {policy.name!r}, which sends one update per step")
-    return int(shards), int(batch)
 
 
 def run(config):
     """Run ``config`` on Ray and return its Result."""
-    shards, ray_batch = ray_options(config)
+    check_config(config)
     ray = _import_ray()
-    with ray_session(ray, config.address, cpus=config.workers + shards,
-                     nbytes=config.problem.nbytes * (config.workers + shards)):
-        return RayRun(ray, config, shards, ray_batch).run()
+    actors = config.workers + config.shards
+    with ray_session(ray, config.address, cpus=actors, nbytes=config.problem.nbytes * actors):
+        return RayRun(ray, config).run()
 
 
 # -- Ray's lifetime ----------------------------------------------------------------------
@@ -108,8 +104,11 @@ def ray_session(ray, address, *, cpus, nbytes):
         import asynclab
         _check_reachable(address)
         _reload_auth()
-        ray.init(address=address, runtime_env={"py_modules": [asynclab]},
-                 log_to_driver=False, configure_logging=False)
+        try:
+            ray.init(address=address, runtime_env={"py_modules": [asynclab]},
+                     log_to_driver=False, configure_logging=False)
+        except ConnectionError as err:       # 'auto' with no cluster running
+            raise ValueError(f"no Ray cluster found for address {address!r}: {err}") from None
         try:
             yield
         finally:
@@ -142,13 +141,13 @@ def ray_session(ray, address, *, cpus, nbytes):
 
 def _host_port(address):
     host, _, port = address.rpartition(":")
-    return (host, int(port)) if host and port.isdigit() else None
+    return (host.strip("[]"), int(port)) if host and port.isdigit() else None
 
 
 def _check_reachable(address):
     """Fail fast on a HOST:PORT where nothing listens (Ray would retry for minutes)."""
-    if _host_port(address) is None:
-        return                           # 'auto' and ray:// are resolved by Ray
+    if address == "auto" or "://" in address:
+        return                           # resolved by Ray
     try:
         socket.create_connection(_host_port(address), timeout=CONNECT_TIMEOUT).close()
     except OSError as err:
@@ -175,24 +174,25 @@ def _short_temp_root():
 
 # -- one run --------------------------------------------------------------------------------
 class RayRun:
-    def __init__(self, ray, config, shards, ray_batch):
-        from . import ray_actors
+    """One run on a connected Ray: create the actors, drive them, build the Result."""
+
+    def __init__(self, ray, config):
+        from .ray_actors import Coordinator, Shard, Worker
         self.ray, self.config = ray, config
-        problem, n = config.problem, config.workers
-        self.evaluator = Evaluator(problem, config.gradients, config.eval_points)
-        self.initial = problem.initial_params()
-        slices = np.array_split(self.initial, shards)
-        server_args = (config.policy, n, config.lr, config.staleness_aware,
-                       self.evaluator.every)
-        remote = ray.remote
-        self.coordinator = remote(ray_actors.Coordinator).options(num_cpus=1).remote(
-            config.policy, slices[0], *server_args[1:],
-            budget=config.gradients, grant=config.policy.local_steps * ray_batch)
-        self.shards = [remote(ray_actors.Shard).options(num_cpus=1).remote(
-            config.policy, part, *server_args[1:]) for part in slices[1:]]
-        worker_class = remote(ray_actors.Worker).options(num_cpus=1, scheduling_strategy="SPREAD")
-        self.workers = [worker_class.remote(w, config, [len(s) for s in slices],
-                                            self.coordinator, self.shards) for w in range(n)]
+        self.evaluator = Evaluator(config.problem, config.gradients, config.eval_points)
+        self.initial = config.problem.initial_params()
+        slices = np.array_split(self.initial, config.shards)
+        rules = (config.policy, config.workers, config.lr, config.staleness_aware,
+                 self.evaluator.every)
+        server = dict(num_cpus=1)                 # every actor asks for one CPU
+        self.coordinator = ray.remote(Coordinator).options(**server).remote(
+            slices[0], *rules, budget=config.gradients,
+            grant=config.policy.local_steps * config.ray_batch)
+        self.shards = [ray.remote(Shard).options(**server).remote(part, *rules)
+                       for part in slices[1:]]
+        worker = ray.remote(Worker).options(num_cpus=1, scheduling_strategy="SPREAD")
+        self.workers = [worker.remote(w, config, [len(s) for s in slices], self.coordinator,
+                                      self.shards) for w in range(config.workers)]
         self.actors = [self.coordinator, *self.shards, *self.workers]
 
     def run(self):

@@ -32,7 +32,7 @@ from .realtime import Slowdown
 class Shard:
     """One slice of the parameters, updated by its own ParameterServer."""
 
-    def __init__(self, policy, params, workers, lr, staleness_aware, checkpoint_every):
+    def __init__(self, params, policy, workers, lr, staleness_aware, checkpoint_every):
         self.server = ParameterServer(policy, params, workers, lr, staleness_aware)
         self.arrived = 0                       # gradients received, over all workers
         self.every, self.next_checkpoint = checkpoint_every, checkpoint_every
@@ -95,9 +95,9 @@ class Shard:
 class Coordinator(Shard):
     """Shard 0 plus the policy's gatekeeping: who may start, how many gradients."""
 
-    def __init__(self, policy, params, workers, lr, staleness_aware, checkpoint_every,
+    def __init__(self, params, policy, workers, lr, staleness_aware, checkpoint_every,
                  budget, grant):
-        super().__init__(policy, params, workers, lr, staleness_aware, checkpoint_every)
+        super().__init__(params, policy, workers, lr, staleness_aware, checkpoint_every)
         self.remaining = budget    # gradients not yet handed out
         self.grant = grant         # gradients a worker computes per message
         self.granted = [0] * workers
