@@ -151,7 +151,8 @@ class Learner:
         from .browser_console import ConsoleLog
         from .notebook_page import NotebookPage
         self.servers.append(lab)
-        self.console = ConsoleLog(self.page, lab.url)
+        if self.console is None:  # one log per page, from the first notebook on
+            self.console = ConsoleLog(self.page, lab.url)
         self.notebook = NotebookPage(self.page, lab.root / notebook).open(lab.lab_url(notebook))
         return self.notebook
 
