@@ -56,6 +56,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+class PortTaken(Exception):
+    """The server could not bind its port (another process took it after we chose it)."""
+
+
 class LabServer:
     """JupyterLab serving a temporary copy of `notebooks` (a directory), set up in `workdir`."""
 
@@ -102,6 +106,18 @@ class LabServer:
         return env
 
     def start(self) -> "LabServer":
+        """Start the server and wait until it answers; another free port if ours was taken."""
+        for _ in range(3):
+            self._launch()
+            try:
+                self._wait_until_ready()
+                return self
+            except PortTaken:  # someone bound "our" free port before the server did
+                self.port = free_port()
+                self.url = f"http://127.0.0.1:{self.port}"
+        raise RuntimeError(f"JupyterLab found no free port:\n{self.log_tail()}")
+
+    def _launch(self) -> None:
         command = [
             sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
@@ -115,14 +131,14 @@ class LabServer:
                 command, cwd=self.root, env=self.environment(), stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 preexec_fn=_die_with_parent)
-        self._wait_until_ready()
-        return self
 
     def _wait_until_ready(self) -> None:
         """Poll /api/status until the server answers; fail with its log if it dies or hangs."""
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                if "already in use" in self.log_tail():
+                    raise PortTaken(self.port)
                 raise RuntimeError(f"JupyterLab exited with code {self.process.returncode}:\n"
                                    f"{self.log_tail()}")
             try:
