@@ -1,9 +1,10 @@
 """The Ray backend: same policies, same result, real actors (issue 5).
 
 Starting Ray is slow, so most tests share one local Ray: a helper process
-holds it (as a cluster would) and the tests connect to it. Two tests start
-their own Ray in a subprocess to check that a default run, finished or
-interrupted, leaves no process, no file in HOME and no temporary directory.
+holds it (as a cluster would) and the tests connect to it. One test runs two
+default runs in a subprocess, each starting its own Ray, to check that a run
+finished or interrupted leaves no process, no file in HOME and no temporary
+directory.
 """
 import os
 import secrets
@@ -33,6 +34,8 @@ NO_RAY = "Ray is not installed: pip install 'asynclab[ray]'"
 def ray_test(test):
     """Marks a test that starts or uses Ray; skipped without Ray."""
     return pytest.mark.ray(pytest.mark.skipif(ray is None, reason=NO_RAY)(test))
+
+
 SMALL = asynclab.Logistic(features=50, examples=500)
 
 
@@ -46,17 +49,36 @@ def rows_of(result, kind, worker=None):
             if e.kind == kind and (worker is None or e.worker == worker)]
 
 
-def leftovers(marker):
-    """Live processes whose command line mentions ``marker``."""
-    found = []
-    for pid in os.listdir("/proc"):
+def descendants(root):
+    """Pids of the live processes below ``root`` (Ray renames its workers, so
+    their command lines say little; their ancestry does)."""
+    children = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if marker.encode() in f.read():
-                    found.append(int(pid))
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
+        if fields[0] != "Z":                   # zombies are gone already
+            children.setdefault(int(fields[1]), []).append(int(pid))
+    found, todo = set(), [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
     return found
+
+
+def alive(pids):
+    running = set()
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    running.add(pid)
+        except OSError:
+            continue
+    return running
 
 
 # -- without starting Ray ------------------------------------------------------------------
@@ -301,6 +323,8 @@ def test_default_runs_start_and_stop_their_own_ray_and_leave_nothing(tmp_path):
             line = child.stderr.read(1)
             assert line, f"the second run ended early: {seen}"
             seen += line
+        ray_processes = descendants(child.pid)
+        assert len(ray_processes) >= 4          # GCS, raylet, 2 workers at least
         child.send_signal(signal.SIGINT)
         _, err = child.communicate(timeout=60)
         assert child.returncode != 0 and "KeyboardInterrupt" in err
@@ -308,8 +332,8 @@ def test_default_runs_start_and_stop_their_own_ray_and_leave_nothing(tmp_path):
         if child.poll() is None:
             child.kill()
     deadline = time.time() + 15
-    while leftovers(temp) and time.time() < deadline:
+    while alive(ray_processes) and time.time() < deadline:
         time.sleep(0.2)
-    assert leftovers(temp) == []
+    assert alive(ray_processes) == set()
     assert os.listdir(home) == [] and os.listdir(temp) == []
     os.rmdir(temp)
