@@ -102,10 +102,11 @@ def ray_session(ray, address, *, cpus, nbytes):
         return
     if address is not None:
         import asynclab
+        package = os.path.dirname(asynclab.__file__)   # shipped to the cluster's workers
         _check_reachable(address)
         _reload_auth()
         try:
-            ray.init(address=address, runtime_env={"py_modules": [asynclab]},
+            ray.init(address=address, runtime_env={"py_modules": [package]},
                      log_to_driver=False, configure_logging=False)
         except ConnectionError as err:       # 'auto' with no cluster running
             raise ValueError(f"no Ray cluster found for address {address!r}: {err}") from None
