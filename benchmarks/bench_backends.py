@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import sys
 import time
 from multiprocessing import shared_memory
 
@@ -33,7 +34,7 @@ import asynclab
 
 SMALL_STEPS = asynclab.Logistic()                                # d = 1000, 2000 examples
 LARGE_STEPS = asynclab.Logistic(features=100_000, examples=256)  # d = 100000
-PER_WORKER = {SMALL_STEPS: 40_000, LARGE_STEPS: 300}             # gradients per worker
+PER_WORKER = {SMALL_STEPS: 40_000, LARGE_STEPS: 150}             # gradients per worker
 BATCH, LR = 32, 0.1
 
 
@@ -82,13 +83,16 @@ def engine_rate(problem, backend, policy, workers, n):
     return r.summary.gradients_per_second
 
 
-def best(measure, repeats):
-    return max(measure() for _ in range(repeats))
+def measure(problem, backend, policy, workers):
+    n = PER_WORKER[problem]
+    if backend is None:
+        return bare_rate(problem, workers, n)
+    return engine_rate(problem, backend, policy, workers, n)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="runs per figure (best is kept)")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds (the best is kept)")
     args = parser.parse_args(argv)
     rows = [("bare loop (processes)", SMALL_STEPS, None, None),
             ("process hogwild", SMALL_STEPS, "process", "hogwild"),
@@ -97,26 +101,26 @@ def main(argv=None):
             ("thread hogwild, large steps", LARGE_STEPS, "thread", "hogwild"),
             ("process hogwild, large steps", LARGE_STEPS, "process", "hogwild")]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print("command: python " + " ".join(sys.argv))
     print(f"asynclab {asynclab.__version__}, {os.cpu_count()} cores, load average "
-          f"{load:.2f} at start, best of {args.repeats}; batch {BATCH}")
+          f"{load:.2f} at start, best of {args.repeats} rounds; batch {BATCH}")
     print(f"small steps: logistic d={SMALL_STEPS.dim}; large steps: logistic d={LARGE_STEPS.dim}")
-    print(f"{'':30s} {'1 worker':>12s} {'2 workers':>12s} {'speed-up':>9s}   (gradients/s)")
+    # Rounds run every measurement once, so that changes in the machine's
+    # load touch all of them alike; each figure is its best round.
     rates = {}
-    for name, problem, backend, policy in rows:
-        n = PER_WORKER[problem]
-        pair = []
-        for workers in (1, 2):
-            if backend is None:
-                pair.append(best(lambda: bare_rate(problem, workers, n), args.repeats))
-            else:
-                pair.append(best(lambda: engine_rate(problem, backend, policy, workers, n),
-                                 args.repeats))
-        rates[name] = pair
-        print(f"{name:30s} {pair[0]:12.0f} {pair[1]:12.0f} {pair[1] / pair[0]:8.2f}x", flush=True)
-    hog, bare = rates["process hogwild"], rates["bare loop (processes)"]
-    print(f"process hogwild, 2 workers / 1 worker: {hog[1] / hog[0]:.2f}x (target >= 1.8x)")
-    print(f"process hogwild 1 worker / bare loop 1 worker: {hog[0] / bare[0]:.2f}x "
-          f"(target >= 0.85x)")
+    for _ in range(args.repeats):
+        for name, *how in rows:
+            for workers in (1, 2):
+                rate = measure(*how, workers)
+                rates[name, workers] = max(rates.get((name, workers), 0.0), rate)
+    print(f"{'':30s} {'1 worker':>12s} {'2 workers':>12s} {'speed-up':>9s}   (gradients/s)")
+    for name, *_ in rows:
+        one, two = rates[name, 1], rates[name, 2]
+        print(f"{name:30s} {one:12.0f} {two:12.0f} {two / one:8.2f}x")
+    hog = rates["process hogwild", 2] / rates["process hogwild", 1]
+    vs_bare = rates["process hogwild", 1] / rates["bare loop (processes)", 1]
+    print(f"process hogwild, 2 workers / 1 worker: {hog:.2f}x (target >= 1.8x)")
+    print(f"process hogwild 1 worker / bare loop 1 worker: {vs_bare:.2f}x (target >= 0.85x)")
     if hasattr(os, "getloadavg"):
         print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 

@@ -29,7 +29,7 @@ from ..server import apply_lock_free
 from ..timing import Distribution, WorkerClock
 
 PAUSE_SLICE = 0.05     # seconds: injected sleeps are sliced so a stop is noticed this fast
-CHUNK_SECONDS = 0.02   # lock-free workers ask for about this much work at a time
+CHUNK_SECONDS = 0.1    # lock-free workers ask for about this much work at a time
 
 
 class WallClock:
