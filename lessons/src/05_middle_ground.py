@@ -319,7 +319,8 @@ print(f"fastest: {fastest}, {local_results['sync']['time'] / local_results[faste
 # %%
 lab = explore(["policy", "bound", "straggler_prob", "straggler_factor", "lr", "x"],
               policies=("sync", "backup:1", "backup:2", "ssp", "local:4", "async"),
-              workers=8, policy="sync", straggler_prob=0.1, straggler_factor=10.0, lr=0.5)
+              workers=8, policy="sync", straggler_prob=0.1, straggler_factor=10.0, lr=0.5,
+              problem=problem, gradients=1000, compute="exp:1", latency=0.0, bandwidth=1e6)
 lab
 
 # %% [markdown]

@@ -243,7 +243,8 @@ for policy in ("async", "hogwild"):
 
 # %%
 lab = explore(["workers", "policy", "lr", "x"], policies=("async", "hogwild"), policy="async",
-              workers=4, lr=0.3, batch=1, apply_time=0.1, gradients=1000,
+              workers=4, lr=0.3, batch=1, apply_time=0.1, gradients=1000, compute="exp:1",
+              latency=0.0, bandwidth=1e6,
               problem=asynclab.SparseLogistic(features=2000, nonzeros=10, examples=2000,
                                               overlap=0.2))
 lab

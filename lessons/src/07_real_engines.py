@@ -311,7 +311,8 @@ plt.show()
 
 # %%
 lab = explore(["workers", "policy", "latency", "bandwidth", "x"], policies=("sync", "async", "ssp"),
-              workers=4, policy="sync", latency=0.2)
+              workers=4, policy="sync", latency=0.2, bandwidth=1e6, lr=0.5, compute="exp:1",
+              problem=small, gradients=1000)
 lab
 
 # %% [markdown]
