@@ -99,3 +99,10 @@ def test_measure_matches_the_runs_it_summarises():
     assert m.times == tuple(r.summary.time_to_target for r in runs)
     assert m.idle == pytest.approx(sum(r.summary.idle_fraction for r in runs) / len(runs))
     assert m.time == pytest.approx(m.updates * m.per_update)
+
+
+def test_the_lessons_numeric_question_agrees_with_the_cluster():
+    from asynclab import questions
+    q = questions.get("09-server-capacity")
+    right = q.options[q.right()[0]].value
+    assert right == pytest.approx(1 / capstone.CLUSTER.apply_time)
