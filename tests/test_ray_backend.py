@@ -40,8 +40,7 @@ SMALL = asynclab.Logistic(features=50, examples=500)
 
 
 def config(**fields):
-    fields.setdefault("problem", SMALL)
-    return Config(backend="ray", lr=0.5, **fields)
+    return Config(**{"backend": "ray", "lr": 0.5, "problem": SMALL, **fields})
 
 
 def rows_of(result, kind, worker=None):
@@ -245,6 +244,14 @@ def test_sync_stops_with_a_clear_error_when_a_worker_dies(connected):
         asynclab.run(config(policy="sync", workers=3, gradients=120, fail=((2, 10),)))
     partial = err.value.result
     assert partial.summary.failed_workers == (2,) and partial.summary.updates <= 10
+
+
+@ray_test
+def test_a_diverging_run_stops_early_and_says_so(connected):
+    result = asynclab.run(config(policy="async", workers=1, gradients=5000, lr=1e4,
+                                 problem=asynclab.LeastSquares(features=50, examples=500)))
+    assert result.summary.diverged and result.summary.gradients < 5000
+    assert not np.isfinite(result.history.loss[-1])
 
 
 def _dies_once(marker):

@@ -45,7 +45,7 @@ import time
 
 import numpy as np
 
-from ..results import Trace
+from ..results import COMPUTE, Trace
 from ..server import StalledError, WorkerError
 from .base import Evaluator, make_result
 from .realtime import progress_bar
@@ -254,7 +254,7 @@ class RayRun:
         rows = sorted(outcome["rows"], key=lambda row: (row[2], row[3]))
         trace = Trace(rows)
         evaluator, version = self.evaluator, outcome["version"]
-        gradients = sum(1 for row in rows if row[1] == "compute")
+        gradients = sum(1 for row in rows if row[1] == COMPUTE)
         finals, snapshots = zip(*parts)
         params = np.concatenate(finals)
         evaluator.record(0.0, 0, 0, self.initial)
