@@ -91,11 +91,15 @@ def _config(args, policy) -> Config:
 
 
 def _checked_config(args, policy) -> Config:
-    """The Config, with its backend importable; bad input becomes a usage error."""
-    from .backends import get_backend
+    """The Config, checked by its backend too; bad input becomes a usage error."""
+    from importlib import import_module
+
+    from .backends import BACKENDS
     try:
         config = _config(args, policy)
-        get_backend(config.backend)
+        backend = import_module(BACKENDS[config.backend])
+        if hasattr(backend, "check_config"):     # checks only that backend needs
+            backend.check_config(config)
     except (ValueError, ImportError) as err:
         raise _UsageError(str(err)) from None
     return config
@@ -158,17 +162,31 @@ def _plot(results, path, target):
     plt.close(fig)
 
 
-def _cmd_run(args):
+def _run(config):
+    """Run one Config. What a backend can only find out when it starts (an
+    optional package missing, a cluster address where nothing answers, too
+    little shared memory) is reported like bad input: one line, exit 2."""
+    from .backends.sharedmem import NotEnoughSharedMemory
     from .experiment import run
-    result = run(_checked_config(args, args.policy))
+    try:
+        return run(config)
+    except (ImportError, NotEnoughSharedMemory) as err:
+        raise _UsageError(str(err)) from None
+    except ValueError as err:
+        if config.backend == "simulated":    # everything was checked up front: a bug
+            raise
+        raise _UsageError(str(err)) from None
+
+
+def _cmd_run(args):
+    result = _run(_checked_config(args, args.policy))
     print(json.dumps(_json_summary(result)) if args.json else _text_summary(result))
 
 
 def _cmd_compare(args):
-    from .experiment import run
     policies = [p for p in args.policy.split(",") if p]
     configs = [_checked_config(args, p) for p in policies]
-    results = {str(c.policy): run(c) for c in configs}
+    results = {str(c.policy): _run(c) for c in configs}
     if args.json:
         print(json.dumps([_json_summary(r) for r in results.values()]))
     else:

@@ -127,3 +127,27 @@ def test_broken_pipe_is_quiet():
     done = subprocess.run(f"'{sys.executable}' -m asynclab quiz --list --json | head -c 10",
                           shell=True, capture_output=True, text=True, timeout=60)
     assert done.stderr == ""
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--backend", "ray", "--policy", "sync", "--ray-batch", "3"], "ray_batch=3 needs a policy"),
+    (["--backend", "ray", "--address", "not an address"], "address must be"),
+    (["--backend", "ray", "--policy", "hogwild"], "the ray backend allows"),
+])
+def test_backend_specific_bad_input_exits_2_before_anything_starts(capsys, args, needle):
+    code, out, err = run_cli(capsys, "run", *args)
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_missing_optional_package_is_one_line(capsys, monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_ray(name, *a, **k):
+        if name == "ray":
+            raise ImportError("No module named 'ray'")
+        return real_import(name, *a, **k)
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    code, _, err = run_cli(capsys, "run", "--backend", "ray", *SMALL)
+    assert code == 2 and "pip install 'asynclab[ray]'" in err
+    assert len(err.strip().splitlines()) == 1
