@@ -170,7 +170,7 @@ class Learner:
 
 @pytest.fixture
 def learner(browser, request):
-    """A fresh browser context for this test; on failure, a screenshot and a Playwright trace."""
+    """A fresh browser context for this test; on failure, a screenshot, the error and a trace."""
     artifacts = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
     shutil.rmtree(artifacts, ignore_errors=True)  # no stale screenshots from an earlier run
     artifacts.mkdir(parents=True)
@@ -186,6 +186,8 @@ def learner(browser, request):
         try:
             if failed:
                 _best_effort(person.page.screenshot, path=str(artifacts / "FAILED.png"))
+                if report is not None:  # the failure's text, next to its screenshot
+                    (artifacts / "FAILED.txt").write_text(report.longreprtext, encoding="utf-8")
             _best_effort(context.tracing.stop,
                          path=str(artifacts / "trace.zip") if failed else None)
             if person.console is not None:
