@@ -76,7 +76,18 @@ def test_stored_outputs_are_complete_clean_and_small(source):
             assert out["output_type"] != "error"
             assert not (out["output_type"] == "stream" and out["name"] == "stderr"), out
             assert "image/svg+xml" not in out.get("data", {})
-    assert "NBVAL_IGNORE_OUTPUT" not in json.dumps(nb)
+    # Only outputs that depend on the machine may be ignored by nbval: wall-clock
+    # runs on real workers and what the machine reports about itself. Everything
+    # the simulator computes is compared.
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if "NBVAL_IGNORE_OUTPUT" in text:
+            assert any(marker in text for marker in MACHINE_DEPENDENT), text[:300]
+
+
+MACHINE_DEPENDENT = ('backend="thread"', 'backend="process"', 'backend="ray"',
+                     '("thread", "process")', "ray_session", "threadpool_", "free_bytes",
+                     "best_time(")
 
 
 def test_build_runs_in_a_clean_headless_environment(tmp_path, monkeypatch):
