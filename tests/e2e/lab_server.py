@@ -78,7 +78,7 @@ class LabServer:
         self.process: subprocess.Popen | None = None
 
     def environment(self) -> dict:
-        """The server's (and so the kernels') environment: every home-like directory is temporary."""
+        """The environment of the server and its kernels: every home-like directory is temporary."""
         home = self.home
         dirs = {
             "HOME": home, "JUPYTER_CONFIG_DIR": home / ".jupyter",

@@ -73,7 +73,7 @@ def slider_value(slider: Locator) -> float:
 
 
 def drag_slider(slider: Locator, fraction: float) -> float:
-    """Drag the handle of `slider` (a .widget-slider) to `fraction` of its track; return the value."""
+    """Drag the handle of `slider` (a .widget-slider) to `fraction` of its track; its new value."""
     handle = slider.locator(".noUi-handle")
     handle.scroll_into_view_if_needed()
     start, track = handle.bounding_box(), slider.locator(".noUi-base").bounding_box()

@@ -28,8 +28,8 @@ class NotebookPage:
 
     def __init__(self, page: Page, path: Path):
         self.page = page
-        self.path = path  # the served copy, read for cell sources only
         self.name = path.name
+        # The served copy's cells as stored: sources (to find cells), outputs it was built with.
         self.stored_cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         self.notebook = page.locator(".jp-NotebookPanel .jp-Notebook")
 
@@ -165,7 +165,7 @@ class NotebookPage:
             "Error displaying widget|Failed to (load|create) (model|view)")).all_text_contents()
 
     def screenshot(self, path: Path, focus: Locator | None = None) -> Path:
-        """Save what the learner sees, with the top of `focus` scrolled to the top of the notebook."""
+        """Save what the learner sees, with the top of `focus` at the top of the notebook."""
         if focus is not None:
             focus.evaluate("element => element.scrollIntoView({block: 'start'})")
         path.parent.mkdir(parents=True, exist_ok=True)

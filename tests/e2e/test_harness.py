@@ -50,5 +50,5 @@ def test_broken_widgets_and_console_errors_fail_known_noise_does_not(scratch_lab
         learner.assert_no_errors()
 
     notebook.run(notebook.find("no-such-model"))
-    with pytest.raises(AssertionError, match=r"widgets failed to render:\s+Error displaying widget"):
+    with pytest.raises(AssertionError, match=r"failed to render:\s+Error displaying widget"):
         learner.assert_no_errors()

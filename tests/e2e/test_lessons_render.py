@@ -45,6 +45,7 @@ def test_every_widget_of_the_lesson_renders_without_console_errors(lessons_lab, 
     for index, classes in sorted(views.items()):
         for css_class in sorted(classes):
             expect(notebook.outputs(index).locator(f".jupyter-widgets.{css_class}").first,
-                   f"{name} cell {index}: no {css_class} view").to_be_visible(timeout=RENDER_TIMEOUT)
+                   f"{name} cell {index}: no {css_class} view"
+                   ).to_be_visible(timeout=RENDER_TIMEOUT)
     learner.snap("all-cells-run", notebook.cell(max(views)))
     learner.assert_no_errors()
