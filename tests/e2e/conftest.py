@@ -1,7 +1,8 @@
 """Fixtures for the browser tests: one headless Chromium and one JupyterLab per session,
 a fresh browser context per test, screenshots and logs saved as test artefacts.
 
-Without Chromium or Playwright the tests skip, saying how to install them.
+Without Chromium or Playwright the tests skip, saying how to install them
+(or fail, with ASYNCLAB_E2E_REQUIRED=1 as in CI).
 Whatever happens in a test, the browser and the servers are shut down by the
 fixtures' finalizers, and each server's temporary directory is removed.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from . import INSTALL
+from . import INSTALL, skip_or_fail
 from .lab_server import LabServer
 from .scratch_notebook import write_scratch_notebook
 
@@ -75,12 +76,12 @@ def browser(workdir):
     try:
         from playwright.sync_api import expect, sync_playwright
     except ImportError:
-        pytest.skip(f"Playwright for Python is not installed: {INSTALL}")
+        skip_or_fail(f"Playwright for Python is not installed: {INSTALL}")
     executable = os.environ.get("ASYNCLAB_E2E_CHROMIUM") or next(
         filter(None, map(shutil.which, BROWSERS)), None)
     if not executable or not os.access(executable, os.X_OK):
-        pytest.skip(f"no Chromium found (looked for {executable or ', '.join(BROWSERS)}): "
-                    f"{INSTALL}")
+        skip_or_fail(f"no Chromium found (looked for {executable or ', '.join(BROWSERS)}): "
+                     f"{INSTALL}")
     expect.set_options(timeout=ACTION_TIMEOUT)  # assertions wait as long as actions may
     scratch = workdir / "browser"
     scratch.mkdir()
