@@ -209,8 +209,9 @@ for backend in ("thread", "process"):
 #   spends its time inside numpy and BLAS, which release the GIL (lesson 07).
 # - **Processes** each run their own interpreter. On an otherwise idle
 #   machine with at least two cores, two Hogwild! processes approach twice
-#   the rate of one (the course's authors measured about 1.8-1.95x on two
-#   cores). If the load average printed above is near or above your number
+#   the rate of one (about 1.8-1.95x was measured on two idle cores when the
+#   course was written; `python benchmarks/bench_backends.py` measures it on
+#   yours). If the load average printed above is near or above your number
 #   of cores, other programs are using them and the speedup shrinks.
 # - The lock-based process run crosses process boundaries twice per update,
 #   so its rate is far lower, and it barely scales.
