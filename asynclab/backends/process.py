@@ -33,7 +33,7 @@ import numpy as np
 
 from ..server import StalledError, WorkerError
 from .coordinator import Coordinator
-from .process_worker import POLL, board_of, worker_main
+from .process_worker import POLL, board_of, unpack, worker_main
 from .realtime import Board, WallClock, progress_bar
 from .sharedmem import SharedArrays
 
@@ -73,6 +73,7 @@ class _Parent:
         self.procs, self.conns, self.exited = [], [], set()
         self.said_done, self.error, self.end = [False] * n, None, 0.0
         self.coordinator = None
+        self.packed = []      # workers' trace records, unpacked after the run (off the clock)
 
     def start(self):
         ctx = multiprocessing.get_context("spawn")
@@ -102,7 +103,7 @@ class _Parent:
             self.end = self.now()
             self._stop_workers()
             with contextlib.suppress(Exception):
-                err.result = self.coordinator.result(self.end)
+                err.result = self._result()
             raise
         finally:
             if bar is not None:
@@ -110,8 +111,14 @@ class _Parent:
                 bar.close()
         if self.error is not None:
             self._stop_workers()
-            self.error.result = self.coordinator.result(self.end)
+            self.error.result = self._result()
             raise self.error
+        return self._result()
+
+    def _result(self):
+        for packed in self.packed:
+            self.coordinator.trace.rows.extend(unpack(packed))
+        self.packed = []
         return self.coordinator.result(self.end)
 
     def _await_ready(self):
@@ -141,9 +148,8 @@ class _Parent:
             conn = self.conns[w]
             with contextlib.suppress(EOFError, OSError):
                 while conn.poll():
-                    kind, arg, rows = conn.recv()
-                    if self.coordinator is not None:
-                        self.coordinator.trace.rows.extend(rows)
+                    kind, arg, packed = conn.recv()
+                    self.packed.append(packed)
                     out.append((w, kind, arg))
             if obj in ends:
                 self.procs[w].join(POLL)

@@ -16,16 +16,44 @@ import pickle
 import signal
 import time
 import traceback
+from array import array
 
 from threadpoolctl import threadpool_limits
 
-from ..results import WAIT, Trace
+from ..results import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, WAIT
 from .base import worker_streams
 from .realtime import Board, Slowdown, WallClock, work
 from .sharedmem import SharedArrays
 
 POLL = 0.05            # seconds between checks for a stop while waiting
 PARENT_CHECK = 0.2     # seconds between checks that the parent is alive
+
+
+KINDS = (COMPUTE, PULL, PUSH, WAIT, APPLY, DROP, FAIL)
+_CODES = {kind: code for code, kind in enumerate(KINDS)}
+
+
+class PackedLog:
+    """Trace rows packed as six float64s each: cheap to record, and sent to
+    the parent as one block of bytes (pickling thousands of tuples would cost
+    the parent, and so the run, real time)."""
+
+    def __init__(self):
+        self.packed = array("d")
+
+    def record(self, worker, kind, start, end, version=-1, staleness=-1):
+        self.packed.extend((worker, _CODES[kind], start, end, version, staleness))
+
+    def take(self):
+        packed, self.packed = self.packed, array("d")
+        return packed
+
+
+def unpack(packed):
+    """The Trace rows of a block from PackedLog.take()."""
+    fields = [iter(packed)] * 6
+    return [(int(w), KINDS[int(k)], start, end, int(v), int(s))
+            for w, k, start, end, v, s in zip(*fields)]
 
 
 def board_of(block, workers):
@@ -43,7 +71,7 @@ class _ProcessLink:
         boxes = block.arrays
         self.inbox = boxes["inbox"][worker] if "inbox" in boxes else None
         self.outbox = boxes["outbox"][worker] if "outbox" in boxes else None
-        self.log = Trace()                 # sent to the parent with the next message
+        self.log = PackedLog()             # sent to the parent with the next message
         self._parent = multiprocessing.parent_process()
         self._next_check, self._gone, self._asked = 0.0, False, None
 
@@ -60,9 +88,8 @@ class _ProcessLink:
         self.board.set_computed(self.worker, count)
 
     def send(self, kind, arg=None):
-        rows, self.log.rows = self.log.rows, []
         try:
-            self.conn.send((kind, arg, rows))
+            self.conn.send((kind, arg, self.log.take()))
         except OSError:
             self._gone = True              # the parent has gone away
 
@@ -92,8 +119,10 @@ class _ProcessLink:
         self._asked = self.now()
         self.send("push", version)
 
-    def grant(self, want):
+    def ask(self, want):
         self.send("begin", want)
+
+    def granted(self):
         reply = self.receive()
         return reply[1] if reply is not None and reply[0] == "go" else 0
 
@@ -132,7 +161,7 @@ def worker_main(worker, pickled_config, segment, layout, conn):
         link.send("done")
     except BaseException:
         with contextlib.suppress(Exception):
-            conn.send(("error", traceback.format_exc(), link.log.rows if link else []))
+            conn.send(("error", traceback.format_exc(), link.log.take() if link else array("d")))
     finally:
         link = None
         block.close()

@@ -8,7 +8,8 @@ supplies:
 * ``link.begin() -> (grant, params, version)``: may I start? ``grant`` is how
   many gradients this step may compute (0: stop); blocks while parked.
 * ``link.push(update, version)``: hand an update to the parameter server.
-* ``link.grant(want) -> int`` and ``link.checkpoint()``: lock-free runs only.
+* ``link.ask(want)``, ``link.granted() -> int`` and ``link.checkpoint()``:
+  lock-free runs only (ask for a share of the budget; wait for the answer).
 * ``link.log`` (a Trace), ``link.stopped()``, ``link.computed(count)``,
   ``link.fail()``.
 
@@ -79,82 +80,101 @@ class Slowdown:
 
 class Board:
     """Counters every worker can read: gradients computed and (lock-free)
-    updates written, one slot per worker, plus a stop flag and the update
-    count of the next loss evaluation.
+    updates written, per worker, plus a stop flag and the update count of the
+    next loss evaluation.
 
     ``slots`` is an int64 memoryview (in shared memory for processes). Each
     worker writes only its own slots, so counting needs no lock; a total is a
-    sum. Aligned 8-byte writes are atomic on the CPUs this runs on.
+    sum. Aligned 8-byte writes are atomic on the CPUs this runs on. Each
+    worker's slots sit in a cache line of their own (LINE int64s), so that a
+    worker's writes do not keep evicting the line the others write.
     """
+
+    LINE = 8
 
     def __init__(self, slots, workers):
         self._s, self.n = slots, workers
+        end = workers * self.LINE
+        self._computed, self._updates = slice(0, end, self.LINE), slice(1, end, self.LINE)
+        self._stop, self._checkpoint = end, end + 1
 
-    @staticmethod
-    def size(workers):
-        return 2 * workers + 2
+    @classmethod
+    def size(cls, workers):
+        return (workers + 1) * cls.LINE
 
     def set_computed(self, worker, count):
-        self._s[worker] = count
+        self._s[worker * self.LINE] = count
 
     def computed(self, worker):
-        return self._s[worker]
+        return self._s[worker * self.LINE]
 
     def gradients(self):
-        return sum(self._s[:self.n])
+        return sum(self._s[self._computed])
 
     def add_update(self, worker):
-        self._s[self.n + worker] += 1
+        self._s[worker * self.LINE + 1] += 1
 
     def updates(self):
-        return sum(self._s[self.n:2 * self.n])
+        return sum(self._s[self._updates])
 
     @property
     def stop(self):
-        return self._s[2 * self.n] != 0
+        return self._s[self._stop] != 0
 
     @stop.setter
     def stop(self, value):
-        self._s[2 * self.n] = int(value)
+        self._s[self._stop] = int(value)
 
     @property
     def checkpoint(self):
-        return self._s[2 * self.n + 1]
+        return self._s[self._checkpoint]
 
     @checkpoint.setter
     def checkpoint(self, updates):
-        self._s[2 * self.n + 1] = updates
+        self._s[self._checkpoint] = updates
 
 
 class LockFreeChannel:
     """Hogwild! (Niu et al. 2011): read, compute on and write into the one
     shared parameter vector, with no lock and no server. A gradient's
     staleness is the number of updates other workers wrote between its read
-    and its write."""
+    and its write.
+
+    The budget comes in chunks of about CHUNK_SECONDS of work. The next chunk
+    is asked for half-way through the current one, so that a worker never
+    waits for the answer.
+    """
 
     def __init__(self, worker, link, params, board, config, now):
         self.worker, self.link, self.params, self.board, self.now = worker, link, params, board, now
         self.lr, self.staleness_aware = config.lr, config.staleness_aware
-        self._left, self._chunk, self._want, self._since = 0, 0, 16, None
+        self._left = self._chunk = 0
+        self._asked = False
+        self._want, self._began, self._since = 16, 0, None    # for sizing chunks
         self._reported = None
 
     def begin(self):
         if self._left == 0:
-            self._left = self._chunk = self.link.grant(self._next_want())
+            if not self._asked:
+                self._ask()
+            self._left = self._chunk = self.link.granted()
+            self._asked = False
             if self._left == 0:
                 return 0, None, -1
         self._left -= 1
+        self._began += 1
+        if not self._asked and self._left <= self._chunk // 2:
+            self._ask()
         return 1, self.params, self.board.updates()
 
-    def _next_want(self):
-        # Ask for about CHUNK_SECONDS of work: few requests, and a short tail
-        # when the budget runs out.
+    def _ask(self):
         t = time.perf_counter()
-        if self._since is not None:     # the last chunk took t - since seconds
-            rate = self._chunk / max(t - self._since, 1e-6)
+        if self._since is not None:     # gradients begun per second since the last ask
+            rate = (self._began - self._since[1]) / max(t - self._since[0], 1e-6)
             self._want = int(min(max(rate * CHUNK_SECONDS, 1), 4096))
-        self._since = t
-        return self._want
+        self._since = (t, self._began)
+        self.link.ask(self._want)
+        self._asked = True
 
     def push(self, update, version):
         w, board = self.worker, self.board

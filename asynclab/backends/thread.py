@@ -36,6 +36,7 @@ class _ThreadLink:
     def __init__(self, worker, run):
         self.worker, self.run = worker, run
         self.log = run.coordinator.trace    # one trace: list.append is atomic under the GIL
+        self._granted = 0                   # lock-free: the answer to the last ask
 
     def stopped(self):
         return self.run.board.stop
@@ -72,9 +73,12 @@ class _ThreadLink:
         finally:
             run.lock.release()
 
-    def grant(self, want):
+    def ask(self, want):
         with self.run.lock:
-            return self.run.coordinator.begin(self.worker, want)
+            self._granted = self.run.coordinator.begin(self.worker, want)
+
+    def granted(self):
+        return self._granted
 
     def checkpoint(self):
         with self.run.lock:
