@@ -100,14 +100,14 @@ with threadpool_limits(limits=1, user_api="blas"):   # one BLAS thread per Pytho
 # steps that spend their time inside numpy and BLAS, not steps that are
 # mostly Python. Measure it with lock-free workers (no server in the way) on
 # a small problem (50 features: a step is mostly Python) and a large one
-# (20 000 features: a step is a long numpy and BLAS computation), on
+# (100 000 features, 256 examples: a step is a long numpy and BLAS computation), on
 # threads and on processes.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 small = asynclab.Logistic(features=50, examples=1000)
-large = asynclab.Logistic(features=20_000, examples=128)
-per_worker = {small: 4000, large: 200}
+large = asynclab.Logistic(features=100_000, examples=256)   # as in benchmarks/bench_backends.py
+per_worker = {small: 4000, large: 100}
 print("problem            backend    1 worker      2 workers    speedup")
 for name, problem in (("small steps", small), ("large steps", large)):
     for backend in ("thread", "process"):
@@ -118,8 +118,12 @@ for name, problem in (("small steps", small), ("large steps", large)):
 
 # %% [markdown]
 # What to look for (on an otherwise idle machine with two cores): threads
-# give no speedup on small steps and a clear one on large steps; processes
-# speed up both, because each has its own interpreter. Processes cost more to
+# give no speedup on small steps and a clear one on large steps (about 1.8x
+# was measured when the course was written); processes can speed up both,
+# because each has its own interpreter. If other programs keep your cores
+# busy, every speedup shrinks towards 1x or below: compare with
+# `python benchmarks/bench_backends.py`, which measures the same rows with
+# repeats and prints the load average. Processes cost more to
 # start (each imports numpy and rebuilds the data, a fraction of a second)
 # and to talk to, so for short runs threads on large steps can still win.
 
@@ -187,7 +191,7 @@ for blas_threads in (max(2, os.cpu_count()), 1):
 # NBVAL_IGNORE_OUTPUT
 free = sharedmem.free_bytes()
 print("free shared memory:", "not a filesystem here" if free is None else f"{free / 2**20:.0f} MB")
-print(f"a 20 000-feature weight vector needs {large.nbytes / 2**20:.2f} MB")
+print(f"a 100 000-feature weight vector needs {large.nbytes / 2**20:.2f} MB")
 
 # %% [markdown]
 # Segments are named `asynclab_<process id>_<random>`, and the parent
