@@ -33,8 +33,8 @@ import numpy as np
 
 from ..server import StalledError, WorkerError
 from .coordinator import Coordinator
-from .process_worker import POLL, board_of, unpack, worker_main
-from .realtime import Board, WallClock, progress_bar
+from .process_worker import POLL, board_of, worker_main
+from .realtime import Board, progress_bar, wall_clock
 from .sharedmem import SharedArrays
 
 START_TIMEOUT = 120.0  # seconds for every worker to import numpy and rebuild the data
@@ -73,7 +73,6 @@ class _Parent:
         self.procs, self.conns, self.exited = [], [], set()
         self.said_done, self.error, self.end = [False] * n, None, 0.0
         self.coordinator = None
-        self.packed = []      # workers' trace records, unpacked after the run (off the clock)
 
     def start(self):
         ctx = multiprocessing.get_context("spawn")
@@ -90,7 +89,7 @@ class _Parent:
 
     def run(self):
         self._await_ready()
-        self.now = WallClock()
+        self.now = wall_clock()
         self.coordinator = Coordinator(self.config, self.board, self.now,
                                        self.block.arrays.get("params"))
         for conn in self.conns:
@@ -103,7 +102,7 @@ class _Parent:
             self.end = self.now()
             self._stop_workers()
             with contextlib.suppress(Exception):
-                err.result = self._result()
+                err.result = self.coordinator.result(self.end)
             raise
         finally:
             if bar is not None:
@@ -111,14 +110,8 @@ class _Parent:
                 bar.close()
         if self.error is not None:
             self._stop_workers()
-            self.error.result = self._result()
+            self.error.result = self.coordinator.result(self.end)
             raise self.error
-        return self._result()
-
-    def _result(self):
-        for packed in self.packed:
-            self.coordinator.trace.rows.extend(unpack(packed))
-        self.packed = []
         return self.coordinator.result(self.end)
 
     def _await_ready(self):
@@ -148,8 +141,9 @@ class _Parent:
             conn = self.conns[w]
             with contextlib.suppress(EOFError, OSError):
                 while conn.poll():
-                    kind, arg, packed = conn.recv()
-                    self.packed.append(packed)
+                    kind, arg, rows = conn.recv()
+                    if rows:      # a worker's trace records since its last message
+                        self.coordinator.trace.rows.extend(rows)
                     out.append((w, kind, arg))
             if obj in ends:
                 self.procs[w].join(POLL)

@@ -16,44 +16,17 @@ import pickle
 import signal
 import time
 import traceback
-from array import array
+from time import perf_counter
 
 from threadpoolctl import threadpool_limits
 
-from ..results import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, WAIT
+from ..results import WAIT, Trace
 from .base import worker_streams
-from .realtime import Board, Slowdown, WallClock, work
+from .realtime import Board, Slowdown, wall_clock, work
 from .sharedmem import SharedArrays
 
 POLL = 0.05            # seconds between checks for a stop while waiting
 PARENT_CHECK = 0.2     # seconds between checks that the parent is alive
-
-
-KINDS = (COMPUTE, PULL, PUSH, WAIT, APPLY, DROP, FAIL)
-_CODES = {kind: code for code, kind in enumerate(KINDS)}
-
-
-class PackedLog:
-    """Trace rows packed as six float64s each: cheap to record, and sent to
-    the parent as one block of bytes (pickling thousands of tuples would cost
-    the parent, and so the run, real time)."""
-
-    def __init__(self):
-        self.packed = array("d")
-
-    def record(self, worker, kind, start, end, version=-1, staleness=-1):
-        self.packed.extend((worker, _CODES[kind], start, end, version, staleness))
-
-    def take(self):
-        packed, self.packed = self.packed, array("d")
-        return packed
-
-
-def unpack(packed):
-    """The Trace rows of a block from PackedLog.take()."""
-    fields = [iter(packed)] * 6
-    return [(int(w), KINDS[int(k)], start, end, int(v), int(s))
-            for w, k, start, end, v, s in zip(*fields)]
 
 
 def board_of(block, workers):
@@ -71,25 +44,22 @@ class _ProcessLink:
         boxes = block.arrays
         self.inbox = boxes["inbox"][worker] if "inbox" in boxes else None
         self.outbox = boxes["outbox"][worker] if "outbox" in boxes else None
-        self.log = PackedLog()             # sent to the parent with the next message
+        self.log = Trace()                 # sent to the parent with the next message
         self._parent = multiprocessing.parent_process()
         self._next_check, self._gone, self._asked = 0.0, False, None
 
     def stopped(self):
-        if self._gone or self.board.stop:
+        if self.board.stop or self._gone:
             return True
-        t = time.perf_counter()
-        if t >= self._next_check:
-            self._next_check = t + PARENT_CHECK
+        if perf_counter() >= self._next_check:
+            self._next_check = perf_counter() + PARENT_CHECK
             self._gone = self._parent is not None and not self._parent.is_alive()
         return self._gone
 
-    def computed(self, count):
-        self.board.set_computed(self.worker, count)
-
     def send(self, kind, arg=None):
+        rows, self.log.rows = self.log.rows, []
         try:
-            self.conn.send((kind, arg, self.log.take()))
+            self.conn.send((kind, arg, rows))
         except OSError:
             self._gone = True              # the parent has gone away
 
@@ -155,13 +125,13 @@ def worker_main(worker, pickled_config, segment, layout, conn):
             start = link.receive()
             if start is None:
                 return
-            link.now = now = WallClock(start[1])
-            work(worker, config, link, batch_rngs[worker], slowdown, now,
-                 block.arrays.get("params"), link.board)
+            link.now = now = wall_clock(start[1])
+            work(worker, config, link, link.board, batch_rngs[worker], slowdown, now,
+                 block.arrays.get("params"))
         link.send("done")
     except BaseException:
         with contextlib.suppress(Exception):
-            conn.send(("error", traceback.format_exc(), link.log.take() if link else array("d")))
+            conn.send(("error", traceback.format_exc(), link.log.rows if link else []))
     finally:
         link = None
         block.close()

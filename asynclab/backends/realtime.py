@@ -10,8 +10,8 @@ supplies:
 * ``link.push(update, version)``: hand an update to the parameter server.
 * ``link.ask(want)``, ``link.granted() -> int`` and ``link.checkpoint()``:
   lock-free runs only (ask for a share of the budget; wait for the answer).
-* ``link.log`` (a Trace), ``link.stopped()``, ``link.computed(count)``,
-  ``link.fail()``.
+* ``link.log`` (a Trace, or anything with its ``record``), ``link.stopped()``
+  and ``link.fail()``.
 
 Lock-free Hogwild! needs no server: :class:`LockFreeChannel` computes on the
 one shared vector and writes into it. Time is wall-clock seconds since the run
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from time import perf_counter
 
 import numpy as np
 
@@ -33,14 +34,17 @@ PAUSE_SLICE = 0.05     # seconds: injected sleeps are sliced so a stop is notice
 CHUNK_SECONDS = 0.1    # lock-free workers ask for about this much work at a time
 
 
-class WallClock:
-    """Seconds since ``start`` (a ``time.perf_counter()`` reading)."""
+def wall_clock(start=None):
+    """A function giving the seconds since ``start`` (a ``perf_counter()``
+    reading; default: now), which it keeps as its ``start`` attribute. A
+    closure, because workers call it several times per gradient."""
+    start = perf_counter() if start is None else start
 
-    def __init__(self, start=None):
-        self.start = time.perf_counter() if start is None else start
+    def now():
+        return perf_counter() - start
 
-    def __call__(self):
-        return time.perf_counter() - self.start
+    now.start = start
+    return now
 
 
 def pause(seconds, stopped):
@@ -148,7 +152,8 @@ class LockFreeChannel:
     def __init__(self, worker, link, params, board, config, now):
         self.worker, self.link, self.params, self.board, self.now = worker, link, params, board, now
         self.lr, self.staleness_aware = config.lr, config.staleness_aware
-        self._left = self._chunk = 0
+        self._record = link.log.record
+        self._left = self._ask_at = 0
         self._asked = False
         self._want, self._began, self._since = 16, 0, None    # for sizing chunks
         self._reported = None
@@ -157,18 +162,18 @@ class LockFreeChannel:
         if self._left == 0:
             if not self._asked:
                 self._ask()
-            self._left = self._chunk = self.link.granted()
-            self._asked = False
+            self._left = self.link.granted()
+            self._ask_at, self._asked = self._left // 2, False
             if self._left == 0:
                 return 0, None, -1
         self._left -= 1
         self._began += 1
-        if not self._asked and self._left <= self._chunk // 2:
+        if self._left <= self._ask_at and not self._asked:
             self._ask()
         return 1, self.params, self.board.updates()
 
     def _ask(self):
-        t = time.perf_counter()
+        t = perf_counter()
         if self._since is not None:     # gradients begun per second since the last ask
             rate = (self._began - self._since[1]) / max(t - self._since[0], 1e-6)
             self._want = int(min(max(rate * CHUNK_SECONDS, 1), 4096))
@@ -177,29 +182,28 @@ class LockFreeChannel:
         self._asked = True
 
     def push(self, update, version):
-        w, board = self.worker, self.board
-        start = self.now()
+        w, board, now = self.worker, self.board, self.now
+        start = now()
         seen = board.updates()
         staleness = seen - version
         lr = self.lr / (staleness + 1) if self.staleness_aware else self.lr
         apply_lock_free(self.params, update, lr)
         board.add_update(w)
-        self.link.log.record(w, APPLY, start, self.now(), version, staleness)
-        mark = board.checkpoint
-        if seen + 1 >= mark and self._reported != mark:
-            self._reported = mark
+        self._record(w, APPLY, start, now(), version, staleness)
+        if seen + 1 >= board.checkpoint and self._reported != board.checkpoint:
+            self._reported = board.checkpoint
             self.link.checkpoint()
 
 
-def work(worker, config, link, rng, slowdown, now, shared=None, board=None):
-    """One worker's life. ``rng`` draws its minibatches; ``shared`` and
-    ``board`` are the shared vector and counters of a lock-free run."""
+def work(worker, config, link, board, rng, slowdown, now, shared=None):
+    """One worker's life. ``board`` holds the run's counters, ``rng`` draws
+    the minibatches, ``shared`` is the parameter vector of a lock-free run."""
     with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported, not warned
-        _life(worker, config, link, rng, slowdown, now, shared, board)
+        _life(worker, config, link, board, rng, slowdown, now, shared)
 
 
-def _life(worker, config, link, rng, slowdown, now, shared, board):
-    problem, policy, log, stopped = config.problem, config.policy, link.log, link.stopped
+def _life(worker, config, link, board, rng, slowdown, now, shared):
+    problem, policy, record, stopped = config.problem, config.policy, link.log.record, link.stopped
     channel = LockFreeChannel(worker, link, shared, board, config, now) if policy.lock_free else link
     gradient = problem.gradient
     if policy.lock_free and hasattr(problem, "sparse_gradient"):
@@ -214,7 +218,7 @@ def _life(worker, config, link, rng, slowdown, now, shared, board):
         if msg:
             start = now()
             pause(msg, stopped)
-            log.record(worker, PULL, start, now(), version)
+            record(worker, PULL, start, now(), version)
         # Compute: one gradient, or up to local_steps of them on a private copy.
         update, local = None, params
         for step in range(grant):
@@ -224,9 +228,9 @@ def _life(worker, config, link, rng, slowdown, now, shared, board):
             if slowdown.active:
                 pause(slowdown.seconds(end - start), stopped)
                 end = now()
-            log.record(worker, COMPUTE, start, end, version)
+            record(worker, COMPUTE, start, end, version)
             computed += 1
-            link.computed(computed)
+            board.set_computed(worker, computed)
             if computed == fail_after:
                 link.fail()
                 return
@@ -236,7 +240,7 @@ def _life(worker, config, link, rng, slowdown, now, shared, board):
         if msg:
             start = now()
             pause(msg, stopped)
-            log.record(worker, PUSH, start, now(), version)
+            record(worker, PUSH, start, now(), version)
         channel.push(update, version)
 
 

@@ -24,7 +24,7 @@ from ..results import WAIT
 from ..server import StalledError, WorkerError
 from .base import worker_streams
 from .coordinator import Coordinator
-from .realtime import Board, Slowdown, WallClock, progress_bar, work
+from .realtime import Board, Slowdown, progress_bar, wall_clock, work
 
 POLL = 0.05         # seconds between checks for a stop while waiting
 STOP_GRACE = 1.5    # seconds workers get to finish their step once told to stop
@@ -40,9 +40,6 @@ class _ThreadLink:
 
     def stopped(self):
         return self.run.board.stop
-
-    def computed(self, count):
-        self.run.board.set_computed(self.worker, count)
 
     def begin(self):
         w, run, coordinator = self.worker, self.run, self.run.coordinator
@@ -113,7 +110,7 @@ class _ThreadRun:
         cfg, n = self.config, self.config.workers
         cfg.problem.data        # generate the data before the clock starts; threads only read it
         batch_rngs, time_rngs = worker_streams(cfg.seed, n)
-        self.now = WallClock()
+        self.now = wall_clock()
         self.coordinator = Coordinator(cfg, self.board, self.now, self.shared)
         threads = [threading.Thread(target=self._worker, name=f"asynclab-worker-{w}", daemon=True,
                                     args=(w, batch_rngs[w], Slowdown(cfg, w, time_rngs[w])))
@@ -147,8 +144,8 @@ class _ThreadRun:
 
     def _worker(self, w, rng, slowdown):
         try:
-            work(w, self.config, _ThreadLink(w, self), rng, slowdown, self.now,
-                 self.shared, self.board)
+            work(w, self.config, _ThreadLink(w, self), self.board, rng, slowdown, self.now,
+                 self.shared)
         except StalledError as err:
             self.errors.append(err)
         except BaseException:
