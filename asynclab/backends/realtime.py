@@ -49,9 +49,9 @@ def wall_clock(start=None):
 
 def pause(seconds, stopped):
     """Sleep ``seconds`` (an injected delay), returning early once ``stopped()``."""
-    end = time.perf_counter() + seconds
+    end = perf_counter() + seconds
     while not stopped():
-        left = end - time.perf_counter()
+        left = end - perf_counter()
         if left <= 0:
             return
         time.sleep(min(left, PAUSE_SLICE))
