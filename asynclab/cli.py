@@ -92,14 +92,10 @@ def _config(args, policy) -> Config:
 
 def _checked_config(args, policy) -> Config:
     """The Config, checked by its backend too; bad input becomes a usage error."""
-    from importlib import import_module
-
-    from .backends import BACKENDS
+    from .backends import check_config
     try:
         config = _config(args, policy)
-        backend = import_module(BACKENDS[config.backend])
-        if hasattr(backend, "check_config"):     # checks only that backend needs
-            backend.check_config(config)
+        check_config(config)
     except (ValueError, ImportError) as err:
         raise _UsageError(str(err)) from None
     return config

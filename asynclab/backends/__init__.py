@@ -17,8 +17,19 @@ BACKENDS = {
 }
 
 
-def get_backend(name):
-    """The run function of backend ``name``."""
+def _module(name):
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    return import_module(BACKENDS[name]).run
+    return import_module(BACKENDS[name])
+
+
+def get_backend(name):
+    """The run function of backend ``name``."""
+    return _module(name).run
+
+
+def check_config(config):
+    """Run the checks only ``config.backend`` needs, if it has any (ValueError)."""
+    check = getattr(_module(config.backend), "check_config", None)
+    if check is not None:
+        check(config)
