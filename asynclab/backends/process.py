@@ -15,7 +15,8 @@ What is shared (one segment, see :mod:`.sharedmem`):
   inbox just before letting it start a step, and reads its update from the
   outbox when it pushes. Each box has one writer at a time, so no lock.
 
-Requests (begin, push) and trace records travel over one pipe per worker.
+Requests (begin, push) and trace records travel over one pipe per worker;
+the records stay pickled until the run is over.
 Every wait has a timeout. A worker ignores SIGINT (Ctrl-C and the Jupyter
 interrupt reach the whole process group): the parent decides, and stops the
 workers through the board. Workers also exit if the parent dies.
@@ -70,9 +71,10 @@ class _Parent:
         self.config, self.block, n = config, block, config.workers
         self.board = board_of(block, n)
         self.inbox, self.outbox = block.arrays.get("inbox"), block.arrays.get("outbox")
-        self.procs, self.conns, self.exited = [], [], set()
+        self.procs, self.conns, self.exited, self.hung_up = [], [], set(), set()
         self.said_done, self.error, self.end = [False] * n, None, 0.0
         self.coordinator = None
+        self.shipped = []      # workers' trace records, pickled (see _result)
 
     def start(self):
         ctx = multiprocessing.get_context("spawn")
@@ -102,7 +104,7 @@ class _Parent:
             self.end = self.now()
             self._stop_workers()
             with contextlib.suppress(Exception):
-                err.result = self.coordinator.result(self.end)
+                err.result = self._result()
             raise
         finally:
             if bar is not None:
@@ -110,8 +112,14 @@ class _Parent:
                 bar.close()
         if self.error is not None:
             self._stop_workers()
-            self.error.result = self.coordinator.result(self.end)
+            self.error.result = self._result()
             raise self.error
+        return self._result()
+
+    def _result(self):
+        shipped, self.shipped = self.shipped, []
+        for blob in shipped:
+            self.coordinator.trace.rows.extend(pickle.loads(blob))
         return self.coordinator.result(self.end)
 
     def _await_ready(self):
@@ -133,18 +141,24 @@ class _Parent:
     def _poll(self, timeout):
         """Messages that arrived, as (worker, kind, arg); a worker whose process
         ended yields ("exit", exitcode) after its last messages."""
-        live = {self.conns[w]: w for w in range(len(self.procs)) if w not in self.exited}
-        ends = {self.procs[w].sentinel: w for w in live.values()}
+        running = [w for w in range(len(self.procs)) if w not in self.exited]
+        live = {self.conns[w]: w for w in running if w not in self.hung_up}
+        ends = {self.procs[w].sentinel: w for w in running}
         out = []
         for obj in wait([*live, *ends], timeout):
             w = live.get(obj, ends.get(obj))
             conn = self.conns[w]
-            with contextlib.suppress(EOFError, OSError):
+            try:
                 while conn.poll():
                     kind, arg, rows = conn.recv()
                     if rows:      # a worker's trace records since its last message
-                        self.coordinator.trace.rows.extend(rows)
+                        self.shipped.append(rows)
                     out.append((w, kind, arg))
+            except (EOFError, OSError):
+                # The worker closed its end and is exiting. A closed pipe stays
+                # readable, so stop watching it (else this loop spins, taking
+                # CPU from the workers still running); its sentinel follows.
+                self.hung_up.add(w)
             if obj in ends:
                 self.procs[w].join(POLL)
                 self.exited.add(w)

@@ -57,11 +57,17 @@ class _ProcessLink:
         return self._gone
 
     def send(self, kind, arg=None):
-        rows, self.log.rows = self.log.rows, []
         try:
-            self.conn.send((kind, arg, rows))
+            self.conn.send((kind, arg, self.take_rows()))
         except OSError:
             self._gone = True              # the parent has gone away
+
+    def take_rows(self):
+        """The trace records since the last message, pickled on their own: the
+        parent keeps them as bytes until the run is over, so that reading them
+        costs no CPU the workers could use."""
+        rows, self.log.rows = self.log.rows, []
+        return pickle.dumps(rows, pickle.HIGHEST_PROTOCOL) if rows else b""
 
     def receive(self):
         """The parent's next message; None once the run stops or the parent is gone."""
@@ -131,7 +137,7 @@ def worker_main(worker, pickled_config, segment, layout, conn):
         link.send("done")
     except BaseException:
         with contextlib.suppress(Exception):
-            conn.send(("error", traceback.format_exc(), link.log.rows if link else []))
+            conn.send(("error", traceback.format_exc(), link.take_rows() if link else b""))
     finally:
         link = None
         block.close()
