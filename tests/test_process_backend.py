@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_info
 
 import asynclab
 from asynclab.backends import process
-from asynclab.backends.sharedmem import leaked_segments
+from asynclab.backends.sharedmem import SharedArrays, leaked_segments
 
 
 @pytest.fixture(autouse=True)
@@ -99,3 +99,45 @@ def test_a_problem_class_workers_cannot_import_is_reported_to_the_caller():
     done = subprocess.run([sys.executable, "-c", NOTEBOOK_CLASS], capture_output=True, text=True,
                           timeout=120)
     assert done.stdout.startswith("AttributeError: Can't get attribute 'Mine'"), done.stderr
+
+
+def test_the_parent_stops_watching_a_pipe_its_worker_has_closed():
+    """A worker closes its pipe a moment before its process ends. A closed
+    pipe stays readable, so a parent that kept watching it would spin through
+    its loop until the process ended, taking CPU from the workers still
+    running. It must read the end of the pipe once, then wait on the process."""
+    config = asynclab.Config(problem=asynclab.Logistic(features=10, examples=20),
+                             backend="process", workers=1, gradients=10)
+
+    class Running:                         # a worker process that has not ended yet
+        exitcode = None
+
+        def __init__(self):
+            self.sentinel, self._write_end = os.pipe()
+
+    block = SharedArrays.create(process._layout(config))
+    parent = process._Parent(config, block)
+    mine, theirs = multiprocessing.Pipe()
+    proc = Running()
+    parent.procs, parent.conns = [proc], [mine]
+    theirs.send(("done", None, b""))
+    theirs.close()
+    reads = []
+    recv = mine.recv
+
+    def counting_recv():
+        reads.append(1)
+        return recv()
+
+    mine.recv = counting_recv
+    try:
+        assert parent._poll(0.01) == [(0, "done", None)]
+        for _ in range(3):
+            assert parent._poll(0.01) == []
+        assert parent.hung_up == {0}
+        assert len(reads) == 2           # the message, then the end of the pipe: once
+    finally:
+        mine.close()
+        block.close()
+        os.close(proc.sentinel)
+        os.close(proc._write_end)
