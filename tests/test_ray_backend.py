@@ -196,6 +196,21 @@ def test_sync_on_ray_is_sync_sgd_as_simulated(connected):
 
 
 @ray_test
+@pytest.mark.parametrize("features", [50, 20_000])
+def test_small_and_large_messages_carry_the_same_numbers(connected, features):
+    # Up to 100 KiB a message is pickled by asynclab; a larger one (20000
+    # float64 = 160 kB) goes through Ray's object store and arrives read-only.
+    from asynclab.backends.ray_actors import INLINE_BYTES, pack
+    problem = asynclab.Logistic(features=features, examples=64)
+    by_hand = problem.nbytes <= INLINE_BYTES
+    assert isinstance(pack((np.zeros(features),), problem.nbytes), bytes) == by_hand
+    cfg = config(problem=problem, policy="sync", workers=2, gradients=8)
+    result = asynclab.run(cfg)
+    oracle = asynclab.run(cfg.replace(backend="simulated"))
+    np.testing.assert_allclose(result.params, oracle.params, rtol=1e-12, atol=1e-14)
+
+
+@ray_test
 def test_sharded_local_sgd_is_exact_too(connected):
     cfg = config(policy="local:3", workers=2, gradients=60, shards=2)
     result = asynclab.run(cfg)

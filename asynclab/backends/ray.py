@@ -4,7 +4,7 @@ Each worker actor runs the loop a real worker runs: pull the parameters,
 compute gradients on its own minibatch stream, push them, and wait when the
 policy says so. One message carries ``ray_batch`` gradients (async and
 ssp:S apply them one by one, so batching trades staleness for fewer
-messages). The parameter server is an asyncio actor holding the policy's
+messages). The parameter server is a threaded actor holding the policy's
 :class:`~asynclab.server.ParameterServer`; with ``shards > 1`` the parameters
 are split over that coordinator (slice 0) and ``shards - 1`` more actors that
 replay the coordinator's decisions in order on their slices, as in the
@@ -178,14 +178,14 @@ class RayRun:
     """One run on a connected Ray: create the actors, drive them, build the Result."""
 
     def __init__(self, ray, config):
-        from .ray_actors import Coordinator, Shard, Worker
+        from .ray_actors import Coordinator, Shard, Worker, server_options
         self.ray, self.config = ray, config
         self.evaluator = Evaluator(config.problem, config.gradients, config.eval_points)
         self.initial = config.problem.initial_params()
         slices = np.array_split(self.initial, config.shards)
         rules = (config.policy, config.workers, config.lr, config.staleness_aware,
                  self.evaluator.every)
-        server = dict(num_cpus=1)                 # every actor asks for one CPU
+        server = server_options(config.workers)
         self.coordinator = ray.remote(Coordinator).options(**server).remote(
             slices[0], *rules, budget=config.gradients,
             grant=config.policy.local_steps * config.ray_batch)

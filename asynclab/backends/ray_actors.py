@@ -10,13 +10,18 @@ coordinator's pushes, failures and flushes in the coordinator's order
 
 Times are ``time.time() - t0`` in seconds, ``t0`` being the driver's start of
 the run: actors on other machines are assumed to have synchronised clocks.
-Server actors are asyncio actors: one coroutine runs at a time, so the
-ParameterServer needs no lock; a worker that may not start is an awaited
-future, resolved when a push or a failure releases it.
+Server actors are threaded actors (``max_concurrency``, see
+:func:`server_options`): each call runs in a thread of its own, so a worker
+that may not start can block its call until a push or a failure releases it.
+One lock per actor guards the ParameterServer and everything else the
+calls share; a parked call waits on it as a condition. (Threads, not
+asyncio: on a busy machine an asyncio actor adds about 0.3 ms to every
+call, a fifth of a round trip, and the sync policy pays one per step.)
 """
 from __future__ import annotations
 
-import asyncio
+import pickle
+import threading
 import time
 import traceback
 
@@ -27,6 +32,32 @@ from ..results import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, WAIT
 from ..server import ParameterServer, StalledError
 from .base import worker_streams
 from .realtime import Slowdown
+
+
+# Ray's max_direct_call_object_size: smaller arguments and results travel
+# inside the call's own messages instead of through the object store.
+INLINE_BYTES = 100 * 1024
+
+
+def pack(message, nbytes):
+    """``message`` (a tuple holding ``nbytes`` of arrays) ready for a Ray call.
+
+    A small one is pickled here into bytes, which Ray passes as they are: its
+    own serializer would take about a fifth of a round trip longer for a small
+    numpy array. A large one goes to Ray as it is, so that its arrays travel
+    through the object store without copies (and arrive read-only).
+    """
+    return pickle.dumps(message, pickle.HIGHEST_PROTOCOL) if nbytes <= INLINE_BYTES else message
+
+
+def unpack(message):
+    return pickle.loads(message) if isinstance(message, bytes) else message
+
+
+def server_options(workers):
+    """Ray options of a server actor: one CPU, and a thread for every worker
+    (a parked worker holds one) plus a few for the driver and the shards."""
+    return dict(num_cpus=1, max_concurrency=workers + 4)
 
 
 class Shard:
@@ -40,7 +71,9 @@ class Shard:
         self._staged = {}                      # (worker, message) -> gradient slices
         self._events = {}                      # coordinator's numbered events, not yet applied
         self._next_event = 0
-        self._version_changed = asyncio.Condition()
+        # Held by every call that touches the state above; notified whenever a
+        # version changes or a parked worker may start.
+        self._changed = threading.Condition()
 
     def ready(self):
         return True
@@ -63,33 +96,35 @@ class Shard:
     # -- called by workers and by the coordinator ---------------------------------------
     def stage(self, worker, message, updates):
         """A worker's gradient slices, applied when the coordinator orders them."""
-        self._staged[(worker, message)] = updates
+        with self._changed:
+            self._staged[(worker, message)] = updates
 
-    async def event(self, number, kind, worker, message=None, version_read=None):
-        self._events[number] = (kind, worker, message, version_read)
-        while self._next_event in self._events:
-            kind, worker, message, version_read = self._events.pop(self._next_event)
-            self._next_event += 1
-            if kind == "push":
-                self._apply_push(worker, self._staged.pop((worker, message)), version_read)
-            elif kind == "fail":
-                try:
-                    self.server.fail(worker)
-                except StalledError:
-                    pass                           # the coordinator reports it
-            else:
-                self.server.flush()
-        async with self._version_changed:
-            self._version_changed.notify_all()
+    def event(self, number, kind, worker, message=None, version_read=None):
+        with self._changed:
+            self._events[number] = (kind, worker, message, version_read)
+            while self._next_event in self._events:
+                kind, worker, message, version_read = self._events.pop(self._next_event)
+                self._next_event += 1
+                if kind == "push":
+                    self._apply_push(worker, self._staged.pop((worker, message)), version_read)
+                elif kind == "fail":
+                    try:
+                        self.server.fail(worker)
+                    except StalledError:
+                        pass                           # the coordinator reports it
+                else:
+                    self.server.flush()
+            self._changed.notify_all()
 
-    async def read(self, version):
+    def read(self, version):
         """This slice once it includes every update up to ``version``."""
-        async with self._version_changed:
-            await self._version_changed.wait_for(lambda: self.server.version >= version)
-        return self.server.params
+        with self._changed:
+            self._changed.wait_for(lambda: self.server.version >= version)
+            return self.server.params
 
     def result(self):
-        return self.server.params, self.snapshots
+        with self._changed:
+            return self.server.params, self.snapshots
 
 
 class Coordinator(Shard):
@@ -104,7 +139,7 @@ class Coordinator(Shard):
         self.computed = [0] * workers   # COMPUTE rows received from each worker
         self.rows = []             # the trace, as Trace rows
         self.checkpoints = []      # (time, version, gradients arrived) of each snapshot
-        self.parked = {}           # worker -> future resolved when it may start
+        self.parked = set()        # workers whose call waits until they may start
         self.done = set()
         self.stopped = None        # why the run stopped early ("stalled: ...")
         self.diverged = False
@@ -117,74 +152,87 @@ class Coordinator(Shard):
     def now(self):
         return time.time() - self.t0
 
-    async def push_pull(self, worker, message, updates, version_read, sent_at, rows):
+    def push_pull(self, packed):
         """Apply a worker's gradients, wait until it may start, hand out its next grant.
 
-        Returns ``(params slice or None, version, grant, released_at)``;
-        grant 0 tells the worker to stop.
+        ``packed`` is ``(worker, message, updates, version_read, sent_at, rows)``
+        and the reply ``(params slice or None, version, grant, released_at)``,
+        both through :func:`pack`; grant 0 tells the worker to stop.
         """
-        self._log(rows)
-        arrival = self.now()
-        if updates:
-            self.rows.append((worker, PUSH, sent_at, arrival, version_read, -1))
-            outcomes = self._apply_push(worker, updates, version_read)
-            self._send("push", worker, message, version_read)
-            end = self.now()
-            for staleness, applied, released in outcomes:
-                self.rows.append((worker, APPLY if applied else DROP, arrival, end,
-                                  version_read, staleness))
-                self._release(released)
-        waited = self.now()
-        while self.stopped is None and not self.server.may_start(worker):
-            released = self.parked[worker] = asyncio.get_running_loop().create_future()
-            self._check_all_parked()
-            await released
-        grant = 0 if self.stopped or self.diverged else min(self.grant, self.remaining)
-        self.remaining -= grant
-        self.granted[worker] += grant
-        released_at = self.now()
-        if released_at > waited:
-            self.rows.append((worker, WAIT, waited, released_at, -1, -1))
-        if grant == 0:
-            self.done.add(worker)
-            self._check_all_parked()
-            return None, self.server.version, 0, released_at
-        return self.server.params, self.server.version, grant, released_at
+        worker, message, updates, version_read, sent_at, rows = unpack(packed)
+        reply = self._push_pull(worker, message, updates, version_read, sent_at, rows)
+        return pack(reply, self.server.params.nbytes)
+
+    def _push_pull(self, worker, message, updates, version_read, sent_at, rows):
+        with self._changed:
+            self._log(rows)
+            arrival = self.now()
+            if updates:
+                self.rows.append((worker, PUSH, sent_at, arrival, version_read, -1))
+                outcomes = self._apply_push(worker, updates, version_read)
+                self._send("push", worker, message, version_read)
+                end = self.now()
+                for staleness, applied, released in outcomes:
+                    self.rows.append((worker, APPLY if applied else DROP, arrival, end,
+                                      version_read, staleness))
+                    self._release(released)
+            waited = self.now()
+            server = self.server
+            while self.stopped is None and worker in server.live and not server.may_start(worker):
+                self.parked.add(worker)
+                self._check_all_parked()
+                if worker in self.parked:
+                    self._changed.wait()      # until a push, failure or stop releases it
+            self.parked.discard(worker)
+            stop = self.stopped or self.diverged or worker not in server.live
+            grant = 0 if stop else min(self.grant, self.remaining)
+            self.remaining -= grant
+            self.granted[worker] += grant
+            released_at = self.now()
+            if released_at > waited:
+                self.rows.append((worker, WAIT, waited, released_at, -1, -1))
+            if grant == 0:
+                self.done.add(worker)
+                self._check_all_parked()
+                return None, server.version, 0, released_at
+            return server.params, server.version, grant, released_at
 
     def reached_fail_point(self, worker, rows):
         """Injected failure: kill the worker actor for real, then forget it."""
-        self._log(rows)
+        with self._changed:
+            self._log(rows)
         ray.kill(self.workers[worker], no_restart=True)
         self.fail(worker)
 
     def fail(self, worker):
         """A worker is gone (killed, or its actor died)."""
-        if worker not in self.server.live:
-            return
-        self.rows.append((worker, FAIL, self.now(), self.now(), -1, -1))
-        self.done.discard(worker)
-        waiting = self.parked.pop(worker, None)     # it died while parked
-        if waiting is not None:
-            waiting.cancel()
-        # Gradients granted to it but never computed go back to the budget.
-        self.remaining += self.granted[worker] - self.computed[worker]
-        self.granted[worker] = self.computed[worker]
-        try:
-            self._release(self.server.fail(worker))
-        except StalledError as err:
-            self._stop(str(err))
-        self._send("fail", worker)
-        self._check_all_parked()
+        with self._changed:
+            if worker not in self.server.live:
+                return
+            self.rows.append((worker, FAIL, self.now(), self.now(), -1, -1))
+            self.done.discard(worker)
+            self._release([worker])          # if it died while parked, its call returns
+            # Gradients granted to it but never computed go back to the budget.
+            self.remaining += self.granted[worker] - self.computed[worker]
+            self.granted[worker] = self.computed[worker]
+            try:
+                self._release(self.server.fail(worker))
+            except StalledError as err:
+                self._stop(str(err))
+            self._send("fail", worker)
+            self._check_all_parked()
 
     def progress(self):
         return self.arrived
 
-    async def finish(self):
-        await asyncio.gather(*self._events_sent)
-        return dict(rows=self.rows, checkpoints=self.checkpoints, version=self.server.version,
-                    failed=list(self.server.failed), stopped=self.stopped)
+    def finish(self):
+        ray.get(self._events_sent)
+        with self._changed:
+            return dict(rows=self.rows, checkpoints=self.checkpoints,
+                        version=self.server.version, failed=list(self.server.failed),
+                        stopped=self.stopped)
 
-    # -- rules ------------------------------------------------------------------------
+    # -- rules (called with the lock held) ---------------------------------------------
     def _log(self, rows):
         self.rows.extend(rows)
         for row in rows:
@@ -205,10 +253,9 @@ class Coordinator(Shard):
                                                         version_read))
 
     def _release(self, workers):
-        for w in workers:
-            future = self.parked.pop(w, None)
-            if future is not None and not future.done():
-                future.set_result(None)
+        if workers:
+            self.parked.difference_update(workers)
+            self._changed.notify_all()
 
     def _stop(self, reason):
         self.stopped = reason
@@ -262,8 +309,9 @@ class Worker:
         w, problem, rows, computed = self.w, self.problem, [], 0
         sent, message, updates, version = now(), 0, [], -1
         while True:
-            reply = ray.get(self.coordinator.push_pull.remote(
-                w, message, updates, version, sent, rows))
+            packed = pack((w, message, updates, version, sent, rows),
+                          sum(u.nbytes for u in updates))
+            reply = unpack(ray.get(self.coordinator.push_pull.remote(packed)))
             params, version, grant, released_at = reply
             if grant == 0:
                 return
