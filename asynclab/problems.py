@@ -23,12 +23,18 @@ def _sigmoid(z):
 
 @dataclass(frozen=True)
 class Problem:
-    """Base class: subclasses define ``dim``, ``loss`` and ``gradient``."""
+    """Base class: subclasses define ``features`` (or ``dim``), ``loss`` and
+    ``gradient``."""
 
     examples: int = 2000
     seed: int = 0
 
     name = "problem"
+
+    @property
+    def dim(self) -> int:
+        """Length of the parameter vector: one weight per feature."""
+        return self.features
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -68,10 +74,6 @@ class LeastSquares(Problem):
 
     name = "least-squares"
 
-    @property
-    def dim(self) -> int:
-        return self.features
-
     @cached_property
     def data(self):
         rng = self._data_rng()
@@ -103,10 +105,6 @@ class Logistic(Problem):
     label_noise: float = 0.05
 
     name = "logistic"
-
-    @property
-    def dim(self) -> int:
-        return self.features
 
     @cached_property
     def data(self):
@@ -157,10 +155,6 @@ class SparseLogistic(Problem):
             raise ValueError(
                 f"sparse-logistic: nonzeros ({self.nonzeros}) and hot ({self.hot}) "
                 f"must not exceed features ({self.features})")
-
-    @property
-    def dim(self) -> int:
-        return self.features
 
     @cached_property
     def data(self):
