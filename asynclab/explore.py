@@ -17,7 +17,7 @@ from .config import Config
 from .experiment import run
 from .plots import convergence, timeline
 from .problems import Logistic
-from .widgets import (css, image_widget, new_figure, panels, plain_bars, plain_log_labels, png,
+from .widgets import (css, image_widget, new_figure, panels, plain_log_labels, png,
                       show_dashboard)
 
 # Small enough that a run plus a redraw feels live (see benchmarks/bench_widgets.py).
@@ -143,8 +143,7 @@ class Exploration:
 
     def _draw(self):
         top, bottom = panels(self.figure, [1.15, 1])
-        timeline(self.result, ax=top)
-        plain_bars(top)
+        timeline(self.result, ax=top, plain=True)
         if self.previous is not None:
             convergence(self.previous, x=self.values["x"], ax=bottom)
             ghost = bottom.lines[-1]

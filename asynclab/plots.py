@@ -31,11 +31,14 @@ def _as_list(results):
     return list(results) if isinstance(results, (list, tuple)) else [results]
 
 
-def timeline(result, ax=None, until=None, max_workers=32):
+def timeline(result, ax=None, until=None, max_workers=32, plain=False):
     """Gantt chart: one row per worker, what it was doing when.
 
     ``until`` draws only what happened up to that time (the replay uses it).
     Blank space is idle time in which the worker had nothing recorded.
+    ``plain`` leaves out the hatches and bar outlines, which cannot be seen on
+    bars a few pixels wide and triple the time of a redraw (dashboards state
+    the idle and communication fractions in words instead).
     """
     fig, ax = _axes(ax, (8, 0.4 * min(result.config.workers, max_workers) + 1.2))
     workers = min(result.config.workers, max_workers)
@@ -55,7 +58,8 @@ def timeline(result, ax=None, until=None, max_workers=32):
         for w in range(workers):
             if bars[key][w]:
                 ax.broken_barh(bars[key][w], (w - 0.4, 0.8), facecolors=colour,
-                               hatch=hatch, edgecolor="white", linewidth=0.2)
+                               hatch=None if plain else hatch, edgecolor="white",
+                               linewidth=0 if plain else 0.2)
     for w, t in fails:
         ax.plot([t], [w], marker="X", color="black", markersize=9)
     ax.set_ylim(workers - 0.5, -0.5)

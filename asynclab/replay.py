@@ -20,7 +20,7 @@ from matplotlib.patches import Rectangle
 
 from .plots import convergence, timeline
 from .results import WAIT
-from .widgets import (css, image_widget, new_figure, panels, plain_bars, plain_log_labels, png,
+from .widgets import (css, image_widget, new_figure, panels, plain_log_labels, png,
                       show_dashboard)
 
 CURTAIN = 2.2     # z-order: above bars (1) and curves (2), below spines (2.5) and legends (5)
@@ -64,8 +64,7 @@ class Replay:
         axes = panels(self.figure, [1, 1, 1.2])
         self._curtains, self._now_lines = [], []
         for ax, r in zip(axes[:2], self.runs):
-            timeline(r, ax=ax)
-            plain_bars(ax)
+            timeline(r, ax=ax, plain=True)
             ax.set_xlabel("")
         loss = axes[2]
         convergence(list(self.runs), x="time", ax=loss, target=self.target)

@@ -57,15 +57,6 @@ def panels(fig, height_ratios):
                         gridspec_kw=dict(MARGINS, height_ratios=height_ratios))[:, 0]
 
 
-def plain_bars(ax):
-    """Drop the timeline's hatches and bar outlines: on bars a few pixels wide they
-    cannot be seen, and drawing them triples the time of a redraw. Dashboards
-    state the idle and communication fractions in words instead."""
-    for collection in ax.collections:
-        collection.set_hatch(None)
-        collection.set_linewidth(0)
-
-
 def plain_log_labels(ax):
     """Label a log-scaled y axis with plain numbers (0.3, not 3 x 10^-1): typesetting
     the exponents on every redraw costs more than drawing the curves."""
