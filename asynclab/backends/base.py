@@ -37,13 +37,15 @@ class Evaluator:
         self._last_version = None
 
     def record(self, time, version, gradients, params):
+        self._last_version = (version, gradients)
+        self._evaluate(time, version, gradients, params)
+
+    def _evaluate(self, time, version, gradients, params):
         with np.errstate(all="ignore"):
             loss = self.problem.loss(params)
         self.history.record(time, version, gradients, loss)
-        self._last_version = (version, gradients)
         if not math.isfinite(loss):
             self.diverged = True
-        return loss
 
     def maybe(self, time, version, arrived, gradients, params):
         if arrived >= self.next:

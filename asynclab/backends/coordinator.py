@@ -30,22 +30,17 @@ class DeferredEvaluator(Evaluator):
         super().__init__(problem, budget, points)
         self._copy, self._snapshots = copy, []
 
-    def record(self, time, version, gradients, params):
+    def _evaluate(self, time, version, gradients, params):
         params = np.array(params) if self._copy else params
         if not np.isfinite(params).all():
             self.diverged = True
         self._snapshots.append((time, version, gradients, params))
 
-    def finish(self, time, version, gradients, params):
-        last = self._snapshots[-1][1:3] if self._snapshots else None
-        if last != (version, gradients) and not self.diverged:
-            self.record(time, version, gradients, params)
-
     def evaluate(self):
         """Compute the losses of the snapshots into ``history``."""
-        for snapshot in self._snapshots:
-            Evaluator.record(self, *snapshot)
-        self._snapshots = []
+        snapshots, self._snapshots = self._snapshots, []
+        for snapshot in snapshots:
+            Evaluator._evaluate(self, *snapshot)
 
 
 class Coordinator:
