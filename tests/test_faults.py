@@ -19,7 +19,6 @@ import threading
 import time
 
 import pytest
-from test_process_backend import nothing_left_behind  # noqa: F401 (autouse: checks every test)
 
 import asynclab
 from asynclab.backends import sharedmem

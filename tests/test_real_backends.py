@@ -9,7 +9,6 @@ threads really interleave.
 """
 import numpy as np
 import pytest
-from test_process_backend import nothing_left_behind  # noqa: F401 (autouse: checks every test)
 
 import asynclab
 from asynclab.results import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, WAIT
