@@ -212,11 +212,16 @@ def test_small_and_large_messages_carry_the_same_numbers(connected, features):
 
 @ray_test
 def test_sharded_local_sgd_is_exact_too(connected):
-    cfg = config(policy="local:3", workers=2, gradients=60, shards=2)
+    cfg = config(policy="local:3", workers=2, gradients=60, shards=2, eval_points=11)
     result = asynclab.run(cfg)
     oracle = asynclab.run(cfg.replace(backend="simulated"))
     np.testing.assert_allclose(result.params, oracle.params, rtol=1e-12, atol=1e-14)
     assert (result.summary.updates, result.summary.gradients) == (10, 60)
+    # Each update carries 3 gradients: the loss is evaluated every 6 gradients
+    # (60 / (eval_points - 1)), at the same updates as on the simulated cluster.
+    assert len(result.history.loss) == 11
+    assert result.history.updates == oracle.history.updates
+    np.testing.assert_allclose(result.history.loss, oracle.history.loss, atol=1e-12)
 
 
 @ray_test

@@ -35,12 +35,15 @@ def per_worker(result, kind):
     ("async", SMALL), ("sync", SMALL), ("local:3", SMALL), ("hogwild", SPARSE)])
 def test_one_worker_computes_what_the_simulated_cluster_computes(backend, policy, problem):
     config = asynclab.Config(problem=problem, policy=policy, workers=1, gradients=200,
-                             lr=0.3, staleness_aware=True)
+                             lr=0.3, staleness_aware=True, eval_points=21)
     real = asynclab.run(config, backend=backend)
     simulated = asynclab.run(config)
     np.testing.assert_allclose(real.params, simulated.params, rtol=0, atol=1e-12)
     assert real.summary.updates == simulated.summary.updates
     assert real.summary.gradients == simulated.summary.gradients == 200
+    if policy != "hogwild":      # lock-free workers report checkpoints when they notice them
+        assert real.history.gradients == simulated.history.gradients
+        np.testing.assert_allclose(real.history.loss, simulated.history.loss, atol=1e-12)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -53,6 +53,16 @@ def test_history_is_monotone_in_time_updates_and_gradients():
     assert r.history.gradients[-1] == 400 and r.history.updates[-1] == r.summary.updates
 
 
+@pytest.mark.parametrize("policy", ["sync", "async", "local:8", "local:64"])
+def test_eval_points_counts_gradients_whatever_an_update_carries(policy):
+    # A worker's update under local:H carries H gradients, and one update may
+    # cross several checkpoints: the loss is still evaluated eval_points times
+    # (once at the start, then about every 4000 / 20 gradients).
+    r = asynclab.run(problem=PROBLEM, policy=policy, workers=4, gradients=4000,
+                     eval_points=21)
+    assert len(r.history.loss) == 21 and r.history.gradients[-1] == 4000
+
+
 def test_config_replace_and_validation():
     c = asynclab.Config(workers=2)
     assert c.replace(workers=5).workers == 5 and c.workers == 2

@@ -23,9 +23,10 @@ def worker_streams(seed: int, workers: int):
 class Evaluator:
     """Evaluates the full loss about ``eval_points`` times over a run.
 
-    ``maybe`` is called after each gradient reaches the server; it evaluates
-    when the count of arrived gradients crosses the next checkpoint. A loss
-    that is NaN or infinite marks the run ``diverged``.
+    ``maybe`` is called after each update reaches the server, with the count
+    of gradients arrived so far (an update of local:H carries H of them); it
+    evaluates when that count crosses the next checkpoint, once however many
+    it crossed. A loss that is NaN or infinite marks the run ``diverged``.
     """
 
     def __init__(self, problem, budget, points):
@@ -49,7 +50,7 @@ class Evaluator:
 
     def maybe(self, time, version, arrived, gradients, params):
         if arrived >= self.next:
-            self.next += self.every
+            self.next += self.every * ((arrived - self.next) // self.every + 1)
             self.record(time, version, gradients, params)
 
     def finish(self, time, version, gradients, params):

@@ -53,8 +53,9 @@ class Coordinator:
             policy, config.problem.initial_params(), n, config.lr, config.staleness_aware)
         self.left = config.gradients      # budget not yet granted to any worker
         self.granted = [0] * n
+        self.carrying = [0] * n           # gradients in each worker's current step
         self.parked, self.finished, self.failed, self.released = set(), set(), [], []
-        self.arrived = 0                  # updates that reached the server
+        self.arrived = 0                  # gradients that reached the server
         self.trace = Trace()
         self.evaluator = DeferredEvaluator(config.problem, config.gradients,
                                            config.eval_points, copy=policy.lock_free)
@@ -85,6 +86,7 @@ class Coordinator:
         grant = min(want, self.left)
         self.left -= grant
         self.granted[worker] += grant
+        self.carrying[worker] = grant
         if grant == 0:
             self.finished.add(worker)
             self._flush_if_stuck()
@@ -97,7 +99,7 @@ class Coordinator:
         self.trace.record(worker, APPLY if applied else DROP, arrival, self.now(), version,
                           staleness)
         self._release(released)
-        self.arrived += 1
+        self.arrived += self.carrying[worker]
         self.evaluator.maybe(self.now(), server.version, self.arrived, self.board.gradients(),
                              server.params)
         self._stop_if_diverged()

@@ -78,15 +78,17 @@ class Shard:
     def ready(self):
         return True
 
-    def _apply_push(self, worker, updates, version_read):
-        """Push ``updates`` one by one; returns [(staleness, applied, released)]."""
+    def _apply_push(self, worker, updates, version_read, carried):
+        """Push ``updates``, each the sum of ``carried`` gradients (local:H),
+        one by one; returns [(staleness, applied, released)]."""
         outcomes = []
         with np.errstate(over="ignore", invalid="ignore"):
             for update in updates:
                 outcomes.append(self.server.push(worker, update, version_read))
-                self.arrived += 1
+                self.arrived += carried
                 if self.arrived >= self.next_checkpoint:
-                    self.next_checkpoint += self.every
+                    self.next_checkpoint += self.every * (
+                        (self.arrived - self.next_checkpoint) // self.every + 1)
                     self._checkpoint()
         return outcomes
 
@@ -94,10 +96,10 @@ class Shard:
         self.snapshots.append(self.server.params)   # replaced, never modified: no copy
 
     # -- called by workers and by the coordinator ---------------------------------------
-    def stage(self, worker, message, updates):
+    def stage(self, worker, message, updates, carried):
         """A worker's gradient slices, applied when the coordinator orders them."""
         with self._changed:
-            self._staged[(worker, message)] = updates
+            self._staged[(worker, message)] = updates, carried
 
     def event(self, number, kind, worker, message=None, version_read=None):
         with self._changed:
@@ -106,7 +108,8 @@ class Shard:
                 kind, worker, message, version_read = self._events.pop(self._next_event)
                 self._next_event += 1
                 if kind == "push":
-                    self._apply_push(worker, self._staged.pop((worker, message)), version_read)
+                    updates, carried = self._staged.pop((worker, message))
+                    self._apply_push(worker, updates, version_read, carried)
                 elif kind == "fail":
                     try:
                         self.server.fail(worker)
@@ -155,21 +158,21 @@ class Coordinator(Shard):
     def push_pull(self, packed):
         """Apply a worker's gradients, wait until it may start, hand out its next grant.
 
-        ``packed`` is ``(worker, message, updates, version_read, sent_at, rows)``
-        and the reply ``(params slice or None, version, grant, released_at)``,
-        both through :func:`pack`; grant 0 tells the worker to stop.
+        ``packed`` is ``(worker, message, updates, carried, version_read,
+        sent_at, rows)`` (each update the sum of ``carried`` gradients) and the
+        reply ``(params slice or None, version, grant, released_at)``, both
+        through :func:`pack`; grant 0 tells the worker to stop.
         """
-        worker, message, updates, version_read, sent_at, rows = unpack(packed)
-        reply = self._push_pull(worker, message, updates, version_read, sent_at, rows)
+        reply = self._push_pull(*unpack(packed))
         return pack(reply, self.server.params.nbytes)
 
-    def _push_pull(self, worker, message, updates, version_read, sent_at, rows):
+    def _push_pull(self, worker, message, updates, carried, version_read, sent_at, rows):
         with self._changed:
             self._log(rows)
             arrival = self.now()
             if updates:
                 self.rows.append((worker, PUSH, sent_at, arrival, version_read, -1))
-                outcomes = self._apply_push(worker, updates, version_read)
+                outcomes = self._apply_push(worker, updates, version_read, carried)
                 self._send("push", worker, message, version_read)
                 end = self.now()
                 for staleness, applied, released in outcomes:
@@ -307,9 +310,9 @@ class Worker:
     def _loop(self, t0):
         now = lambda: time.time() - t0  # noqa: E731
         w, problem, rows, computed = self.w, self.problem, [], 0
-        sent, message, updates, version = now(), 0, [], -1
+        sent, message, updates, carried, version = now(), 0, [], 1, -1
         while True:
-            packed = pack((w, message, updates, version, sent, rows),
+            packed = pack((w, message, updates, carried, version, sent, rows),
                           sum(u.nbytes for u in updates))
             reply = unpack(ray.get(self.coordinator.push_pull.remote(packed)))
             params, version, grant, released_at = reply
@@ -336,14 +339,15 @@ class Worker:
                 else:   # local SGD: step a private copy, send the sum of the gradients
                     total = grad if total is None else total + grad
                     local = local - self.lr * grad
+            carried = 1
             if total is not None:
-                updates = [total]
+                updates, carried = [total], grant
             sent = now()
             self._sleep(self.message_time)
             message += 1
             if self.shards:
                 pieces = [np.split(u, self.cuts) for u in updates]
-                ray.get([s.stage.remote(w, message, [p[k + 1] for p in pieces])
+                ray.get([s.stage.remote(w, message, [p[k + 1] for p in pieces], carried)
                          for k, s in enumerate(self.shards)])
                 updates = [p[0] for p in pieces]
 

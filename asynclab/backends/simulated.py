@@ -120,7 +120,7 @@ class Simulation:
                 yield msg
                 trace.record(w, PULL, start, self.now, version)
             # Compute: one gradient, or local_steps of them on a private copy.
-            update, local = None, params
+            update, local, carried = None, params, 0
             for step in range(local_steps):
                 if step:
                     if self.started >= cfg.gradients:
@@ -131,6 +131,7 @@ class Simulation:
                 yield clock.next_compute()
                 trace.record(w, COMPUTE, start, self.now, version)
                 computed += 1
+                carried += 1
                 self.computed += 1
                 if self._progress is not None:
                     self._progress.update(1)
@@ -158,7 +159,7 @@ class Simulation:
             staleness, applied, released = server.push(w, update, version)
             trace.record(w, APPLY if applied else DROP, arrival, self.now, version, staleness)
             self._release(released)
-            self.arrived += 1
+            self.arrived += carried
             self.evaluator.maybe(self.now, server.version, self.arrived, self.computed,
                                  server.params)
 
