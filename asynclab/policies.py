@@ -12,8 +12,7 @@ All policies are points in one small space, read the same way by every backend:
   (Chen et al. 2016): the step closes when ``workers - backups`` have arrived.
   A late worker is not interrupted: it finishes the gradient it is computing,
   which is dropped on arrival, and only then joins the next step. So a step
-  can take longer than the (N - B)-th fastest compute time, as in the paper's
-  TensorFlow implementation.
+  can take longer than the (N - B)-th fastest compute time.
 * ``local_steps`` is how many SGD steps a worker takes on its own copy before
   its accumulated update is averaged with the others' (local SGD / FedAvg).
 * ``lock_free`` (hogwild) means workers write into the shared parameters
