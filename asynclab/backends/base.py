@@ -58,6 +58,21 @@ class Evaluator:
             self.record(time, version, gradients, params)
 
 
+def progress_bar(config, backend):
+    """A tqdm.auto bar over the gradient budget (a widget in Jupyter, text in a
+    terminal), or None when ``config.progress`` is off."""
+    if not config.progress:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=config.gradients, desc=f"{config.policy} ({backend})")
+
+
+def show_progress(bar, done):
+    """Move ``bar`` (or None) to ``done`` gradients."""
+    if bar is not None:
+        bar.update(done - bar.n)
+
+
 def make_result(config, trace, evaluator, *, time, updates, gradients, failed, params):
     summary = summarize(config, trace, evaluator.history, time=time, updates=updates,
                         gradients=gradients, diverged=evaluator.diverged, failed=failed)

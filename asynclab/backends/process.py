@@ -35,7 +35,8 @@ import numpy as np
 from ..server import StalledError, WorkerError
 from .coordinator import Coordinator
 from .process_worker import POLL, board_of, worker_main
-from .realtime import Board, progress_bar, wall_clock
+from .base import progress_bar, show_progress
+from .realtime import Board, wall_clock
 from .sharedmem import SharedArrays
 
 START_TIMEOUT = 120.0  # seconds for every worker to import numpy and rebuild the data
@@ -107,8 +108,8 @@ class _Parent:
                 err.result = self._result()
             raise
         finally:
+            show_progress(bar, self.board.gradients())
             if bar is not None:
-                bar.update(self.board.gradients() - bar.n)
                 bar.close()
         if self.error is not None:
             self._stop_workers()
@@ -187,8 +188,7 @@ class _Parent:
                     coordinator.fail(w)          # lost: killed, or crashed
                 for r in coordinator.take_released():
                     self._start(r)
-            if bar is not None:
-                bar.update(self.board.gradients() - bar.n)
+            show_progress(bar, self.board.gradients())
 
     def _start(self, w):
         """Let worker ``w`` start its next step, unless the policy parks it

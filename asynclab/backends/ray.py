@@ -47,8 +47,7 @@ import numpy as np
 
 from ..results import COMPUTE, Trace
 from ..server import StalledError, WorkerError
-from .base import Evaluator, make_result
-from .realtime import progress_bar
+from .base import Evaluator, make_result, progress_bar, show_progress
 
 INSTALL_HINT = "the ray backend needs Ray: pip install 'asynclab[ray]'"
 ACTOR_START_TIMEOUT = 120.0      # seconds to wait for a cluster to place the actors
@@ -244,8 +243,8 @@ class RayRun:
                         continue
                     if error is not None:
                         raise WorkerError(worker, error)
-                if progress is not None:
-                    progress.update(ray.get(self.coordinator.progress.remote()) - progress.n)
+                if progress is not None:    # the count is a call to the coordinator
+                    show_progress(progress, ray.get(self.coordinator.progress.remote()))
         finally:
             if progress is not None:
                 progress.close()

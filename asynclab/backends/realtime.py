@@ -243,10 +243,3 @@ def _life(worker, config, link, board, rng, slowdown, now, shared):
             record(worker, PUSH, start, now(), version)
         channel.push(update, version)
 
-
-def progress_bar(config, backend):
-    """A tqdm.auto bar over the gradient budget (a widget in Jupyter), or None."""
-    if not config.progress:
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=config.gradients, desc=f"{config.policy} ({backend})")

@@ -18,7 +18,7 @@ import numpy as np
 from ..results import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, WAIT, Trace
 from ..server import ParameterServer, StalledError
 from ..timing import WorkerClock
-from .base import Evaluator, make_result, worker_streams
+from .base import Evaluator, make_result, progress_bar, worker_streams
 
 PARK = None   # yielded by a worker that waits for the server to release it
 
@@ -56,9 +56,7 @@ class Simulation:
         self._workers = [self._worker(w) for w in range(cfg.workers)]
         for worker in self._workers:
             self._schedule(0.0, worker)
-        if cfg.progress:
-            from tqdm.auto import tqdm
-            self._progress = tqdm(total=cfg.gradients, desc=f"{self.policy} (simulated)")
+        self._progress = progress_bar(cfg, "simulated")
         try:
             with np.errstate(over="ignore", invalid="ignore"):
                 self._loop()

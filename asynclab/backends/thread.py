@@ -22,9 +22,9 @@ from threadpoolctl import threadpool_limits
 
 from ..results import WAIT
 from ..server import StalledError, WorkerError
-from .base import worker_streams
+from .base import progress_bar, show_progress, worker_streams
 from .coordinator import Coordinator
-from .realtime import Board, Slowdown, progress_bar, wall_clock, work
+from .realtime import Board, Slowdown, wall_clock, work
 
 POLL = 0.05         # seconds between checks for a stop while waiting
 STOP_GRACE = 1.5    # seconds workers get to finish their step once told to stop
@@ -121,16 +121,15 @@ class _ThreadRun:
                 for t in threads:
                     t.start()
                 while not self._done.wait(POLL):
-                    if bar is not None:
-                        bar.update(self.board.gradients() - bar.n)
+                    show_progress(bar, self.board.gradients())
         except KeyboardInterrupt as interrupt:
             self._stop(threads)
             interrupt.result = self._result(self.now())
             raise
         finally:
             self._stop(threads)
+            show_progress(bar, self.board.gradients())
             if bar is not None:
-                bar.update(self.board.gradients() - bar.n)
                 bar.close()
         if self.errors:
             error = self.errors[0]
