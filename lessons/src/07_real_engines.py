@@ -195,14 +195,14 @@ print(f"a 100 000-feature weight vector needs {large.nbytes / 2**20:.2f} MB")
 
 # %% [markdown]
 # Segments are named `asynclab_<process id>_<random>`, and the parent
-# removes its segment when the run ends, even when it fails. Check that a
-# run, and a run that fails, leave nothing behind:
+# removes its segment when the run ends, even when it fails.
+# `sharedmem.leaked_segments(pid)` lists the names in `/dev/shm` that start
+# with `asynclab_<pid>_` (`ls /dev/shm` in a terminal shows them too). Check
+# that a run, and a run that fails, leave nothing behind:
 
 # %%
 def my_segments():
-    if not os.path.isdir(sharedmem.SHM_DIR):
-        return []
-    return [n for n in os.listdir(sharedmem.SHM_DIR) if n.startswith(f"asynclab_{os.getpid()}_")]
+    return sharedmem.leaked_segments(os.getpid())
 
 
 asynclab.run(problem=small, policy="hogwild", backend="process", workers=2, gradients=200,
