@@ -119,7 +119,7 @@ def measure(cfg, label=None) -> Measurement:
     target = cfg.target_loss
     times, updates = [], []
     for r in runs:
-        reached = next((i for i, loss in enumerate(r.history.loss) if loss <= target), None)
+        reached = r.history.reached(target)
         times.append(math.inf if reached is None else r.history.time[reached])
         updates.append(math.inf if reached is None else r.history.updates[reached])
     return Measurement(

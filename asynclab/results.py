@@ -89,12 +89,19 @@ class History:
         self.gradients.append(gradients)
         self.loss.append(loss)
 
+    def reached(self, target):
+        """Index of the first point whose loss is at or below ``target`` (None if never)."""
+        return next((i for i, loss in enumerate(self.loss) if loss <= target), None)
+
     def time_to(self, target):
         """First time the loss was at or below ``target`` (None if never)."""
-        for t, loss in zip(self.time, self.loss):
-            if loss <= target:
-                return t
-        return None
+        i = self.reached(target)
+        return None if i is None else self.time[i]
+
+    def updates_to(self, target):
+        """Updates applied when the loss was first at or below ``target`` (None if never)."""
+        i = self.reached(target)
+        return None if i is None else self.updates[i]
 
     def to_dict(self):
         return dataclasses.asdict(self)

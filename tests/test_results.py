@@ -43,6 +43,8 @@ def test_time_to_target_is_first_crossing():
     assert t is not None
     i = r.history.time.index(t)
     assert r.history.loss[i] <= 0.05 < min(r.history.loss[:i])
+    assert r.history.reached(0.05) == i and r.history.updates_to(0.05) == r.history.updates[i]
+    assert r.history.time_to(-1.0) is None and r.history.updates_to(-1.0) is None
 
 
 def test_history_is_monotone_in_time_updates_and_gradients():

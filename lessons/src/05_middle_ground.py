@@ -86,8 +86,8 @@ bounds = ["ssp:0", "ssp:1", "ssp:2", "ssp:4", "ssp:8", "ssp:16", "async"]
 
 def updates_to(r, target):
     """Updates applied when the loss was first at or below ``target`` (inf if never)."""
-    return next((u for u, loss in zip(r.history.updates, r.history.loss) if loss <= target),
-                np.inf)
+    updates = r.history.updates_to(target)
+    return np.inf if updates is None else updates
 
 
 def same_weights(r):

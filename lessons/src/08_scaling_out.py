@@ -131,8 +131,8 @@ target = 0.004
 
 
 def updates_to(r):
-    return next((u for u, loss in zip(r.history.updates, r.history.loss) if loss <= target),
-                np.inf)
+    updates = r.history.updates_to(target)
+    return np.inf if updates is None else updates
 
 
 def best_run(policy, workers, rates, gradients, eval_points):
