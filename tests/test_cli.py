@@ -149,5 +149,5 @@ def test_a_missing_optional_package_is_one_line(capsys, monkeypatch):
         return real_import(name, *a, **k)
     monkeypatch.setattr(builtins, "__import__", no_ray)
     code, _, err = run_cli(capsys, "run", "--backend", "ray", *SMALL)
-    assert code == 2 and "pip install 'asynclab[ray]'" in err
+    assert code == 2 and "pip install 'ray>=2.9'" in err
     assert len(err.strip().splitlines()) == 1

@@ -28,7 +28,7 @@ try:
 except ImportError:
     ray = None
 
-NO_RAY = "Ray is not installed: pip install 'asynclab[ray]'"
+NO_RAY = "Ray is not installed: pip install 'ray>=2.9'"
 
 
 def ray_test(test):
@@ -93,7 +93,7 @@ def test_missing_ray_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_ray)
     with pytest.raises(ImportError) as err:
         asynclab.run(config())
-    assert str(err.value) == "the ray backend needs Ray: pip install 'asynclab[ray]'"
+    assert str(err.value) == "the ray backend needs Ray: pip install 'ray>=2.9'"
 
 
 @pytest.mark.parametrize("fields, words", [

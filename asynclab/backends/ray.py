@@ -49,7 +49,7 @@ from ..results import COMPUTE, Trace
 from ..server import StalledError, WorkerError
 from .base import Evaluator, make_result, progress_bar, show_progress
 
-INSTALL_HINT = "the ray backend needs Ray: pip install 'asynclab[ray]'"
+INSTALL_HINT = "the ray backend needs Ray: pip install 'ray>=2.9'"
 ACTOR_START_TIMEOUT = 120.0      # seconds to wait for a cluster to place the actors
 CONNECT_TIMEOUT = 5.0            # seconds to wait for a cluster's address to answer
 ADDRESS_FORMS = "None (a local Ray), 'auto', 'HOST:PORT' or 'ray://HOST:PORT'"
