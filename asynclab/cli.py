@@ -194,7 +194,7 @@ def _cmd_compare(args):
 
 
 def _cmd_quiz(args):
-    from . import quiz
+    from .course import quiz
     questions = quiz.list_questions(lesson=args.lesson)
     if not questions:
         lessons = sorted({q["lesson"] for q in quiz.list_questions()})

@@ -19,8 +19,8 @@ import matplotlib
 matplotlib.use("Agg")
 
 import asynclab  # noqa: E402
-from asynclab.explore import GRADIENTS, PROBLEM, explore  # noqa: E402
-from asynclab.replay import replay  # noqa: E402
+from asynclab.course.explorations import GRADIENTS, PROBLEM, explore  # noqa: E402
+from asynclab.course.replays import replay  # noqa: E402
 
 TARGET = 0.2   # seconds per redraw
 

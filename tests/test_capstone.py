@@ -4,7 +4,7 @@ import math
 import pytest
 
 import asynclab
-from asynclab import capstone
+from asynclab.course import capstone
 
 WORKED_ANSWER = {"policy": "async", "workers": 6, "lr": 0.0811}   # lesson 09's stored answer
 
@@ -102,7 +102,7 @@ def test_measure_matches_the_runs_it_summarises():
 
 
 def test_the_lessons_numeric_question_agrees_with_the_cluster():
-    from asynclab import questions
+    from asynclab.course import questions
     q = questions.get("09-server-capacity")
     right = q.options[q.right()[0]].value
     assert right == pytest.approx(1 / capstone.CLUSTER.apply_time)

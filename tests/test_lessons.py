@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from asynclab import questions
+from asynclab.course import questions
 
 jupytext = pytest.importorskip("jupytext")
 pytest.importorskip("nbclient")

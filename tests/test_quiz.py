@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 
-from asynclab import questions, quiz
+from asynclab.course import questions, quiz
 
 LESSONS = range(10)    # lessons 00-09
 
@@ -371,3 +371,16 @@ def test_numeric_answers_match_long_simulated_runs(qid, policy, workers, measure
     value, _ = right_value(qid)
     r = small_run(policy=policy, workers=workers, gradients=8000, compute="exp:1")
     assert measure(r.summary) == pytest.approx(value, rel=slack)
+
+
+def test_options_are_shown_in_an_order_fixed_by_the_question_id():
+    single = [q for q in questions.bank().values() if q.kind != "numeric"]
+    orders = [questions.option_order(q) for q in single]
+    assert all(sorted(o) == list(range(len(q.options))) for o, q in zip(orders, single))
+    assert orders == [questions.option_order(q) for q in single]           # stable
+    assert any(o != sorted(o) for o in orders)                              # shuffled
+    # Not always the same slot for the right answer.
+    slots = {o.index(q.right()[0]) for o, q in zip(orders, single)}
+    assert len(slots) > 1
+    numeric = next(q for q in questions.bank().values() if q.kind == "numeric")
+    assert questions.option_order(numeric) == list(range(len(numeric.options)))

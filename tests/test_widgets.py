@@ -5,9 +5,9 @@ import math
 import pytest
 
 import asynclab
-from asynclab import widgets
-from asynclab.explore import DEFAULTS, PROBLEM, Exploration, explore
-from asynclab.replay import Replay, default_target, replay
+from asynclab.course import widgets
+from asynclab.course.explorations import DEFAULTS, PROBLEM, Exploration, explore
+from asynclab.course.replays import Replay, default_target, replay
 
 SMALL = dict(problem=PROBLEM, gradients=400)
 

@@ -45,8 +45,8 @@ import sys
 import matplotlib.pyplot as plt
 
 import asynclab
-from asynclab import plots, quiz
-from asynclab.explore import explore
+from asynclab import plots
+from asynclab.course import quiz, explore
 
 print("Python 3.10 or newer:", sys.version_info >= (3, 10))
 print("asynclab imported from the course package:", asynclab.run is not None)

@@ -21,9 +21,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import asynclab
-from asynclab import plots, quiz
 from asynclab.backends.base import worker_streams
-from asynclab.explore import explore
+from asynclab import plots
+from asynclab.course import quiz, explore
 
 problem = asynclab.Logistic(features=50, examples=1000)
 

@@ -20,9 +20,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import asynclab
-from asynclab import plots, quiz
-from asynclab.explore import explore
-from asynclab.replay import replay
+from asynclab import plots
+from asynclab.course import quiz, explore, replay
 
 problem = asynclab.Logistic(features=50, examples=1000)
 

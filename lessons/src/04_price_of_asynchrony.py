@@ -19,8 +19,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import asynclab
-from asynclab import plots, quiz
-from asynclab.explore import explore
+from asynclab import plots
+from asynclab.course import quiz, explore
 
 problem = asynclab.Logistic(features=50, examples=1000)
 bowl = asynclab.LeastSquares(features=50, examples=1000)

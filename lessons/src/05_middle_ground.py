@@ -24,8 +24,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import asynclab
-from asynclab import plots, quiz
-from asynclab.explore import explore
+from asynclab import plots
+from asynclab.course import quiz, explore
 
 bowl = asynclab.LeastSquares()            # 100 features, 2000 examples; its best loss is about 0.005
 problem = asynclab.Logistic(features=50, examples=1000)

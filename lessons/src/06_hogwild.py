@@ -23,8 +23,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import asynclab
-from asynclab import plots, quiz
-from asynclab.explore import explore
+from asynclab import plots
+from asynclab.course import quiz, explore
 
 sparse = asynclab.SparseLogistic(features=10_000, nonzeros=10, examples=5000)
 

@@ -31,9 +31,9 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import asynclab
-from asynclab import plots, quiz
 from asynclab.backends import sharedmem
-from asynclab.explore import explore
+from asynclab import plots
+from asynclab.course import quiz, explore
 
 print(f"this machine has {os.cpu_count()} CPU cores")
 

@@ -24,8 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import asynclab
-from asynclab import quiz
-from asynclab.explore import explore
+from asynclab.course import quiz, explore
 
 tiny = asynclab.Logistic(features=20, examples=200)   # cheap gradients: we only count time here
 

@@ -20,8 +20,7 @@
 # %%
 # %matplotlib inline
 import asynclab
-from asynclab import capstone, quiz
-from asynclab.explore import explore
+from asynclab.course import capstone, quiz, explore
 
 print(capstone.describe())
 

@@ -11,7 +11,7 @@ require_playwright()
 
 from playwright.sync_api import expect  # noqa: E402
 
-from asynclab import quiz  # noqa: E402
+from asynclab.course import quiz  # noqa: E402
 
 from .learner import (choose, drag_slider, press, press_play, slider_value,  # noqa: E402
                       wait_for_figure, wait_for_slider_beyond)

@@ -3,7 +3,7 @@
 The cluster is fixed (``CLUSTER``, told in words by ``describe()``). The learner
 chooses only what an engineer running a job on it could choose::
 
-    from asynclab import capstone
+    from asynclab.course import capstone
     print(capstone.describe())
     report = capstone.check({"policy": "backup:2", "workers": 8, "lr": 0.4})
 
@@ -22,9 +22,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from .config import Config
-from .experiment import run
-from .problems import LeastSquares
+from ..config import Config
+from ..experiment import run
+from ..problems import LeastSquares
 
 CLUSTER = Config(
     problem=LeastSquares(features=100, examples=150),   # 800-byte gradients; loss 0.436 at the start

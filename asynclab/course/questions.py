@@ -1,6 +1,6 @@
 """The question bank: questions kept as data, checked when loaded, and graded.
 
-The bank lives in ``asynclab/quizbank/NN.json``, one file per lesson::
+The bank lives in ``asynclab/course/quizbank/NN.json``, one file per lesson::
 
     {"lesson": 3, "title": "...", "questions": [
       {"id": "03-main-benefit", "kind": "single", "question": "...",
@@ -15,8 +15,10 @@ number. Loading checks all of this and names the file and question at fault.
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import json
+import random
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -49,6 +51,18 @@ class Question:
 
     def right(self):
         return [i for i, o in enumerate(self.options) if o.correct]
+
+
+def option_order(q) -> list:
+    """The order in which ``q``'s options are shown: shuffled, so that the right
+    answer is not always in the same place, but the same order every time for
+    the same question id (stored notebook outputs and the website stay stable).
+    Numeric questions keep their order (their options are not shown)."""
+    order = list(range(len(q.options)))
+    if q.kind != "numeric":
+        seed = int.from_bytes(hashlib.sha256(q.id.encode("utf-8")).digest()[:8], "big")
+        random.Random(seed).shuffle(order)
+    return order
 
 
 # -- the bank -----------------------------------------------------------------------------
@@ -103,7 +117,7 @@ def _check(q, where):
 @lru_cache(maxsize=1)
 def bank() -> dict:
     """Every question in the package, ``{id: Question}`` in lesson order."""
-    return load_bank((resources.files("asynclab") / "quizbank").iterdir())
+    return load_bank((resources.files("asynclab.course") / "quizbank").iterdir())
 
 
 def load_bank(files) -> dict:

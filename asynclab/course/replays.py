@@ -1,6 +1,6 @@
 """Watching two runs unfold side by side: a Play button and a time slider.
 
-    from asynclab.replay import replay
+    from asynclab.course import replay
     sync, async_ = asynclab.compare(["sync", "async"], workers=4).values()
     replay(sync, async_)                 # display it (last line of a cell)
 
@@ -18,8 +18,8 @@ import math
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from .plots import convergence, timeline
-from .results import WAIT
+from ..plots import convergence, timeline
+from ..results import WAIT
 from .widgets import (css, image_widget, new_figure, panels, plain_log_labels, png,
                       show_dashboard)
 

@@ -1,6 +1,6 @@
 """Explorations: sliders and drop-downs that re-run a simulated experiment and redraw it.
 
-    from asynclab.explore import explore
+    from asynclab.course import explore
     explore()                                     # every control, defaults in DEFAULTS
     explore(["workers", "lr"], policy="async")    # a few controls, other settings fixed
     explore(["workers"], speeds=(1, 1, 3))        # any Config field can be fixed
@@ -13,10 +13,10 @@ headless notebooks call it without a front end.
 """
 from __future__ import annotations
 
-from .config import Config
-from .experiment import run
-from .plots import convergence, timeline
-from .problems import Logistic
+from ..config import Config
+from ..experiment import run
+from ..plots import convergence, timeline
+from ..problems import Logistic
 from .widgets import (css, image_widget, new_figure, panels, plain_log_labels, png,
                       show_dashboard)
 

@@ -5,7 +5,7 @@
     quiz.solution("03-main-benefit")     # the answer and every explanation (not saved)
     quiz.progress()                      # what you have answered so far
 
-The questions are data (see :mod:`asynclab.questions`). Answers are saved to
+The questions are data (see :mod:`asynclab.course.questions`). Answers are saved to
 ``$ASYNCLAB_HOME/progress.json`` (default ``~/.asynclab``); saving never
 raises: if the file cannot be written, answers are kept for the session and
 one warning says so.
