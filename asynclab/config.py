@@ -12,6 +12,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from . import limits
 from .policies import Policy, parse_policy
 from .problems import Problem, make_problem
 from .timing import Distribution, Timing
@@ -120,6 +121,7 @@ class Config:
         if self.policy.backups >= self.workers:
             raise ValueError(f"policy {self.policy.name!r} drops {self.policy.backups} of "
                              f"{self.workers} gradients per step; allowed: B < workers")
+        limits.check(self)     # sizes that would take hours or all memory
 
     def _parse_fail(self, spec):
         if isinstance(spec, dict):

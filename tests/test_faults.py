@@ -334,7 +334,7 @@ import asynclab, os
 from asynclab.backends.sharedmem import NotEnoughSharedMemory
 if __name__ == "__main__":
     try:
-        asynclab.run(backend="process", policy="hogwild", workers=2, gradients=10,
+        asynclab.run(backend="process", policy="hogwild", workers=2, gradients=10, batch=2,
                      problem=asynclab.Logistic(features=300_000, examples=2))
     except NotEnoughSharedMemory as err:
         print("clear error:", err)

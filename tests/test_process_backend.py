@@ -51,7 +51,7 @@ class Unbuildable(asynclab.Logistic):
 
 def test_a_worker_that_cannot_start_is_reported_with_its_traceback():
     with pytest.raises(asynclab.WorkerError) as info:
-        asynclab.run(problem=Unbuildable(features=10, examples=10), backend="process",
+        asynclab.run(problem=Unbuildable(features=10, examples=40), backend="process",
                      workers=2, gradients=10)
     assert info.value.worker in (0, 1)
     assert "OSError: cannot build the data here" in info.value.traceback_text
@@ -81,7 +81,7 @@ class Mine(asynclab.Logistic):      # defined in __main__, as in a notebook cell
 
 if __name__ == "__main__":
     try:
-        asynclab.run(problem=Mine(features=10, examples=10), backend="process", workers=2)
+        asynclab.run(problem=Mine(features=10, examples=40), backend="process", workers=2)
     except asynclab.WorkerError as err:
         print(err.traceback_text.strip().splitlines()[-1])
 """
@@ -98,7 +98,7 @@ def test_the_parent_stops_watching_a_pipe_its_worker_has_closed():
     pipe stays readable, so a parent that kept watching it would spin through
     its loop until the process ended, taking CPU from the workers still
     running. It must read the end of the pipe once, then wait on the process."""
-    config = asynclab.Config(problem=asynclab.Logistic(features=10, examples=20),
+    config = asynclab.Config(problem=asynclab.Logistic(features=10, examples=40),
                              backend="process", workers=1, gradients=10)
 
     class Running:                         # a worker process that has not ended yet

@@ -329,7 +329,7 @@ DEFAULT_RUNS = textwrap.dedent("""
     problem = asynclab.Logistic(features=50, examples=500)
     r = asynclab.run(policy="ssp:2", backend="ray", workers=2, gradients=100, problem=problem)
     print("first run", r.summary.gradients, flush=True)
-    asynclab.run(policy="async", backend="ray", workers=2, gradients=10**9, problem=problem,
+    asynclab.run(policy="async", backend="ray", workers=2, gradients=10**7, problem=problem,
                  delay="const:0.01", progress=True)
 """)
 

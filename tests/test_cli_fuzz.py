@@ -1,0 +1,123 @@
+"""Property-based fuzzing of the command line: whatever the arguments, `asynclab`
+answers with a result (exit 0), a failed run (exit 1, one line), or bad input
+(exit 2, one line naming the value), never a traceback, and never starts a run
+that would take hours or all memory.
+
+The grammar below draws each flag's value from small valid values, malformed
+text, negative numbers and absurd sizes. Valid draws stay small so that the
+runs they start finish in a blink; absurd ones must be refused before running.
+Extend FLAGS when you add a flag.
+"""
+import contextlib
+import io
+import math
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from asynclab import limits
+from asynclab.cli import main
+
+JUNK = st.sampled_from(["", "x", "-", "nan", "inf", "-inf", "1e999", "0x10", "1:2:3", ":",
+                        "exp:", "const:0", "1,,2", "ß", "--json", "1_000"])
+HUGE = st.sampled_from(["1000000000", "1e12", str(2 ** 63), "99999999999999999999"])
+NEGATIVE = st.sampled_from(["-1", "-0.5", "-1e9", "0"])
+
+
+def number(valid):
+    return st.one_of(valid, JUNK, HUGE, NEGATIVE)
+
+
+def ints(low, high):
+    return number(st.integers(low, high).map(str))
+
+
+def floats(low, high):
+    return number(st.floats(low, high, allow_nan=False).map(lambda x: f"{x:.4g}"))
+
+
+# flag -> strategy of its value (None: a switch without a value)
+FLAGS = {
+    "--policy": st.one_of(st.sampled_from(["sync", "async", "hogwild", "ssp:2", "backup:1",
+                                           "local:3", "ssp:", "backup:9", "local:0"]), JUNK),
+    "--backend": st.one_of(st.just("simulated"), JUNK),
+    "--workers": ints(1, 6),
+    "--gradients": ints(1, 150),
+    "--problem": st.one_of(st.sampled_from(["least-squares", "logistic", "sparse-logistic"]), JUNK),
+    "--features": ints(1, 40),
+    "--examples": ints(1, 300),
+    "--lr": floats(1e-3, 2.0),
+    "--batch": ints(1, 64),
+    "--seed": ints(0, 5),
+    "--compute": st.one_of(st.sampled_from(["exp:1", "const:0.5", "lognormal:1:0.5",
+                                            "lognormal:1:-1", "exp:1e300"]), JUNK),
+    "--speeds": st.one_of(st.sampled_from(["1,2", "1,1,3", "0,1", "a,b"]), JUNK),
+    "--straggler": st.one_of(st.sampled_from(["0.1:5", "2:5", "0.1:0.5"]), JUNK),
+    "--latency": floats(0, 1.0),
+    "--bandwidth": floats(1.0, 1e9),
+    "--apply-time": floats(0, 0.5),
+    "--fail": st.one_of(st.sampled_from(["0:5", "1:0", "9:1", "0:x"]), JUNK),
+    "--target-loss": floats(0.01, 1.0),
+    "--eval-points": ints(2, 50),
+    "--staleness-aware": None,
+    "--json": None,
+}
+
+
+@st.composite
+def command_lines(draw):
+    command = draw(st.sampled_from(["run", "compare"]))
+    chosen = draw(st.lists(st.sampled_from(sorted(FLAGS)), max_size=7, unique=True))
+    argv = [command]
+    for flag in chosen:
+        argv.append(flag)
+        if FLAGS[flag] is not None:
+            argv.append(draw(FLAGS[flag]))
+    # Keep runs that are valid small: the default budget and sizes are small already,
+    # but an unbounded --gradients default must not meet a huge --workers unnoticed.
+    return argv
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(argv=command_lines())
+def test_any_command_line_gets_an_answer_or_one_line(argv):
+    out, err = io.StringIO(), io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    seconds = time.perf_counter() - start
+    out, err = out.getvalue(), err.getvalue()
+    assert "Traceback" not in err, (argv, err)
+    assert code in (0, 1, 2), (argv, code, err)
+    if code == 2:
+        assert out == "" and len(err.strip().splitlines()) == 1, (argv, err)
+        assert err.startswith("asynclab: error: "), (argv, err)
+    elif code == 1:
+        assert err.startswith("asynclab: run failed: "), (argv, err)
+    # Nothing the grammar allows is big: a run that took long was not refused in time.
+    assert seconds < 30, (argv, seconds)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--gradients", "1000000000"], "gradients must be at most"),
+    (["--batch", "100000"], "batch must be at most the problem's 2000 examples"),
+    (["--examples", "1000000000"], "the problem's data in bytes"),
+    (["--workers", "1000000"], "workers must be at most 100000"),
+    (["--gradients", "5000000", "--batch", "1000", "--features", "1000"],
+     "gradients x batch x parameters"),
+    (["--backend", "thread", "--latency", "3600"], "latency must be at most 60 s"),
+])
+def test_absurd_sizes_are_refused_before_anything_runs(capsys, args, needle):
+    start = time.perf_counter()
+    code = main(["run", *args])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and needle in err and len(err.strip().splitlines()) == 1, err
+    assert time.perf_counter() - start < 5      # refused, not attempted
+
+
+def test_the_work_limit_is_about_a_quarter_of_an_hour_or_more():
+    # The limits are budgets in multiply-adds at about 1e9 a second (see limits.py).
+    assert 15 * 60 <= limits.MAX_WORK / 1e9 <= 4 * 3600
+    assert math.isfinite(limits.MAX_DATA_BYTES)
