@@ -1,19 +1,20 @@
 """The course toolkit, built on the engine: quizzes, explorations, replays, the capstone.
 
-    from asynclab.course import quiz, explore, replay
+    from asynclab.course import quiz, exercise, explore, replay
 
 * :mod:`~asynclab.course.quiz` asks the questions of :mod:`~asynclab.course.questions`
   (data in ``quizbank/NN.json``), grades them and keeps a learner's progress.
 * :func:`explore` (:mod:`~asynclab.course.explorations`): sliders that re-run the
   simulated cluster and redraw its timeline and loss curve.
 * :func:`replay` (:mod:`~asynclab.course.replays`): two runs side by side over time.
+* :mod:`~asynclab.course.exercise`: short coding exercises, checked against the engine.
 * :mod:`~asynclab.course.capstone`: the final exercise and its checker.
 * :mod:`~asynclab.course.widgets`: what they share (the headless switch, figures as PNG).
 
 Nothing in the engine (``asynclab`` outside this package) imports from here.
 """
-from . import capstone, quiz
+from . import capstone, exercise, quiz
 from .explorations import Exploration, explore
 from .replays import Replay, replay
 
-__all__ = ["quiz", "capstone", "explore", "Exploration", "replay", "Replay"]
+__all__ = ["quiz", "exercise", "capstone", "explore", "Exploration", "replay", "Replay"]

@@ -1,0 +1,240 @@
+"""Short coding exercises, checked against the engine itself.
+
+    from asynclab.course import exercise
+    exercise.show("05-ssp-rule")              # the task and the function to write
+    exercise.check("05-ssp-rule", may_start)  # runs your function where the engine decides
+    exercise.solution("05-ssp-rule")          # a worked solution, once you have tried
+
+Each exercise asks for one small function the engine already contains (a rule of
+a policy, a formula of the timing model). ``check`` does not compare your code
+with a hidden answer: it runs the engine and checks that your function predicts
+what the engine does, case by case, and says where it does not. The worked
+solution stays out of the notebook until you ask for it.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+import textwrap
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .. import Config, LeastSquares, run
+from ..backends.base import worker_streams
+from ..policies import parse_policy
+from ..server import ParameterServer
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    lesson: int
+    title: str
+    task: str                     # what to write, in the learner's terms
+    skeleton: str                 # the function to complete
+    cases: Callable               # fn -> list of (inputs in words, expected, got)
+    solution: str                 # a worked solution (source code with comments)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What ``check`` found: how many cases matched, and the first that did not."""
+    id: str
+    passed: int
+    total: int
+    first_miss: str | None
+    error: str | None = None
+
+    @property
+    def ok(self):
+        return self.error is None and self.passed == self.total
+
+    def __str__(self):
+        if self.error is not None:
+            return f"✗ Not yet ({self.id}): {self.error}"
+        if self.ok:
+            return f"✓ Correct ({self.id}): your function agrees with the engine in all " \
+                   f"{self.total} cases."
+        return (f"✗ Not yet ({self.id}): {self.passed} of {self.total} cases agree with the "
+                f"engine. First difference: {self.first_miss}. Fix it and check again.")
+
+
+# -- the exercises ----------------------------------------------------------------------------
+def _sync_step_cases(fn):
+    """A synchronous step on a simulated cluster with constant compute times."""
+    rng = np.random.default_rng(2)
+    out = []
+    for _ in range(12):
+        n = int(rng.integers(1, 7))
+        times = tuple(float(x) for x in np.round(rng.uniform(0.2, 3.0, n), 2))
+        message = float(np.round(rng.uniform(0.0, 0.5), 2))
+        result = run(Config(problem=LeastSquares(features=5, examples=50), policy="sync",
+                            workers=n, gradients=n, compute="const:1", speeds=times,
+                            latency=message, eval_points=2))
+        out.append((f"compute times {list(times)}, message time {message}",
+                    result.summary.time, fn(list(times), message)))
+    return out
+
+
+def _staleness_aware_cases(fn):
+    """Replay an asynchronous run's applies with the learner's step size; the engine
+    (staleness_aware=True) must end with the same weights, apply by apply."""
+    problem = LeastSquares(features=10, examples=200)
+    lr, batch, n = 0.1, 4, 3
+    result = run(Config(problem=problem, policy="async", staleness_aware=True, workers=n,
+                        gradients=30, lr=lr, batch=batch, seed=0, eval_points=2))
+    rngs, _ = worker_streams(0, n)
+    versions = [problem.initial_params()]
+    out = []
+    for e in result.trace.of_kind("apply"):
+        g = problem.gradient(versions[e.version], problem.sample(rngs[e.worker], batch))
+        step = fn(lr, e.staleness)
+        expected = lr / (e.staleness + 1)
+        out.append((f"lr {lr}, staleness {e.staleness}", expected, step))
+        versions.append(versions[-1] - expected * g)
+    np.testing.assert_array_equal(result.params, versions[-1])   # the engine's own rule
+    return out
+
+
+def _ssp_cases(fn):
+    """Drive the engine's parameter server under ssp:S and ask, before every push,
+    whether each worker may start its next step."""
+    rng = np.random.default_rng(5)
+    out = []
+    for bound in (0, 1, 3):
+        n = 4
+        server = ParameterServer(parse_policy(f"ssp:{bound}"), np.zeros(1), n, lr=0.1)
+        for _ in range(25):
+            for w in range(n):
+                probe = copy.deepcopy(server)          # may_start parks a refused worker
+                expected = probe.may_start(w)
+                got = fn(server.clock[w], min(server.clock), bound)
+                out.append((f"ssp:{bound}, worker clock {server.clock[w]}, slowest clock "
+                            f"{min(server.clock)}", expected, got))
+            ready = [w for w in range(n) if copy.deepcopy(server).may_start(w)]
+            w = int(rng.choice(ready))
+            server.push(w, np.zeros(1), server.version)
+    return out
+
+
+EXERCISES = {e.id: e for e in (
+    Exercise(
+        "02-sync-step", 2, "How long a synchronous step takes",
+        "Every worker pulls the weights, computes one gradient and pushes it; the step "
+        "ends when the last push has arrived. Given each worker's compute time for this "
+        "step and the time of one message (pull or push), return the step's duration.",
+        "def step_time(compute_times, message):\n    ...  # seconds\n",
+        _sync_step_cases,
+        textwrap.dedent("""\
+            def step_time(compute_times, message):
+                # Everyone waits at the barrier for the slowest worker, whose step is
+                # one pull, its gradient and one push.
+                return message + max(compute_times) + message
+            """)),
+    Exercise(
+        "04-staleness-aware", 4, "The staleness-aware step size",
+        "Zhang et al. (2016) divide the learning rate by the staleness so that old "
+        "gradients move the weights less. Return the step size the server uses for a "
+        "gradient with the given staleness (updates it missed).",
+        "def step_size(lr, staleness):\n    ...\n",
+        _staleness_aware_cases,
+        textwrap.dedent("""\
+            def step_size(lr, staleness):
+                # staleness + 1, so that a fresh gradient (staleness 0) keeps lr.
+                return lr / (staleness + 1)
+            """)),
+    Exercise(
+        "05-ssp-rule", 5, "The stale-synchronous admission rule",
+        "Under ssp:S a worker may start its next step only if it is at most S steps ahead "
+        "of the slowest worker. Given the worker's clock (steps it has completed), the "
+        "slowest worker's clock and S, return True if it may start, False if it must wait.",
+        "def may_start(my_clock, slowest_clock, bound):\n    ...  # True or False\n",
+        _ssp_cases,
+        textwrap.dedent("""\
+            def may_start(my_clock, slowest_clock, bound):
+                # bound 0 is a barrier every step (sync); an infinite bound never waits
+                # (async): SSP sits in between.
+                return my_clock - slowest_clock <= bound
+            """)),
+)}
+
+
+# -- the learner's API -----------------------------------------------------------------------
+def get(exercise_id) -> Exercise:
+    try:
+        return EXERCISES[exercise_id]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown exercise {exercise_id!r}; choose one of "
+                         f"{', '.join(EXERCISES)}") from None
+
+
+def show(exercise_id):
+    """Print the task and the function to complete."""
+    e = get(exercise_id)
+    print(f"[{e.id}] {e.title}\n{textwrap.fill(e.task, 88)}\n\nWrite:\n"
+          f"{textwrap.indent(e.skeleton, '    ')}\nThen: exercise.check({e.id!r}, "
+          f"{e.skeleton.split('(')[0].split()[-1]})")
+
+
+def check(exercise_id, function, show=True) -> Outcome:
+    """Run ``function`` on the exercise's cases; print and return the Outcome."""
+    e = get(exercise_id)
+    outcome = _outcome(e, function)
+    if show:
+        print(outcome)
+    return outcome
+
+
+class _Raised(Exception):
+    """The learner's function raised (kept apart from errors of the checker itself)."""
+
+
+def _guarded(function):
+    def call(*args):
+        try:
+            return function(*args)
+        except Exception as err:
+            raise _Raised(f"{type(err).__name__}: {err}".rstrip(": ")) from err
+    return call
+
+
+def _outcome(e, function):
+    if not callable(function):
+        return Outcome(e.id, 0, 0, None, f"pass your function itself, got {function!r}")
+    try:
+        cases = e.cases(_guarded(function))
+    except _Raised as err:               # say what the learner's code raised; do not crash
+        return Outcome(e.id, 0, 0, None, f"your function raised {err}")
+    passed, first = 0, None
+    for words, expected, got in cases:
+        if _same(expected, got):
+            passed += 1
+        elif first is None:
+            first = f"for {words} the engine gives {_fmt(expected)}, yours {_fmt(got)}"
+    return Outcome(e.id, passed, len(cases), first)
+
+
+def _same(expected, got):
+    if isinstance(expected, (bool, np.bool_)):
+        return isinstance(got, (bool, np.bool_)) and bool(got) == bool(expected)
+    try:
+        return bool(np.isclose(float(got), float(expected), rtol=1e-9, atol=1e-12))
+    except (TypeError, ValueError):
+        return False
+
+
+def _fmt(x):
+    return f"{x:.6g}" if isinstance(x, float) else repr(x)
+
+
+def solution(exercise_id):
+    """Print a worked solution (try first: ``check`` tells you where yours differs)."""
+    print(get(exercise_id).solution)
+
+
+def list_exercises(lesson=None) -> list:
+    return [{"id": e.id, "lesson": e.lesson, "title": e.title,
+             "function": inspect.cleandoc(e.skeleton).splitlines()[0]}
+            for e in EXERCISES.values() if lesson is None or e.lesson == lesson]

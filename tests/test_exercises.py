@@ -1,0 +1,55 @@
+"""Coding exercises: each worked solution passes its check, and the check catches
+the mistakes a learner is likely to make, a function that raises, and a non-function."""
+import pytest
+
+from asynclab.course import exercise
+
+
+def solved(exercise_id):
+    namespace = {}
+    exec(exercise.get(exercise_id).solution, namespace)
+    return next(v for k, v in namespace.items() if callable(v) and not k.startswith("__"))
+
+
+@pytest.mark.parametrize("exercise_id", list(exercise.EXERCISES))
+def test_each_worked_solution_agrees_with_the_engine(exercise_id, capsys):
+    outcome = exercise.check(exercise_id, solved(exercise_id))
+    assert outcome.ok and outcome.total >= 10
+    assert capsys.readouterr().out.startswith(f"✓ Correct ({exercise_id})")
+
+
+@pytest.mark.parametrize("exercise_id, mistake, words", [
+    ("02-sync-step", lambda times, message: max(times) + message, "engine gives"),
+    ("02-sync-step", lambda times, message: sum(times) / len(times) + 2 * message, "engine gives"),
+    ("04-staleness-aware", lambda lr, staleness: lr / max(staleness, 1), "staleness 1"),
+    ("05-ssp-rule", lambda mine, slowest, bound: mine - slowest < bound, "engine gives True"),
+    ("05-ssp-rule", lambda mine, slowest, bound: True, "engine gives False"),
+])
+def test_a_plausible_mistake_is_caught_with_the_first_differing_case(exercise_id, mistake, words):
+    outcome = exercise.check(exercise_id, mistake, show=False)
+    assert not outcome.ok and outcome.passed < outcome.total
+    assert words in str(outcome) and "Fix it and check again" in str(outcome)
+
+
+def test_a_function_that_raises_or_a_non_function_is_feedback_not_a_crash():
+    def stub(my_clock, slowest_clock, bound):
+        raise NotImplementedError("write me")
+    assert str(exercise.check("05-ssp-rule", stub, show=False)) == (
+        "✗ Not yet (05-ssp-rule): your function raised NotImplementedError: write me")
+    assert "pass your function itself" in str(exercise.check("05-ssp-rule", 3, show=False))
+
+
+def test_unknown_exercise_names_the_choices():
+    with pytest.raises(ValueError, match="unknown exercise 'x'; choose one of 02-sync-step"):
+        exercise.show("x")
+
+
+def test_show_and_solution_print_the_task_and_the_answer(capsys):
+    exercise.show("05-ssp-rule")
+    shown = capsys.readouterr().out
+    assert "def may_start(my_clock, slowest_clock, bound):" in shown
+    assert "return my_clock" not in shown                     # the answer stays hidden
+    exercise.solution("05-ssp-rule")
+    assert "return my_clock - slowest_clock <= bound" in capsys.readouterr().out
+    listed = exercise.list_exercises(lesson=5)
+    assert [e["id"] for e in listed] == ["05-ssp-rule"]
