@@ -97,7 +97,7 @@ def test_asynchrony_begets_momentum_near_one_minus_one_over_n(workers):
     Tolerance 0.08: the estimator (200 seeds, lr=0.1) was measured over 6
     disjoint groups of seeds per N: standard deviation 0.006-0.017, and a
     bias towards 0 of 0.016-0.034 (finite-seed noise in the step it regresses
-    on, shrinking as seeds grow: 0.03-0.06 with 100 seeds, 0.00-0.02 with
+    on, shrinking as seeds grow: 0.03-0.06 with 100 seeds, 0.00-0.03 with
     400). So 0.035 + 3 x 0.015 = 0.08, well below the 0.125-0.25 gap between
     the values for N = 2, 4, 8 that the test tells apart.
     """
