@@ -153,9 +153,12 @@ def read_idx(path) -> np.ndarray:
                          f"{raw[:4].hex()} are no IDX magic number)")
     ndim, dtype = raw[3], np.dtype(IDX_TYPES[raw[2]])
     start = 4 + 4 * ndim
+    if len(raw) < start:
+        raise ValueError(f"data file {str(path)!r}: its header is cut short ({len(raw)} bytes "
+                         f"for {ndim} dimensions)")
     shape = tuple(int(x) for x in np.frombuffer(raw[4:start], dtype=">u4"))
     expected = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
-    if len(shape) < ndim or len(raw) - start != expected:
+    if len(raw) - start != expected:
         raise ValueError(f"data file {str(path)!r}: its header promises shape {shape} "
                          f"({expected} bytes of data) but it holds {max(len(raw) - start, 0)}")
     return np.frombuffer(raw, dtype=dtype, offset=start).reshape(shape).astype(dtype.newbyteorder("="))

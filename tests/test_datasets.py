@@ -1,9 +1,13 @@
 """Data sets: the digits split, and the MNIST-style loaders on small files
 made here (IDX, gzipped IDX, NPZ) and their errors."""
 import gzip
+import os
+import tempfile
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import asynclab
 from asynclab import datasets
@@ -114,6 +118,8 @@ def test_malformed_idx_files_are_named(tmp_path):
     assert str(images) in message and "header promises shape (12, 4, 3)" in message
     images.write_bytes(b"\x89PNG" + raw[4:])                       # not IDX at all
     assert "is not an IDX file" in _error("mnist", tmp_path)
+    images.write_bytes(raw[:10])                                   # header cut short
+    assert "its header is cut short (10 bytes for 3 dimensions)" in _error("mnist", tmp_path)
     images.write_bytes(raw)
     labels.write_bytes(_idx_bytes(np.arange(11, dtype=np.uint8) % 10))   # 11 labels, 12 images
     assert "expected images (n, height, width) and n labels" in _error("mnist", tmp_path)
@@ -178,3 +184,20 @@ def test_a_malformed_data_file_on_the_command_line_exits_2(capsys, tmp_path):
     code = main(["run", "--problem", "mlp", "--dataset", "mnist", "--data-path", str(path)])
     err = capsys.readouterr().err
     assert code == 2 and str(path) in err and len(err.strip().splitlines()) == 1, err
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.one_of(st.binary(max_size=40), st.builds(
+    lambda kind, ndim, rest: bytes([0, 0, kind, ndim]) + rest,
+    st.sampled_from(sorted(datasets.IDX_TYPES)), st.integers(0, 4), st.binary(max_size=40))))
+def test_any_bytes_read_as_idx_give_an_array_or_one_clear_line(data):
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "images-idx3-ubyte")
+        with open(path, "wb") as f:
+            f.write(data)
+        try:
+            array = datasets.read_idx(path)
+        except ValueError as err:
+            assert str(err).startswith(f"data file {path!r}") and "\n" not in str(err)
+        else:
+            assert array.ndim == data[3] and array.dtype.isnative
