@@ -8,7 +8,7 @@
 from .config import Config
 from .experiment import compare, run
 from .policies import Policy, parse_policy
-from .problems import LeastSquares, Logistic, Problem, SparseLogistic, make_problem
+from .problems import MLP, LeastSquares, Logistic, Problem, SparseLogistic, make_problem
 from .results import Event, History, Result, Summary, Trace
 from .server import StalledError, WorkerError
 from .timing import Distribution
@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Config", "run", "compare",
     "Policy", "parse_policy",
-    "Problem", "LeastSquares", "Logistic", "SparseLogistic", "make_problem",
+    "Problem", "LeastSquares", "Logistic", "SparseLogistic", "MLP", "make_problem",
     "Result", "Summary", "History", "Trace", "Event",
     "Distribution", "StalledError", "WorkerError",
 ]

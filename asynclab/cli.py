@@ -7,13 +7,13 @@ one line naming the worker.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import os
 import sys
 
 from .config import BACKEND_NAMES, Config
+from .datasets import DATASETS
 from .problems import PROBLEMS
 from .server import StalledError, WorkerError
 
@@ -40,11 +40,17 @@ def _experiment_flags(p, many_policies=False):
     p.add_argument("--examples", type=int, help="number of training examples")
     p.add_argument("--nonzeros", type=int, help="sparse-logistic: features per example")
     p.add_argument("--overlap", type=float, help="sparse-logistic: share of hot features")
+    p.add_argument("--dataset", help="mlp, logistic: " + ", ".join(DATASETS))
+    p.add_argument("--data-path", help="mnist, fashion-mnist: a directory of IDX files or an "
+                                       ".npz file (nothing is downloaded)")
+    p.add_argument("--hidden", help="mlp: hidden layer sizes, e.g. 64 or 128,64")
+    p.add_argument("--activation", help="mlp: relu or tanh")
     p.add_argument("--lr", type=float, default=0.1, help="learning rate")
     p.add_argument("--batch", type=int, default=32, help="examples per gradient")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--staleness-aware", action="store_true",
                    help="divide the learning rate by staleness + 1")
+    p.add_argument("--momentum", type=float, default=0.0, help="heavy-ball momentum, in [0, 1)")
     p.add_argument("--compute", default="exp:1.0",
                    help="simulated compute time: const:MEAN, exp:MEAN or lognormal:MEAN:SIGMA")
     p.add_argument("--speeds", help="per-worker time multipliers, e.g. 1,1,3")
@@ -56,6 +62,8 @@ def _experiment_flags(p, many_policies=False):
     p.add_argument("--delay", help="real backends: extra sleep per gradient (a distribution)")
     p.add_argument("--fail", help="WORKER:AFTER_GRADIENTS[,...]: kill workers mid-run")
     p.add_argument("--target-loss", type=float, help="report the time to reach this loss")
+    p.add_argument("--target-accuracy", type=float,
+                   help="report the time to reach this held-out accuracy, in (0, 1]")
     p.add_argument("--eval-points", type=int, default=100)
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.add_argument("--address", help="ray: cluster address (default: a local Ray)")
@@ -64,16 +72,22 @@ def _experiment_flags(p, many_policies=False):
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
+PROBLEM_OPTIONS = ("features", "examples", "nonzeros", "overlap", "dataset", "data_path",
+                   "hidden", "activation")
+
+
 def _config(args, policy) -> Config:
     from .problems import make_problem
-    problem = make_problem(args.problem)
-    sizes = {k: getattr(args, k) for k in ("features", "examples", "nonzeros", "overlap")
-             if getattr(args, k) is not None}
-    known = {f.name for f in dataclasses.fields(problem)}
-    for key in sizes:
-        if key not in known:
-            raise ValueError(f"--{key} does not apply to problem {problem.name!r}")
-    problem = dataclasses.replace(problem, **sizes)
+    options = {k: getattr(args, k) for k in PROBLEM_OPTIONS if getattr(args, k) is not None}
+    try:
+        problem = make_problem(args.problem, **options)
+    except ValueError as err:
+        # Options are fields in Python and flags here: name them as flags.
+        message = str(err)
+        for key in options:
+            if message.startswith(f"{key} does not apply"):
+                message = "--" + key.replace("_", "-") + message[len(key):]
+        raise ValueError(message) from None
     speeds = ()
     if args.speeds:
         try:
@@ -82,10 +96,12 @@ def _config(args, policy) -> Config:
             raise ValueError(f"--speeds must be numbers separated by commas, got {args.speeds!r}")
     return Config(problem=problem, policy=policy, backend=args.backend, workers=args.workers,
                   gradients=args.gradients, lr=args.lr, batch=args.batch, seed=args.seed,
-                  staleness_aware=args.staleness_aware, compute=args.compute, speeds=speeds,
+                  staleness_aware=args.staleness_aware, momentum=args.momentum,
+                  compute=args.compute, speeds=speeds,
                   straggler=args.straggler, latency=args.latency, bandwidth=args.bandwidth,
                   apply_time=args.apply_time, delay=args.delay, fail=args.fail or (),
-                  target_loss=args.target_loss, eval_points=args.eval_points,
+                  target_loss=args.target_loss, target_accuracy=args.target_accuracy,
+                  eval_points=args.eval_points,
                   progress=args.progress, address=args.address, shards=args.shards,
                   ray_batch=args.ray_batch)
 
@@ -120,9 +136,14 @@ def _text_summary(result):
         f"communication {s.comm_fraction:.1%}, idle {s.idle_fraction:.1%}",
         f"  gradients/s         {s.gradients_per_second:.4g}",
     ]
+    if s.final_accuracy is not None:
+        lines.append(f"  held-out accuracy   {s.final_accuracy:.2%}")
     if s.time_to_target is not None or result.config.target_loss is not None:
         ttt = "never" if s.time_to_target is None else f"{s.time_to_target:.4g} {unit}"
         lines.append(f"  time to target      {ttt}")
+    if result.config.target_accuracy is not None:
+        tta = "never" if s.time_to_accuracy is None else f"{s.time_to_accuracy:.4g} {unit}"
+        lines.append(f"  time to accuracy    {tta}")
     if s.failed_workers:
         lines.append(f"  failed workers      {', '.join(map(str, s.failed_workers))}")
     return "\n".join(lines)
@@ -131,29 +152,40 @@ def _text_summary(result):
 def _table(results):
     head = ("policy", "time", "updates", "final loss", "to target", "staleness", "idle",
             "grad/s")
+    accuracy = any(r.summary.final_accuracy is not None for r in results.values())
+    if accuracy:
+        head += ("accuracy", "to accuracy")
     rows = []
     for r in results.values():
         s = r.summary
         ttt = "-" if s.time_to_target is None else f"{s.time_to_target:.4g}"
-        rows.append((s.policy, f"{s.time:.4g}", str(s.updates), f"{s.final_loss:.4g}", ttt,
-                     f"{s.mean_staleness:.3g}", f"{s.idle_fraction:.0%}",
-                     f"{s.gradients_per_second:.4g}"))
+        row = (s.policy, f"{s.time:.4g}", str(s.updates), f"{s.final_loss:.4g}", ttt,
+               f"{s.mean_staleness:.3g}", f"{s.idle_fraction:.0%}",
+               f"{s.gradients_per_second:.4g}")
+        if accuracy:
+            row += (f"{s.final_accuracy:.2%}",
+                    "-" if s.time_to_accuracy is None else f"{s.time_to_accuracy:.4g}")
+        rows.append(row)
     widths = [max(len(x) for x in col) for col in zip(head, *rows)]
     fmt = "  ".join(f"{{:>{w}}}" for w in widths)
     return "\n".join(fmt.format(*row) for row in (head, *rows))
 
 
-def _plot(results, path, target):
+def _plot(results, path, target, target_accuracy):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from . import plots
     n = len(results)
-    fig, axes = plt.subplots(n + 1, 1, figsize=(9, 2.2 * n + 3), layout="constrained")
+    curves = 2 if any(r.summary.final_accuracy is not None for r in results.values()) else 1
+    fig, axes = plt.subplots(n + curves, 1, figsize=(9, 2.2 * n + 3 * curves),
+                             layout="constrained")
     for ax, r in zip(axes, results.values()):
         plots.timeline(r, ax=ax)
-    plots.convergence(results, ax=axes[-1], target=target)
+    plots.convergence(results, ax=axes[n], target=target)
+    if curves == 2:
+        plots.convergence(results, ax=axes[n + 1], target=target_accuracy, metric="accuracy")
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
@@ -188,7 +220,7 @@ def _cmd_compare(args):
     else:
         print(_table(results))
     if args.plot:
-        _plot(results, args.plot, args.target_loss)
+        _plot(results, args.plot, args.target_loss, args.target_accuracy)
         if not args.json:
             print(f"plots written to {args.plot}")
 

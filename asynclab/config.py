@@ -66,6 +66,7 @@ class Config:
     batch: int = 32                  # examples per gradient
     seed: int = 0                    # drives minibatches and simulated times
     staleness_aware: bool = False    # divide lr by (staleness + 1) (Zhang et al. 2016)
+    momentum: float = 0.0            # heavy-ball momentum, in [0, 1) (asynclab.momentum)
     # Simulated time (virtual seconds). Real backends use real time instead.
     compute: Distribution | str = "exp:1.0"   # time to compute one gradient
     speeds: tuple = ()               # per-worker time multipliers, e.g. (1, 1, 3)
@@ -77,6 +78,7 @@ class Config:
     delay: Distribution | str | None = None
     fail: tuple = ()                 # ((worker, after_gradients), ...): kill those workers
     target_loss: float | None = None
+    target_accuracy: float | None = None   # report the time to this held-out accuracy
     eval_points: int = 100           # how many times the full loss is evaluated
     progress: bool = False           # show a tqdm progress bar
     address: str | None = None       # Ray: cluster address; None starts a local Ray
@@ -96,6 +98,9 @@ class Config:
         s("batch", _number("batch", self.batch, low=1, integer=True))
         s("seed", _number("seed", self.seed, low=0, integer=True))
         s("staleness_aware", bool(self.staleness_aware))
+        s("momentum", _number("momentum", self.momentum))
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
         s("compute", Distribution.parse(self.compute))
         if self.delay is not None:
             s("delay", Distribution.parse(self.delay))
@@ -115,6 +120,13 @@ class Config:
         s("fail", self._parse_fail(self.fail))
         if self.target_loss is not None:
             s("target_loss", _number("target_loss", self.target_loss))
+        if self.target_accuracy is not None:
+            s("target_accuracy", _number("target_accuracy", self.target_accuracy))
+            if not 0 < self.target_accuracy <= 1:
+                raise ValueError(f"target_accuracy must be in (0, 1], got {self.target_accuracy!r}")
+            if not self.problem.classification:
+                raise ValueError(f"target_accuracy needs a problem that reports accuracy "
+                                 f"(logistic, sparse-logistic, mlp), not {self.problem.name!r}")
         s("eval_points", _number("eval_points", self.eval_points, low=2, integer=True))
         s("shards", _number("shards", self.shards, low=1, integer=True))
         s("ray_batch", _number("ray_batch", self.ray_batch, low=1, integer=True))

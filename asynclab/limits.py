@@ -34,8 +34,8 @@ def check(config):
                          f"got {config.workers}")
     if config.gradients > MAX_GRADIENTS:
         raise ValueError(f"gradients must be at most {MAX_GRADIENTS:,}, got {config.gradients:,}")
-    examples = getattr(problem, "examples", None)
-    if examples is not None and config.batch > examples:
+    examples = problem.train_examples
+    if config.batch > examples:
         raise ValueError(f"batch must be at most the problem's {examples} examples, "
                          f"got {config.batch}")
     data = data_bytes(problem)
@@ -47,7 +47,7 @@ def check(config):
         _refuse("gradients x batch x parameters", work, MAX_WORK,
                 "use fewer gradients, a smaller batch or a smaller problem")
     evals = min(config.eval_points, config.gradients + 1)
-    eval_work = float(evals) * (examples or 1) * cost_per_example(problem)
+    eval_work = float(evals) * (examples + problem.test_examples) * cost_per_example(problem)
     if eval_work > MAX_EVAL_WORK:
         _refuse("loss evaluations x examples x parameters", eval_work, MAX_EVAL_WORK,
                 "use fewer eval_points or a smaller problem")
@@ -62,15 +62,18 @@ def check(config):
 
 
 def cost_per_example(problem) -> float:
-    """Multiply-adds of one example's gradient: one per parameter for a dense linear
-    model, one per stored feature for a sparse one."""
+    """Multiply-adds of one example's gradient: one per parameter it touches. That
+    is every parameter of a dense model (a linear one, or an MLP: all its weights,
+    not just one per input), one per stored feature of a sparse one."""
     nonzeros = getattr(problem, "nonzeros", None)
     return float(nonzeros if nonzeros is not None else problem.dim)
 
 
 def data_bytes(problem) -> float:
-    """Bytes of the data a problem generates or loads (float64 values)."""
-    examples = getattr(problem, "examples", 0) or 0
+    """Bytes of the data a problem generates or loads (float64 values), training
+    and held-out examples, plus its parameter vector."""
+    examples = problem.train_examples + problem.test_examples
     nonzeros = getattr(problem, "nonzeros", None)
-    per_example = 16 * nonzeros if nonzeros is not None else 8 * problem.dim
+    features = getattr(problem, "features", problem.dim)
+    per_example = 16 * nonzeros if nonzeros is not None else 8 * features
     return float(examples) * per_example + 8.0 * problem.dim

@@ -75,27 +75,38 @@ def timeline(result, ax=None, until=None, max_workers=32, plain=False):
     return fig
 
 
-def convergence(results, x="time", ax=None, target=None, until=None, log=True):
-    """Loss against ``x`` ("time", "updates" or "gradients") for one or more runs."""
+METRIC_LABELS = {"loss": ("loss (all data)", "target loss"),
+                 "test_loss": ("loss (held-out data)", "target loss"),
+                 "accuracy": ("accuracy (held-out data)", "target accuracy")}
+
+
+def convergence(results, x="time", ax=None, target=None, until=None, log=None, metric="loss"):
+    """``metric`` ("loss", "test_loss" or "accuracy") against ``x`` ("time",
+    "updates" or "gradients") for one or more runs. The y axis is logarithmic
+    for losses and linear for accuracy unless ``log`` says otherwise."""
     if x not in ("time", "updates", "gradients"):
         raise ValueError(f"x must be 'time', 'updates' or 'gradients', got {x!r}")
+    if metric not in METRIC_LABELS:
+        raise ValueError(f"metric must be one of {', '.join(METRIC_LABELS)}, got {metric!r}")
     fig, ax = _axes(ax, (6, 3.5))
     for r in _as_list(results):
         xs = np.asarray(getattr(r.history, x), dtype=float)
-        loss = np.asarray(r.history.loss, dtype=float)
+        ys = np.array([np.nan if v is None else v for v in getattr(r.history, metric)],
+                      dtype=float)
         if until is not None:
             keep = np.asarray(r.history.time) <= until
-            xs, loss = xs[keep], loss[keep]
-        ax.plot(xs, loss, label=f"{r.summary.policy} ({r.summary.backend})"
+            xs, ys = xs[keep], ys[keep]
+        ax.plot(xs, ys, label=f"{r.summary.policy} ({r.summary.backend})"
                 if r.summary.backend != "simulated" else r.summary.policy, linewidth=1.6)
+    ylabel, target_label = METRIC_LABELS[metric]
     if target is not None:
-        ax.axhline(target, color="black", linestyle=":", linewidth=1, label="target loss")
-    if log:
+        ax.axhline(target, color="black", linestyle=":", linewidth=1, label=target_label)
+    if log if log is not None else metric != "accuracy":
         ax.set_yscale("log")
     unit = f" ({_time_unit(_as_list(results)[0])})" if x == "time" else ""
     ax.set_xlabel(("parameter updates" if x == "updates" else
                    "gradients computed" if x == "gradients" else "time") + unit)
-    ax.set_ylabel("loss (all data)")
+    ax.set_ylabel(ylabel)
     ax.legend(frameon=False)
     return fig
 

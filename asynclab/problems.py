@@ -1,11 +1,17 @@
-"""Training problems: synthetic data, a full-data loss and a minibatch gradient.
+"""Training problems: data, a full-data loss, a minibatch gradient, held-out metrics.
 
 Every problem is a frozen dataclass. Its data is generated from its own
-``seed`` the first time it is needed (no downloads), so two problems with the
-same fields hold identical data in every process that builds them. Parameters
-are one float64 vector of length ``dim``; the loss is the mean over all
-examples. ``nbytes`` is the size of that vector, which the communication model
-charges for every push and pull.
+``seed`` (synthetic problems) or loaded from a data set (:class:`MLP`, see
+:mod:`asynclab.datasets`; never downloaded) the first time it is needed, so
+two problems with the same fields hold identical data in every process that
+builds them. Parameters are one float64 vector of length ``dim``; the loss is
+the mean over all training examples. ``nbytes`` is the size of that vector,
+which the communication model charges for every push and pull.
+
+Classification problems also keep a held-out test set: ``held_out(w)`` gives
+the loss and the accuracy on it. Synthetic ones draw it from the same random
+stream *after* their training data (same true weights, same label noise), so
+their training data is exactly what it was before they had one.
 """
 from __future__ import annotations
 
@@ -15,10 +21,23 @@ from functools import cached_property
 
 import numpy as np
 
+from . import datasets
+from .mlp import ACTIVATIONS, Network
+
 
 def _sigmoid(z):
     # 0.5 * (1 + tanh(z / 2)) is the logistic function without overflow.
     return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _logistic_loss(z, y):
+    # log(1 + exp(-z)) for y=1 and log(1 + exp(z)) for y=0, overflow-free.
+    return float(np.mean(np.logaddexp(0.0, np.where(y > 0, -z, z))))
+
+
+def _binary_held_out(z, y):
+    """(loss, accuracy) of scores ``z`` against labels ``y`` in {0, 1}."""
+    return _logistic_loss(z, y), float(np.mean((z > 0) == (y > 0)))
 
 
 @dataclass(frozen=True)
@@ -30,11 +49,26 @@ class Problem:
     seed: int = 0
 
     name = "problem"
+    classification = False   # True: held_out() gives a test loss and an accuracy
 
     @property
     def dim(self) -> int:
         """Length of the parameter vector: one weight per feature."""
         return self.features
+
+    @property
+    def train_examples(self) -> int:
+        """How many training examples minibatches are drawn from."""
+        return self.examples
+
+    @property
+    def test_examples(self) -> int:
+        """How many held-out examples ``held_out`` evaluates (0: none)."""
+        return 0
+
+    def held_out(self, w):
+        """(loss, accuracy) on the held-out test set, or None if the problem has none."""
+        return None
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -54,15 +88,18 @@ class Problem:
 
     def sample(self, rng: np.random.Generator, batch: int) -> np.ndarray:
         """Indices of one minibatch, drawn uniformly with replacement."""
-        return rng.integers(0, self.examples, size=batch)
+        return rng.integers(0, self.train_examples, size=batch)
 
     def _data_rng(self) -> np.random.Generator:
         return np.random.default_rng(self.seed)
 
     def __getstate__(self):
-        # Pickle the recipe, not the generated data: a worker process
-        # regenerates identical data from the seed instead of receiving it.
-        return {k: v for k, v in self.__dict__.items() if k != "data"}
+        # Pickle the recipe (the fields), not what is derived from it (every
+        # cached_property: the data): a worker process rebuilds identical data
+        # from the fields instead of receiving it.
+        cls = type(self)
+        return {k: v for k, v in self.__dict__.items()
+                if not isinstance(getattr(cls, k, None), cached_property)}
 
 
 @dataclass(frozen=True)
@@ -99,28 +136,49 @@ class Logistic(Problem):
 
     Features are standard normal, so the loss's curvature is about 1/4 near
     zero and learning rates around 0.1-1 converge in a few hundred steps.
+    The held-out set has ``examples // 4`` more examples of the same kind.
+    (Multinomial logistic regression on a real data set is
+    ``make_problem("logistic", dataset="digits")``, an :class:`MLP` without
+    hidden layers.)
     """
 
     features: int = 1000
     label_noise: float = 0.05
 
     name = "logistic"
+    classification = True
+
+    @property
+    def test_examples(self):
+        return max(1, self.examples // 4)
 
     @cached_property
-    def data(self):
+    def _sets(self):
         rng = self._data_rng()
         X = rng.standard_normal((self.examples, self.features))
         w_true = 3.0 * rng.standard_normal(self.features) / np.sqrt(self.features)
-        y = (X @ w_true > 0).astype(float)
-        flip = rng.random(self.examples) < self.label_noise
+        train = X, self._labels(rng, X @ w_true)
+        X_test = rng.standard_normal((self.test_examples, self.features))
+        return train, (X_test, self._labels(rng, X_test @ w_true))
+
+    def _labels(self, rng, z):
+        y = (z > 0).astype(float)
+        flip = rng.random(len(y)) < self.label_noise
         y[flip] = 1.0 - y[flip]
-        return X, y
+        return y
+
+    @property
+    def data(self):
+        """The training set: (X, y)."""
+        return self._sets[0]
 
     def loss(self, w):
         X, y = self.data
-        z = X @ w
-        # log(1 + exp(-z)) for y=1 and log(1 + exp(z)) for y=0, overflow-free.
-        return float(np.mean(np.logaddexp(0.0, np.where(y > 0, -z, z))))
+        return _logistic_loss(X @ w, y)
+
+    def held_out(self, w):
+        X, y = self._sets[1]
+        return _binary_held_out(X @ w, y)
 
     def gradient(self, w, idx):
         X, y = self.data
@@ -136,7 +194,8 @@ class SparseLogistic(Problem):
     shared pool of ``hot`` features, the rest from the whole space. With
     ``overlap=0`` two examples rarely share a feature, which is the regime where
     lock-free Hogwild! updates seldom collide; raising it makes collisions
-    common. ``sparse_gradient`` returns only the touched coordinates.
+    common. ``sparse_gradient`` returns only the touched coordinates. The
+    held-out set has ``examples // 4`` more examples of the same kind.
     """
 
     features: int = 10000
@@ -146,6 +205,7 @@ class SparseLogistic(Problem):
     label_noise: float = 0.05
 
     name = "sparse-logistic"
+    classification = True
 
     def __post_init__(self):
         super().__post_init__()
@@ -156,26 +216,44 @@ class SparseLogistic(Problem):
                 f"sparse-logistic: nonzeros ({self.nonzeros}) and hot ({self.hot}) "
                 f"must not exceed features ({self.features})")
 
+    @property
+    def test_examples(self):
+        return max(1, self.examples // 4)
+
     @cached_property
-    def data(self):
-        """Rows as (cols, vals): two (examples, nonzeros) arrays, plus labels."""
+    def _sets(self):
         rng = self._data_rng()
-        n, k = self.examples, self.nonzeros
+        cols, vals = self._rows(rng, self.examples)
+        w_true = 3.0 * rng.standard_normal(self.features) / np.sqrt(self.nonzeros)
+        train = cols, vals, self._labels(rng, cols, vals, w_true)
+        test_cols, test_vals = self._rows(rng, self.test_examples)
+        return train, (test_cols, test_vals, self._labels(rng, test_cols, test_vals, w_true))
+
+    def _rows(self, rng, n):
+        k = self.nonzeros
         from_hot = rng.random((n, k)) < self.overlap
         cols = np.where(from_hot, rng.integers(0, self.hot, (n, k)),
                         rng.integers(0, self.features, (n, k)))
-        vals = rng.standard_normal((n, k))
-        w_true = 3.0 * rng.standard_normal(self.features) / np.sqrt(k)
-        z = np.sum(vals * w_true[cols], axis=1)
-        y = (z > 0).astype(float)
-        flip = rng.random(n) < self.label_noise
+        return cols, rng.standard_normal((n, k))
+
+    def _labels(self, rng, cols, vals, w_true):
+        y = (np.sum(vals * w_true[cols], axis=1) > 0).astype(float)
+        flip = rng.random(len(y)) < self.label_noise
         y[flip] = 1.0 - y[flip]
-        return cols, vals, y
+        return y
+
+    @property
+    def data(self):
+        """Training rows as (cols, vals): two (examples, nonzeros) arrays, plus labels."""
+        return self._sets[0]
 
     def loss(self, w):
         cols, vals, y = self.data
-        z = np.sum(vals * w[cols], axis=1)
-        return float(np.mean(np.logaddexp(0.0, np.where(y > 0, -z, z))))
+        return _logistic_loss(np.sum(vals * w[cols], axis=1), y)
+
+    def held_out(self, w):
+        cols, vals, y = self._sets[1]
+        return _binary_held_out(np.sum(vals * w[cols], axis=1), y)
 
     def sparse_gradient(self, w, idx):
         """The minibatch gradient as (coordinates, values); coordinates may repeat."""
@@ -189,13 +267,133 @@ class SparseLogistic(Problem):
         return np.bincount(c, weights=v, minlength=self.features)
 
 
-PROBLEMS = {cls.name: cls for cls in (LeastSquares, Logistic, SparseLogistic)}
+def _hidden_sizes(hidden):
+    """``hidden`` as a tuple of positive whole numbers: from a tuple, a list,
+    one number, or text such as "128,64"; ValueError naming it otherwise."""
+    items = hidden.split(",") if isinstance(hidden, str) else (
+        hidden if isinstance(hidden, (tuple, list)) else (hidden,))
+    sizes = []
+    for item in items:
+        item = item.strip() if isinstance(item, str) else item
+        whole = (isinstance(item, str) and item.isdigit()) or (
+            isinstance(item, (int, np.integer)) and not isinstance(item, bool))
+        if not whole or int(item) < 1:
+            raise ValueError(f"mlp: hidden must be layer sizes that are positive whole numbers "
+                             f"(e.g. 64 or 128,64), got {hidden!r}")
+        sizes.append(int(item))
+    return tuple(sizes)
 
 
-def make_problem(spec) -> Problem:
-    """A Problem from an instance or a name such as ``"logistic"``."""
+@dataclass(frozen=True)
+class MLP(Problem):
+    """A multilayer perceptron classifying a real data set (:mod:`asynclab.mlp`).
+
+    ``hidden`` gives the sizes of the hidden layers, e.g. ``(64,)`` or
+    ``(128, 64)``; with ``()`` this is multinomial logistic regression (and is
+    named "logistic"). ``activation`` is "relu" (He initialisation) or "tanh"
+    (Glorot); the weights are drawn from ``seed``, which also draws the digits
+    test split. ``examples`` keeps only the first that many training
+    examples (None: all). ``dataset`` is "digits" (shipped with scikit-learn)
+    or "mnist" / "fashion-mnist" read from ``data_path``
+    (see :mod:`asynclab.datasets`).
+    """
+
+    examples: int | None = None
+    dataset: str = "digits"
+    hidden: tuple = (64,)
+    activation: str = "relu"
+    data_path: str | None = None
+
+    classification = True
+
+    def __post_init__(self):
+        super().__post_init__()
+        datasets.check(self.dataset, self.data_path)
+        object.__setattr__(self, "hidden", _hidden_sizes(self.hidden))
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"mlp: activation must be one of {', '.join(ACTIVATIONS)}, "
+                             f"got {self.activation!r}")
+        if self.examples is not None and (not isinstance(self.examples, (int, np.integer))
+                                          or isinstance(self.examples, bool) or self.examples < 1):
+            raise ValueError(f"{self.name}: examples must be a positive integer or None, "
+                             f"got {self.examples!r}")
+
+    @property
+    def name(self):
+        return "mlp" if self.hidden else "logistic"
+
+    @cached_property
+    def data(self) -> datasets.Split:
+        split = datasets.load(self.dataset, self.data_path, seed=self.seed)
+        if self.examples is not None:
+            split = split._replace(X_train=split.X_train[:self.examples],
+                                   y_train=split.y_train[:self.examples])
+        return split
+
+    @cached_property
+    def network(self) -> Network:
+        classes = datasets.CLASSES
+        return Network((self.features, *self.hidden, classes), self.activation)
+
+    @property
+    def features(self) -> int:
+        """Inputs per example (pixels)."""
+        return self.data.X_train.shape[1]
+
+    @property
+    def dim(self) -> int:
+        return self.network.dim
+
+    @property
+    def train_examples(self):
+        return len(self.data.y_train)
+
+    @property
+    def test_examples(self):
+        return len(self.data.y_test)
+
+    def initial_params(self):
+        if not self.hidden:
+            return np.zeros(self.dim)     # convex: start at zero, like the synthetic problems
+        return self.network.initial(np.random.default_rng([self.seed, 1]))
+
+    def loss(self, w):
+        return self.network.loss(w, self.data.X_train, self.data.y_train)
+
+    def gradient(self, w, idx):
+        return self.network.gradient(w, self.data.X_train[idx], self.data.y_train[idx])
+
+    def held_out(self, w):
+        return self.network.loss_and_accuracy(w, self.data.X_test, self.data.y_test)
+
+
+PROBLEMS = {"least-squares": LeastSquares, "logistic": Logistic,
+            "sparse-logistic": SparseLogistic, "mlp": MLP}
+
+
+def make_problem(spec, **options) -> Problem:
+    """A Problem from an instance or a name such as ``"logistic"``, with
+    ``options`` for its fields (``features=50``, ``hidden=(128, 64)``...).
+
+    ``"logistic"`` with a ``dataset`` is multinomial logistic regression on
+    it: an :class:`MLP` without hidden layers.
+    """
     if isinstance(spec, Problem):
-        return spec
-    if spec not in PROBLEMS:
+        problem, name = spec, spec.name
+    elif spec not in PROBLEMS:
         raise ValueError(f"unknown problem {spec!r}; choose one of {', '.join(PROBLEMS)}")
-    return PROBLEMS[spec]()
+    else:
+        problem, name = None, spec
+    if name == "logistic" and options.get("dataset") is not None and not isinstance(problem, MLP):
+        if "hidden" in options:
+            raise ValueError("hidden does not apply to problem 'logistic'; problem 'mlp' "
+                             "has hidden layers")
+        problem = MLP(dataset=options["dataset"], data_path=options.get("data_path"), hidden=())
+    problem = problem or PROBLEMS[name]()
+    known = {f.name for f in dataclasses.fields(problem)}
+    for key in options:
+        if key not in known:
+            hint = ("; data sets go with problems mlp and logistic"
+                    if key in ("dataset", "data_path") else "")
+            raise ValueError(f"{key} does not apply to problem {problem.name!r}{hint}")
+    return dataclasses.replace(problem, **options) if options else problem

@@ -74,33 +74,47 @@ class Trace:
         return [dataclasses.asdict(e) for e in self.events]
 
 
+METRICS = ("loss", "test_loss", "accuracy")   # what History records at each point
+
+
 @dataclass
 class History:
-    """Loss evaluated on all the data at a few moments during the run."""
+    """Metrics evaluated at a few moments during the run: ``loss`` on all the
+    training data, and for classification problems ``test_loss`` and
+    ``accuracy`` on the held-out test set (None for problems without one)."""
 
     time: list = field(default_factory=list)
     updates: list = field(default_factory=list)
     gradients: list = field(default_factory=list)
     loss: list = field(default_factory=list)
+    test_loss: list = field(default_factory=list)
+    accuracy: list = field(default_factory=list)
 
-    def record(self, time, updates, gradients, loss):
+    def record(self, time, updates, gradients, loss, test_loss=None, accuracy=None):
         self.time.append(time)
         self.updates.append(updates)
         self.gradients.append(gradients)
         self.loss.append(loss)
+        self.test_loss.append(test_loss)
+        self.accuracy.append(accuracy)
 
-    def reached(self, target):
-        """Index of the first point whose loss is at or below ``target`` (None if never)."""
-        return next((i for i, loss in enumerate(self.loss) if loss <= target), None)
+    def reached(self, target, metric="loss"):
+        """Index of the first point whose ``metric`` reached ``target``: at or
+        below it for a loss, at or above it for accuracy (None if never)."""
+        if metric not in METRICS:
+            raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+        higher_is_better = metric == "accuracy"
+        return next((i for i, value in enumerate(getattr(self, metric)) if value is not None
+                     and (value >= target if higher_is_better else value <= target)), None)
 
-    def time_to(self, target):
-        """First time the loss was at or below ``target`` (None if never)."""
-        i = self.reached(target)
+    def time_to(self, target, metric="loss"):
+        """First time ``metric`` reached ``target`` (None if never)."""
+        i = self.reached(target, metric)
         return None if i is None else self.time[i]
 
-    def updates_to(self, target):
-        """Updates applied when the loss was first at or below ``target`` (None if never)."""
-        i = self.reached(target)
+    def updates_to(self, target, metric="loss"):
+        """Updates applied when ``metric`` first reached ``target`` (None if never)."""
+        i = self.reached(target, metric)
         return None if i is None else self.updates[i]
 
     def to_dict(self):
@@ -121,6 +135,8 @@ class Summary:
     initial_loss: float
     final_loss: float
     time_to_target: float | None
+    final_accuracy: float | None      # held-out accuracy at the end (None: not a classifier)
+    time_to_accuracy: float | None    # first time at config.target_accuracy (None: never)
     mean_staleness: float
     max_staleness: int
     compute_fraction: float
@@ -150,7 +166,7 @@ def summarize(config, trace, history, *, time, updates, gradients, diverged, fai
     comm = (busy[PULL] + busy[PUSH]) / total
     idle = np.clip(1.0 - compute - comm, 0.0, 1.0)   # clip away rounding error
     stale = trace.staleness()
-    target = config.target_loss
+    target, target_accuracy = config.target_loss, config.target_accuracy
     return Summary(
         policy=str(config.policy), backend=config.backend, workers=n,
         problem=getattr(config.problem, "name", str(config.problem)), seed=config.seed,
@@ -159,6 +175,9 @@ def summarize(config, trace, history, *, time, updates, gradients, diverged, fai
         initial_loss=history.loss[0] if history.loss else math.nan,
         final_loss=history.loss[-1] if history.loss else math.nan,
         time_to_target=history.time_to(target) if target is not None else None,
+        final_accuracy=history.accuracy[-1] if history.accuracy else None,
+        time_to_accuracy=(history.time_to(target_accuracy, "accuracy")
+                          if target_accuracy is not None else None),
         mean_staleness=float(stale.mean()) if len(stale) else 0.0,
         max_staleness=int(stale.max()) if len(stale) else 0,
         compute_fraction=float(compute.mean()), comm_fraction=float(comm.mean()),
@@ -176,6 +195,7 @@ class Result:
     history: History
     trace: Trace
     params: np.ndarray = field(repr=False, default=None)
+    path: np.ndarray = field(repr=False, default=None)  # (updates + 1, dim): see simulated.run
 
     @property
     def failed_workers(self):

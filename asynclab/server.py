@@ -21,6 +21,8 @@ import math
 
 import numpy as np
 
+from .momentum import HeavyBall
+
 
 class StalledError(RuntimeError):
     """A synchronous policy cannot go on because too many workers failed.
@@ -39,7 +41,14 @@ class WorkerError(RuntimeError):
 
 
 class ParameterServer:
-    def __init__(self, policy, params, workers, lr, staleness_aware=False):
+    """``momentum`` is heavy-ball momentum on the updates the server applies
+    (:class:`~asynclab.momentum.HeavyBall`): one velocity, or under lock-free
+    Hogwild! one per worker, as each lock-free worker keeps its own. Under
+    local:H (H > 1) the workers apply it to their local steps instead, and
+    the server averages their displacements without momentum of its own.
+    Set ``path`` to a list to record every parameter vector it makes."""
+
+    def __init__(self, policy, params, workers, lr, staleness_aware=False, momentum=0.0):
         if policy.backups >= workers:
             raise ValueError(f"policy {policy.name!r} drops {policy.backups} gradients per step "
                              f"but there are only {workers} workers; allowed: backups < workers")
@@ -60,6 +69,10 @@ class ParameterServer:
         self._step_sum = None
         self._step_workers = []
         self._pushed_at = [-1] * workers  # version each worker last pushed against
+        if policy.local_steps > 1:
+            momentum = 0.0
+        self._velocities = [HeavyBall(momentum) for _ in range(workers if policy.lock_free else 1)]
+        self.path = None
 
     # -- questions a backend asks ---------------------------------------------------
     def read(self):
@@ -89,7 +102,7 @@ class ParameterServer:
         if self.policy.aggregate:
             return (staleness, *self._push_aggregated(worker, update, version_read))
         lr = self.lr / (staleness + 1) if self.staleness_aware else self.lr
-        self.params = self.params - lr * update
+        self._apply(self._velocities[worker if self.policy.lock_free else 0].step(update, lr))
         self.version += 1
         return staleness, True, self._advance_clock(worker)
 
@@ -132,10 +145,15 @@ class ParameterServer:
 
     def _close_step(self):
         mean = self._step_sum / len(self._step_workers)
-        self.params = self.params - self.lr * mean
+        self._apply(self._velocities[0].step(mean, self.lr))
         self._step_sum, self._step_workers = None, []
         self.version += 1
         return self._blocked.pop(self.version - 1, [])
+
+    def _apply(self, step):
+        self.params = self.params - step
+        if self.path is not None:
+            self.path.append(self.params)
 
     def _advance_clock(self, worker):
         c = self.clock[worker]
@@ -162,15 +180,16 @@ class ParameterServer:
         return released
 
 
-def apply_lock_free(params: np.ndarray, update, lr):
+def apply_lock_free(params: np.ndarray, update, lr, heavy_ball):
     """Hogwild!: write one step straight into shared parameters, no lock.
 
-    ``update`` is a dense gradient or a sparse ``(coordinates, values)`` pair.
-    Concurrent writers may overwrite each other's coordinates; that is the
-    bargain Hogwild! makes.
+    ``update`` is a dense gradient or a sparse ``(coordinates, values)`` pair
+    (sparse only without momentum: a velocity is dense); ``heavy_ball`` is
+    the writing worker's own velocity. Concurrent writers may overwrite each
+    other's coordinates; that is the bargain Hogwild! makes.
     """
     if isinstance(update, tuple):
         coords, values = update
         np.subtract.at(params, coords, lr * values)
     else:
-        params -= lr * update
+        params -= heavy_ball.step(update, lr)

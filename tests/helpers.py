@@ -6,14 +6,20 @@ from asynclab.backends.base import worker_streams
 SMALL = dict(features=20, examples=300)
 
 
-def sgd_reference(problem, *, lr, batch, seed, steps, workers=1):
+def sgd_reference(problem, *, lr, batch, seed, steps, workers=1, momentum=0.0):
     """Plain minibatch SGD: each step uses one minibatch from every worker's
-    stream, concatenated (so ``workers`` times the batch)."""
+    stream, concatenated (so ``workers`` times the batch). With ``momentum``,
+    heavy-ball: velocity = momentum * velocity + lr * gradient, w -= velocity."""
     rngs, _ = worker_streams(seed, workers)
     w = problem.initial_params()
+    velocity = np.zeros_like(w)
     for _ in range(steps):
         idx = np.concatenate([problem.sample(rngs[k], batch) for k in range(workers)])
-        w = w - lr * problem.gradient(w, idx)
+        if momentum:
+            velocity = momentum * velocity + lr * problem.gradient(w, idx)
+            w = w - velocity
+        else:
+            w = w - lr * problem.gradient(w, idx)
     return w
 
 

@@ -151,3 +151,32 @@ def test_a_missing_optional_package_is_one_line(capsys, monkeypatch):
     code, _, err = run_cli(capsys, "run", "--backend", "ray", *SMALL)
     assert code == 2 and "pip install 'ray>=2.9'" in err
     assert len(err.strip().splitlines()) == 1
+
+
+MLP_ARGS = ["--problem", "mlp", "--dataset", "digits", "--hidden", "16,8", "--activation",
+            "tanh", "--gradients", "600", "--lr", "0.1", "--momentum", "0.5"]
+
+
+def test_mlp_run_reports_accuracy(capsys):
+    code, out, _ = run_cli(capsys, "run", "--json", "--target-accuracy", "0.5", *MLP_ARGS)
+    summary = json.loads(out)
+    assert code == 0 and summary["problem"] == "mlp" and summary["final_accuracy"] > 0.5
+    assert summary["time_to_accuracy"] > 0
+    code, out, _ = run_cli(capsys, "run", "--target-accuracy", "0.5", *MLP_ARGS)
+    assert "held-out accuracy" in out and "time to accuracy" in out
+    code, out, _ = run_cli(capsys, "run", "--json", "--problem", "logistic", "--dataset",
+                           "digits", "--gradients", "300", "--lr", "0.5")
+    assert json.loads(out)["problem"] == "logistic" and json.loads(out)["final_accuracy"] > 0.8
+
+
+def test_compare_on_a_classifier_adds_accuracy_to_the_table_and_the_plot(capsys, tmp_path):
+    png = tmp_path / "cmp.png"
+    code, out, _ = run_cli(capsys, "compare", "--policy", "sync,async", "--plot", str(png),
+                           "--target-accuracy", "0.5", *MLP_ARGS)
+    head = out.splitlines()[0].split()
+    assert code == 0 and head[-3:] == ["accuracy", "to", "accuracy"]
+    import matplotlib.image
+    height = matplotlib.image.imread(png).shape[0]
+    run_cli(capsys, "compare", "--policy", "sync,async", "--plot", str(png), "--problem",
+            "least-squares", *SMALL)
+    assert height > matplotlib.image.imread(png).shape[0]     # one more panel: accuracy

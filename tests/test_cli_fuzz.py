@@ -45,7 +45,15 @@ FLAGS = {
     "--backend": st.one_of(st.just("simulated"), JUNK),
     "--workers": ints(1, 6),
     "--gradients": ints(1, 150),
-    "--problem": st.one_of(st.sampled_from(["least-squares", "logistic", "sparse-logistic"]), JUNK),
+    "--problem": st.one_of(st.sampled_from(["least-squares", "logistic", "sparse-logistic",
+                                            "mlp"]), JUNK),
+    "--dataset": st.one_of(st.sampled_from(["digits", "mnist", "fashion-mnist", "cifar"]), JUNK),
+    "--data-path": st.one_of(st.sampled_from(["/nonexistent/mnist.npz", "/tmp", "."]), JUNK),
+    "--hidden": st.one_of(st.sampled_from(["8", "16,8", "4,4,4", "0", "8,0", "8,", "x"]), HUGE,
+                          NEGATIVE, JUNK),
+    "--activation": st.one_of(st.sampled_from(["relu", "tanh", "sigmoid"]), JUNK),
+    "--momentum": floats(0, 0.99),
+    "--target-accuracy": floats(0.01, 1.0),
     "--features": ints(1, 40),
     "--examples": ints(1, 300),
     "--lr": floats(1e-3, 2.0),
@@ -108,6 +116,10 @@ def test_any_command_line_gets_an_answer_or_one_line(argv):
     (["--gradients", "5000000", "--batch", "1000", "--features", "1000"],
      "gradients x batch x parameters"),
     (["--backend", "thread", "--latency", "3600"], "latency must be at most 60 s"),
+    (["--problem", "mlp", "--hidden", "1000000000"], "the problem's data in bytes"),
+    (["--problem", "mlp", "--hidden", "4096,4096", "--gradients", "5000000"],
+     "gradients x batch x parameters"),
+    (["--problem", "mlp", "--batch", "1348"], "batch must be at most the problem's 1347 examples"),
 ])
 def test_absurd_sizes_are_refused_before_anything_runs(capsys, args, needle):
     start = time.perf_counter()
@@ -115,6 +127,13 @@ def test_absurd_sizes_are_refused_before_anything_runs(capsys, args, needle):
     out, err = capsys.readouterr()
     assert code == 2 and out == "" and needle in err and len(err.strip().splitlines()) == 1, err
     assert time.perf_counter() - start < 5      # refused, not attempted
+
+
+def test_an_mlp_costs_all_its_parameters_per_example_and_its_pixels_in_memory():
+    import asynclab
+    mlp = asynclab.MLP(hidden=(64,))
+    assert limits.cost_per_example(mlp) == mlp.dim == 64 * 64 + 64 + 64 * 10 + 10
+    assert limits.data_bytes(mlp) == 8 * (1347 + 450) * 64 + 8 * mlp.dim
 
 
 def test_the_work_limit_is_about_a_quarter_of_an_hour_or_more():

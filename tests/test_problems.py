@@ -72,3 +72,41 @@ def test_bad_problem_inputs_name_the_value():
         asynclab.Logistic(features=0)
     with pytest.raises(ValueError, match="overlap must be in"):
         asynclab.SparseLogistic(overlap=2)
+
+
+def _digest(arrays):
+    import hashlib
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
+
+
+@pytest.mark.parametrize("problem, digest", [
+    # Digests of the training data as generated before held-out sets existed.
+    (asynclab.LeastSquares(), "c5ff1dfafd7dcf6c"),
+    (asynclab.Logistic(), "901d39821d8d5dae"),
+    (asynclab.SparseLogistic(), "053f9a367a1489a7"),
+    (asynclab.Logistic(features=7, examples=33, seed=5), "7d30da5e654d083f"),
+    (asynclab.SparseLogistic(features=300, examples=40, overlap=0.5, seed=2), "34c98a9ed9a3b2b7"),
+], ids=lambda x: getattr(x, "name", x))
+def test_synthetic_training_data_is_what_it_always_was(problem, digest):
+    assert _digest(problem.data) == digest
+
+
+@pytest.mark.parametrize("problem", PROBLEMS[1:], ids=lambda p: p.name)
+def test_synthetic_classifiers_hold_out_a_quarter_more_examples(problem):
+    w = 0.3 * np.random.default_rng(0).standard_normal(problem.dim)
+    loss, accuracy = problem.held_out(w)
+    assert problem.test_examples == problem.examples // 4 == 12
+    assert loss > 0 and 0 <= accuracy <= 1 and (accuracy * 12) % 1 == 0
+    # Same kind of data: a model fitted to the training set does well on it.
+    big = type(problem)(**{**{f: getattr(problem, f) for f in ("features", "seed")},
+                           "examples": 2000})
+    fit = asynclab.run(problem=big, policy="sync", workers=1, gradients=400, lr=0.5).params
+    assert big.held_out(fit)[1] > 0.8
+
+
+def test_least_squares_has_no_held_out_set():
+    p = asynclab.LeastSquares(**{"features": 8, "examples": 50})
+    assert p.held_out(np.zeros(8)) is None and p.test_examples == 0 and not p.classification

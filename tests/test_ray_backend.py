@@ -196,6 +196,24 @@ def test_sync_on_ray_is_sync_sgd_as_simulated(connected):
 
 
 @ray_test
+@pytest.mark.parametrize("policy, workers, shards", [("async", 1, 1), ("local:3", 1, 1),
+                                                     ("sync", 2, 2)])
+def test_mlp_with_momentum_on_ray_is_as_simulated(connected, policy, workers, shards):
+    # One worker, or sync (timing cannot change it): the simulated run is an oracle.
+    # With shards=2 each shard keeps the velocity of its slice.
+    cfg = config(problem=asynclab.MLP(hidden=(8,)), policy=policy, workers=workers,
+                 shards=shards, gradients=90, lr=0.05, momentum=0.9, eval_points=10,
+                 target_accuracy=0.5)
+    result = asynclab.run(cfg)
+    oracle = asynclab.run(cfg.replace(backend="simulated"))
+    np.testing.assert_allclose(result.params, oracle.params, rtol=1e-10, atol=1e-12)
+    assert result.history.gradients == oracle.history.gradients
+    np.testing.assert_allclose(result.history.accuracy, oracle.history.accuracy)
+    assert result.summary.final_accuracy == pytest.approx(oracle.summary.final_accuracy)
+    assert result.summary.final_accuracy > 0.5 and result.summary.time_to_accuracy is not None
+
+
+@ray_test
 @pytest.mark.parametrize("features", [50, 20_000])
 def test_small_and_large_messages_carry_the_same_numbers(connected, features):
     # Up to 100 KiB a message is pickled by asynclab; a larger one (20000

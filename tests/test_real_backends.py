@@ -135,3 +135,34 @@ def test_a_diverging_run_stops_early(backend, policy):
     r = run(backend, problem=asynclab.LeastSquares(features=20, examples=200), policy=policy,
             workers=2, gradients=1_000_000, lr=50.0)
     assert r.summary.diverged and r.summary.gradients < 1_000_000
+
+
+MLP = asynclab.MLP(hidden=(16,))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("policy", ["async", "sync", "local:3", "hogwild"])
+def test_one_worker_mlp_with_momentum_computes_what_the_simulated_cluster_computes(
+        backend, policy):
+    config = asynclab.Config(problem=MLP, policy=policy, workers=1, gradients=150, lr=0.05,
+                             momentum=0.9, eval_points=11)
+    real, simulated = asynclab.run(config, backend=backend), asynclab.run(config)
+    np.testing.assert_allclose(real.params, simulated.params, rtol=0, atol=1e-12)
+    assert real.summary.final_accuracy == pytest.approx(simulated.summary.final_accuracy)
+    if policy != "hogwild":      # lock-free workers report checkpoints when they notice them
+        assert real.history.gradients == simulated.history.gradients
+        np.testing.assert_allclose(real.history.accuracy, simulated.history.accuracy)
+        np.testing.assert_allclose(real.history.test_loss, simulated.history.test_loss,
+                                   atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("policy", ["async", "hogwild"])
+def test_classification_reports_held_out_accuracy(backend, policy):
+    r = asynclab.run(problem=MLP, backend=backend, policy=policy, workers=2, gradients=1500,
+                     lr=0.1, momentum=0.5, target_accuracy=0.8, eval_points=20)
+    h, s = r.history, r.summary
+    assert len(h.accuracy) == len(h.test_loss) == len(h.loss) >= 10
+    assert all(0 <= a <= 1 for a in h.accuracy) and h.accuracy[-1] == s.final_accuracy
+    assert s.final_accuracy > 0.85 and h.test_loss[-1] < h.test_loss[0]
+    assert s.time_to_accuracy == h.time[h.reached(0.8, "accuracy")]

@@ -1,6 +1,7 @@
 import json
 import math
 
+import numpy as np
 import pytest
 
 import asynclab
@@ -141,3 +142,55 @@ def test_ssp_goes_on_without_a_lost_worker():
 def test_progress_bar_can_be_shown(capsys):
     asynclab.run(problem=PROBLEM, gradients=50, progress=True)
     assert "50/50" in capsys.readouterr().err
+
+
+def test_history_records_held_out_metrics_for_classifiers_only():
+    logistic = asynclab.run(problem=asynclab.Logistic(features=10, examples=400),
+                            policy="async", gradients=300, lr=0.3, eval_points=10,
+                            target_accuracy=0.8)
+    h, s = logistic.history, logistic.summary
+    assert len(h.accuracy) == len(h.test_loss) == len(h.loss) >= 10
+    assert h.accuracy[-1] == s.final_accuracy > 0.8 and h.test_loss[-1] < h.test_loss[0]
+    i = h.reached(0.8, "accuracy")
+    assert s.time_to_accuracy == h.time[i] and h.accuracy[i] >= 0.8 > max(h.accuracy[:i])
+    assert h.updates_to(0.8, "accuracy") == h.updates[i]
+    assert h.time_to(1.01, "accuracy") is None
+    d = json.loads(logistic.to_json())
+    assert d["summary"]["final_accuracy"] == s.final_accuracy
+    assert d["history"]["accuracy"] == h.accuracy
+    plain = asynclab.run(problem=PROBLEM, gradients=50, eval_points=5)
+    assert plain.history.accuracy == [None] * len(plain.history.loss) == plain.history.test_loss
+    assert plain.summary.final_accuracy is None and plain.summary.time_to_accuracy is None
+    with pytest.raises(ValueError, match="metric must be one of loss, test_loss, accuracy"):
+        h.reached(0.5, "error")
+
+
+def test_a_diverged_classifier_reports_no_accuracy():
+    from asynclab.backends.base import Evaluator
+    problem = asynclab.MLP(hidden=(8,))
+    evaluator = Evaluator(problem, budget=10, points=2)
+    evaluator.record(0.0, 0, 0, problem.initial_params())
+    evaluator.record(1.0, 1, 1, np.full(problem.dim, np.inf))
+    h = evaluator.history
+    assert evaluator.diverged and 0 < h.accuracy[0] < 1 and math.isnan(h.accuracy[1])
+    assert math.isnan(h.test_loss[1])
+
+
+def test_accuracy_curves_against_time_updates_and_gradients():
+    rs = asynclab.compare(["sync", "async"], problem=asynclab.Logistic(features=10, examples=400),
+                          workers=2, gradients=200, lr=0.3, eval_points=10)
+    for x in ("time", "updates", "gradients"):
+        ax = plots.convergence(rs, x=x, metric="accuracy", target=0.9).axes[0]
+        lines = ax.get_lines()
+        assert [l.get_label() for l in lines] == ["sync", "async", "target accuracy"]
+        np.testing.assert_array_equal(lines[1].get_xdata(), getattr(rs["async"].history, x))
+        np.testing.assert_array_equal(lines[1].get_ydata(), rs["async"].history.accuracy)
+        assert ax.get_yscale() == "linear" and ax.get_ylabel() == "accuracy (held-out data)"
+    ax = plots.convergence(rs, metric="test_loss").axes[0]
+    assert ax.get_yscale() == "log" and ax.get_ylabel() == "loss (held-out data)"
+    with pytest.raises(ValueError, match="metric must be"):
+        plots.convergence(rs, metric="error")
+    # Problems without a held-out set draw no points, and no error.
+    ls = asynclab.run(problem=PROBLEM, gradients=20)
+    assert np.isnan(plots.convergence(ls, metric="accuracy").axes[0].get_lines()[0]
+                    .get_ydata()).all()

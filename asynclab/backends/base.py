@@ -21,7 +21,8 @@ def worker_streams(seed: int, workers: int):
 
 
 class Evaluator:
-    """Evaluates the full loss about ``eval_points`` times over a run.
+    """Evaluates the full loss about ``eval_points`` times over a run (and,
+    for classification problems, the held-out loss and accuracy).
 
     ``maybe`` is called after each update reaches the server, with the count
     of gradients arrived so far (an update of local:H carries H of them); it
@@ -44,7 +45,10 @@ class Evaluator:
     def _evaluate(self, time, version, gradients, params):
         with np.errstate(all="ignore"):
             loss = self.problem.loss(params)
-        self.history.record(time, version, gradients, loss)
+            held_out = self.problem.held_out(params)
+        if held_out is not None and not math.isfinite(loss):
+            held_out = (math.nan, math.nan)     # what a diverged model predicts means nothing
+        self.history.record(time, version, gradients, loss, *(held_out or ()))
         if not math.isfinite(loss):
             self.diverged = True
 

@@ -50,7 +50,8 @@ class Coordinator:
         self.config, self.board, self.now, self.shared = config, board, now, shared
         policy, n = config.policy, config.workers
         self.server = None if policy.lock_free else ParameterServer(
-            policy, config.problem.initial_params(), n, config.lr, config.staleness_aware)
+            policy, config.problem.initial_params(), n, config.lr, config.staleness_aware,
+            config.momentum)
         self.left = config.gradients      # budget not yet granted to any worker
         self.granted = [0] * n
         self.carrying = [0] * n           # gradients in each worker's current step

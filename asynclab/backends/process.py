@@ -235,6 +235,8 @@ def run(config):
     block = SharedArrays.create(_layout(config))   # fails cleanly if /dev/shm is too small
     parent = _Parent(config, block)
     try:
+        if config.policy.lock_free:
+            block.arrays["params"][:] = config.problem.initial_params()   # zeros, or an MLP's
         parent.start()
         return parent.run()
     finally:

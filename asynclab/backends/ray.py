@@ -183,7 +183,7 @@ class RayRun:
         self.initial = config.problem.initial_params()
         slices = np.array_split(self.initial, config.shards)
         rules = (config.policy, config.workers, config.lr, config.staleness_aware,
-                 self.evaluator.every)
+                 config.momentum, self.evaluator.every)
         server = server_options(config.workers)
         self.coordinator = ray.remote(Coordinator).options(**server).remote(
             slices[0], *rules, budget=config.gradients,

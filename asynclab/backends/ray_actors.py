@@ -28,6 +28,7 @@ import traceback
 import numpy as np
 import ray
 
+from ..momentum import HeavyBall, local_step
 from ..results import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, WAIT
 from ..server import ParameterServer, StalledError
 from .base import worker_streams
@@ -63,8 +64,8 @@ def server_options(workers):
 class Shard:
     """One slice of the parameters, updated by its own ParameterServer."""
 
-    def __init__(self, params, policy, workers, lr, staleness_aware, checkpoint_every):
-        self.server = ParameterServer(policy, params, workers, lr, staleness_aware)
+    def __init__(self, params, policy, workers, lr, staleness_aware, momentum, checkpoint_every):
+        self.server = ParameterServer(policy, params, workers, lr, staleness_aware, momentum)
         self.arrived = 0                       # gradients received, over all workers
         self.every, self.next_checkpoint = checkpoint_every, checkpoint_every
         self.snapshots = []                    # parameters at each checkpoint
@@ -133,9 +134,9 @@ class Shard:
 class Coordinator(Shard):
     """Shard 0 plus the policy's gatekeeping: who may start, how many gradients."""
 
-    def __init__(self, params, policy, workers, lr, staleness_aware, checkpoint_every,
+    def __init__(self, params, policy, workers, lr, staleness_aware, momentum, checkpoint_every,
                  budget, grant):
-        super().__init__(params, policy, workers, lr, staleness_aware, checkpoint_every)
+        super().__init__(params, policy, workers, lr, staleness_aware, momentum, checkpoint_every)
         self.remaining = budget    # gradients not yet handed out
         self.grant = grant         # gradients a worker computes per message
         self.granted = [0] * workers
@@ -288,6 +289,7 @@ class Worker:
         self.problem.data                      # build the data set before the clock starts
         self.batch, self.lr = config.batch, config.lr
         self.local_steps = config.policy.local_steps
+        self.heavy_ball = HeavyBall(config.momentum)   # this worker's velocity for local steps
         data_rngs, time_rngs = worker_streams(config.seed, config.workers)
         self.rng = data_rngs[worker]
         self.slowdown = Slowdown(config, worker, time_rngs[worker])   # as on threads
@@ -337,8 +339,7 @@ class Worker:
                 if self.local_steps == 1:
                     updates.append(grad)
                 else:   # local SGD: step a private copy, send the sum of the gradients
-                    total = grad if total is None else total + grad
-                    local = local - self.lr * grad
+                    local, total = local_step(local, total, grad, self.lr, self.heavy_ball)
             carried = 1
             if total is not None:
                 updates, carried = [total], grant

@@ -26,6 +26,7 @@ from time import perf_counter
 
 import numpy as np
 
+from ..momentum import HeavyBall, local_step
 from ..results import APPLY, COMPUTE, PULL, PUSH
 from ..server import apply_lock_free
 from ..timing import Distribution, WorkerClock
@@ -152,6 +153,7 @@ class LockFreeChannel:
     def __init__(self, worker, link, params, board, config, now):
         self.worker, self.link, self.params, self.board, self.now = worker, link, params, board, now
         self.lr, self.staleness_aware = config.lr, config.staleness_aware
+        self.heavy_ball = HeavyBall(config.momentum)    # this worker's own velocity
         self._record = link.log.record
         self._left = self._ask_at = 0
         self._asked = False
@@ -187,7 +189,7 @@ class LockFreeChannel:
         seen = board.updates()
         staleness = seen - version
         lr = self.lr / (staleness + 1) if self.staleness_aware else self.lr
-        apply_lock_free(self.params, update, lr)
+        apply_lock_free(self.params, update, lr, self.heavy_ball)
         board.add_update(w)
         self._record(w, APPLY, start, now(), version, staleness)
         if seen + 1 >= board.checkpoint and self._reported != board.checkpoint:
@@ -206,8 +208,9 @@ def _life(worker, config, link, board, rng, slowdown, now, shared):
     problem, policy, record, stopped = config.problem, config.policy, link.log.record, link.stopped
     channel = LockFreeChannel(worker, link, shared, board, config, now) if policy.lock_free else link
     gradient = problem.gradient
-    if policy.lock_free and hasattr(problem, "sparse_gradient"):
+    if policy.lock_free and hasattr(problem, "sparse_gradient") and not config.momentum:
         gradient = problem.sparse_gradient     # Hogwild! writes only the touched coordinates
+    heavy_ball = HeavyBall(config.momentum)    # this worker's velocity for local steps
     msg = config.timing.message_time(problem.nbytes)
     fail_after = dict(config.fail).get(worker)
     computed = 0
@@ -234,9 +237,10 @@ def _life(worker, config, link, board, rng, slowdown, now, shared):
             if computed == fail_after:
                 link.fail()
                 return
-            update = grad if update is None else update + grad
-            if step + 1 < grant:
-                local = local - config.lr * grad
+            if policy.local_steps > 1:
+                local, update = local_step(local, update, grad, config.lr, heavy_ball)
+            else:
+                update = grad
         if msg:
             start = now()
             pause(msg, stopped)

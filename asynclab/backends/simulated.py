@@ -15,6 +15,7 @@ import itertools
 
 import numpy as np
 
+from ..momentum import HeavyBall, local_step
 from ..results import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, WAIT, Trace
 from ..server import ParameterServer, StalledError
 from ..timing import WorkerClock
@@ -24,14 +25,16 @@ PARK = None   # yielded by a worker that waits for the server to release it
 
 
 class Simulation:
-    def __init__(self, config):
+    def __init__(self, config, record_path=False):
         self.config = config
         self.problem = problem = config.problem
         self.policy = config.policy
         self.timing = timing = config.timing
         n = config.workers
         self.server = ParameterServer(self.policy, problem.initial_params(), n, config.lr,
-                                      config.staleness_aware)
+                                      config.staleness_aware, config.momentum)
+        if record_path:
+            self.server.path = [self.server.params]
         batch_rngs, time_rngs = worker_streams(config.seed, n)
         self.batch_rngs = batch_rngs
         block = min(512, max(8, config.gradients // n + 1))
@@ -100,6 +103,7 @@ class Simulation:
         cfg, server, trace, problem = self.config, self.server, self.trace, self.problem
         rng, clock, msg = self.batch_rngs[w], self.clocks[w], self.message_time
         local_steps, lr, batch = self.policy.local_steps, cfg.lr, cfg.batch
+        heavy_ball = HeavyBall(cfg.momentum)   # this worker's velocity for its local steps
         # Lock-free writers do not queue at a server: only a server serialises applies.
         apply_time = 0.0 if self.policy.lock_free else self.timing.apply_time
         computed = 0
@@ -139,8 +143,7 @@ class Simulation:
                 if local_steps == 1:
                     update = grad
                 else:
-                    update = grad if update is None else update + grad
-                    local = local - lr * grad
+                    local, update = local_step(local, update, grad, lr, heavy_ball)
             if msg:
                 start = self.now
                 yield msg
@@ -168,11 +171,19 @@ class Simulation:
     def _result(self):
         server = self.server
         self.evaluator.finish(self.now, server.version, self.computed, server.params)
-        return make_result(self.config, self.trace, self.evaluator, time=self.now,
-                           updates=server.version, gradients=self.computed,
-                           failed=server.failed, params=server.params)
+        result = make_result(self.config, self.trace, self.evaluator, time=self.now,
+                             updates=server.version, gradients=self.computed,
+                             failed=server.failed, params=server.params)
+        if server.path is not None:
+            result.path = np.array(server.path)
+        return result
 
 
-def run(config):
-    """Run ``config`` on the simulated cluster and return its Result."""
-    return Simulation(config).run()
+def run(config, record_path=False):
+    """Run ``config`` on the simulated cluster and return its Result.
+
+    ``record_path=True`` also keeps every parameter vector the server made,
+    in ``result.path`` (one row per update, the initial vector first), for
+    :func:`asynclab.momentum.measure_implicit_momentum`.
+    """
+    return Simulation(config, record_path).run()
