@@ -52,7 +52,9 @@ def check(config):
         _refuse("loss evaluations x examples x parameters", eval_work, MAX_EVAL_WORK,
                 "use fewer eval_points or a smaller problem")
     if config.backend != "simulated":
-        injected = [("latency", config.latency)]
+        latency = config.latency
+        injected = [("latency", latency) if isinstance(latency, float)
+                    else ("latency (mean)", latency.mean)]
         if config.delay is not None:
             injected.append(("delay (mean)", config.delay.mean))
         for name, seconds in injected:

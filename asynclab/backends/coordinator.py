@@ -15,7 +15,7 @@ import numpy as np
 
 from ..results import APPLY, DROP, FAIL, Trace
 from ..server import ParameterServer
-from .base import Evaluator, make_result
+from .base import Evaluator, loss_diverged, make_result
 
 
 class DeferredEvaluator(Evaluator):
@@ -32,7 +32,7 @@ class DeferredEvaluator(Evaluator):
 
     def _evaluate(self, time, version, gradients, params):
         params = np.array(params) if self._copy else params
-        if not np.isfinite(params).all():
+        if loss_diverged(self.problem, params):     # the rule of every backend
             self.diverged = True
         self._snapshots.append((time, version, gradients, params))
 
