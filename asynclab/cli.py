@@ -29,7 +29,7 @@ class _UsageError(Exception):
 
 def _experiment_flags(p, many_policies=False):
     p.add_argument("--policy", default="sync,async" if many_policies else "async",
-                   help="sync, async, hogwild, ssp:S, backup:B or local:H"
+                   help="sync, async, hogwild, allreduce, ssp:S, backup:B or local:H"
                         + (" (comma-separated list)" if many_policies else ""))
     p.add_argument("--backend", default="simulated", help=", ".join(BACKEND_NAMES))
     p.add_argument("--workers", type=int, default=4)
@@ -39,7 +39,8 @@ def _experiment_flags(p, many_policies=False):
     p.add_argument("--features", type=int, help="problem size (parameters)")
     p.add_argument("--examples", type=int, help="number of training examples")
     p.add_argument("--nonzeros", type=int, help="sparse-logistic: features per example")
-    p.add_argument("--overlap", type=float, help="sparse-logistic: share of hot features")
+    p.add_argument("--feature-overlap", type=float, dest="feature_overlap",
+                   help="sparse-logistic: share of each example's features from the hot pool")
     p.add_argument("--lr", type=float, default=0.1, help="learning rate")
     p.add_argument("--batch", type=int, default=32, help="examples per gradient")
     p.add_argument("--seed", type=int, default=0)
@@ -49,8 +50,15 @@ def _experiment_flags(p, many_policies=False):
                    help="simulated compute time: const:MEAN, exp:MEAN or lognormal:MEAN:SIGMA")
     p.add_argument("--speeds", help="per-worker time multipliers, e.g. 1,1,3")
     p.add_argument("--straggler", help="PROB:FACTOR, e.g. 0.1:5")
-    p.add_argument("--latency", type=float, default=0.0, help="seconds per message")
-    p.add_argument("--bandwidth", type=float, default=math.inf, help="bytes per second")
+    p.add_argument("--latency", default="0",
+                   help="seconds per message, or a law drawn per message: exp:MEAN, ...")
+    p.add_argument("--bandwidth", type=float, default=math.inf,
+                   help="bytes per second of each worker's link")
+    p.add_argument("--server-bandwidth", type=float, default=math.inf,
+                   help="bytes per second of the server's shared link (default: unlimited)")
+    p.add_argument("--overlap", nargs="?", const=True, default=False,
+                   help="send and fetch in the background while computing (async, ssp:S, "
+                        "hogwild)")
     p.add_argument("--apply-time", type=float, default=0.0,
                    help="simulated server seconds per gradient")
     p.add_argument("--delay", help="real backends: extra sleep per gradient (a distribution)")
@@ -67,12 +75,18 @@ def _experiment_flags(p, many_policies=False):
 def _config(args, policy) -> Config:
     from .problems import make_problem
     problem = make_problem(args.problem)
-    sizes = {k: getattr(args, k) for k in ("features", "examples", "nonzeros", "overlap")
+    if args.overlap is not True and args.overlap is not False:
+        raise ValueError(f"--overlap takes no value, got {args.overlap!r} (the sparse-logistic "
+                         "problem's share of hot features is --feature-overlap)")
+    sizes = {k: getattr(args, k) for k in ("features", "examples", "nonzeros")
              if getattr(args, k) is not None}
+    if args.feature_overlap is not None:
+        sizes["overlap"] = args.feature_overlap
     known = {f.name for f in dataclasses.fields(problem)}
     for key in sizes:
         if key not in known:
-            raise ValueError(f"--{key} does not apply to problem {problem.name!r}")
+            flag = "feature-overlap" if key == "overlap" else key
+            raise ValueError(f"--{flag} does not apply to problem {problem.name!r}")
     problem = dataclasses.replace(problem, **sizes)
     speeds = ()
     if args.speeds:
@@ -84,6 +98,7 @@ def _config(args, policy) -> Config:
                   gradients=args.gradients, lr=args.lr, batch=args.batch, seed=args.seed,
                   staleness_aware=args.staleness_aware, compute=args.compute, speeds=speeds,
                   straggler=args.straggler, latency=args.latency, bandwidth=args.bandwidth,
+                  server_bandwidth=args.server_bandwidth, overlap=args.overlap,
                   apply_time=args.apply_time, delay=args.delay, fail=args.fail or (),
                   target_loss=args.target_loss, eval_points=args.eval_points,
                   progress=args.progress, address=args.address, shards=args.shards,
@@ -120,6 +135,10 @@ def _text_summary(result):
         f"communication {s.comm_fraction:.1%}, idle {s.idle_fraction:.1%}",
         f"  gradients/s         {s.gradients_per_second:.4g}",
     ]
+    if s.queue_fraction or s.overlap_fraction:
+        lines.insert(-1, f"  idle split          waiting {s.wait_fraction:.1%}, "
+                         f"queueing {s.queue_fraction:.1%}; communication hidden behind "
+                         f"computing {s.overlap_fraction:.1%}")
     if s.time_to_target is not None or result.config.target_loss is not None:
         ttt = "never" if s.time_to_target is None else f"{s.time_to_target:.4g} {unit}"
         lines.append(f"  time to target      {ttt}")

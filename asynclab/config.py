@@ -138,6 +138,9 @@ class Config:
         if self.overlap and (policy.aggregate or policy.ring):
             raise ValueError(f"overlap needs a policy without a per-step barrier (async, "
                              f"ssp:S or hogwild), got {policy.name!r}")
+        if math.isfinite(self.server_bandwidth) and self.backend in ("thread", "process"):
+            raise ValueError(f"server_bandwidth is modelled on the simulated backend only, "
+                             f"not on {self.backend!r}; got {self.server_bandwidth:g}")
         if policy.ring and (policy.backups or policy.local_steps != 1 or policy.lock_free):
             raise ValueError(f"policy {policy.name!r}: a ring all-reduce averages every "
                              "worker's gradient each step; allowed: no backups, no local "

@@ -70,6 +70,11 @@ class MessageClock:
         self.constant = 0.0 if self.law else latency
         self.bandwidth, self.rng = bandwidth, rng
 
+    @property
+    def instant(self) -> bool:
+        """True if every message takes no time at all."""
+        return self.law is None and self.constant == 0 and math.isinf(self.bandwidth)
+
     def latency(self) -> float:
         return self.constant if self.law is None else float(self.law.draw(self.rng, 1)[0])
 

@@ -198,14 +198,26 @@ class Budget:
         an aggregated policy."""
         if server is not None and self.policy.aggregate:
             if self._step is None or self._step[0] != server.version:
-                live = sorted(server.live)
-                share, extra = divmod(min(self.left, self.policy.local_steps * len(live)),
-                                      len(live))
-                self._step = (server.version, {w: share + (i < extra) for i, w in enumerate(live)})
+                self._step = (server.version, self.shares(server.live))
             want = self._step[1].pop(worker, 0)
         grant = min(want, self.left)
         self.left -= grant
         return grant
+
+    def shares(self, live) -> dict:
+        """{worker: gradients} of an aggregated step that ``live`` workers begin now."""
+        live = sorted(live)
+        share, extra = divmod(min(self.left, self.policy.local_steps * len(live)), len(live))
+        return {w: share + (i < extra) for i, w in enumerate(live)}
+
+    def take_step(self, step, live) -> dict:
+        """All the shares of one aggregated step at once (for workers that each keep
+        their own Budget and must agree on it: the ring). Repeated calls for the
+        same ``step`` give the same answer."""
+        if self._step is None or self._step[0] != step:
+            self._step = (step, self.shares(live))
+            self.left -= sum(self._step[1].values())
+        return self._step[1]
 
     def give_back(self, gradients):
         """A lost worker's gradients that it was granted but never computed."""
