@@ -77,8 +77,8 @@ class Coordinator:
         spent), or None if the policy parks it until it is released.
         Lock-free workers ask for ``want`` at a time and get fewer near the end.
         A lost worker gets nothing (a process killed while parked may still be
-        in a released list)."""
-        if worker in self.failed:
+        in a released list), nor does anyone once the run is stopping."""
+        if worker in self.failed or self.board.stop:
             return 0
         if self.server is not None:
             if not self.server.may_start(worker):
