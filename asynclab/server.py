@@ -179,13 +179,15 @@ class ParameterServer:
 class Budget:
     """The gradients a run may compute, handed out as workers begin their steps.
 
-    Without aggregation (async, ssp:S, hogwild) a worker gets what it asks for
-    while any are left, first come first served. An aggregated step (sync,
-    backup:B, local:H, allreduce) shares its gradients out when its first
-    worker begins it: every live worker gets ``local_steps``; when fewer are
-    left, they are spread as evenly as possible, lower worker ids first. So who
-    computes the last gradients does not depend on timing, and every backend
-    hands them out alike.
+    A worker gets what it asks for while any are left, first come first
+    served: one gradient per step under sync, backup:B, async, ssp:S and
+    hogwild (lock-free workers ask for chunks). A step of several gradients
+    per worker (local:H), or of a ring all-reduce, instead shares its
+    gradients out when its first worker begins it: every live worker gets
+    ``local_steps``; when fewer are left, they are spread as evenly as
+    possible, lower worker ids first. So who computes the last gradients of
+    those steps does not depend on timing, and every backend hands them out
+    alike (ring workers even agree on it without talking).
     """
 
     def __init__(self, total, policy):
@@ -196,7 +198,7 @@ class Budget:
         """Gradients ``worker`` may compute now (0: none are left for it).
         ``server`` (a ParameterServer) tells the step and the live workers of
         an aggregated policy."""
-        if server is not None and self.policy.aggregate:
+        if server is not None and (self.policy.local_steps > 1 or self.policy.ring):
             if self._step is None or self._step[0] != server.version:
                 self._step = (server.version, self.shares(server.live))
             want = self._step[1].pop(worker, 0)

@@ -75,11 +75,11 @@ def test_every_backend_stops_a_diverging_run_at_the_same_checkpoint(backend):
 
 
 # 4. local:H at the end of the budget: the real backends gave the last gradients to the
-#    first worker to ask, the simulator one at a time. Now an aggregated step shares
-#    them out by worker id on every backend.
+#    first worker to ask, the simulator one at a time. Now a local:H step shares them
+#    out by worker id on every backend (server.Budget).
 @pytest.mark.parametrize("backend", ["thread", "process"])
 @pytest.mark.parametrize("policy,workers,gradients", [
-    ("local:3", 2, 26), ("local:3", 2, 27), ("local:2", 3, 19), ("sync", 3, 16)])
+    ("local:3", 2, 26), ("local:3", 2, 27), ("local:2", 3, 19), ("local:4", 3, 3 * 4 * 2 + 5)])
 def test_the_last_partial_step_is_shared_alike_on_every_backend(backend, policy, workers,
                                                                  gradients):
     config = asynclab.Config(problem=SMALL, policy=policy, workers=workers, gradients=gradients,

@@ -143,18 +143,34 @@ def test_allreduce_step_is_compute_plus_the_ring(workers):
     assert r.summary.transfer_fraction == pytest.approx(ring / (c + ring), rel=1e-9)
 
 
-@pytest.mark.parametrize("steps", [1, 2, 5])
-@pytest.mark.parametrize("extra", [0, 1, 2])
-def test_allreduce_parameters_equal_syncs_after_every_step(steps, extra):
-    """Same seed, same gradients; only the order of the additions (a ring) differs.
-    ``extra`` gradients make a partial last step."""
-    kw = dict(problem=SMALL, workers=3, gradients=3 * steps + extra, lr=0.4, batch=8,
+@pytest.mark.parametrize("steps", [1, 2, 3, 5, 8])
+def test_allreduce_parameters_equal_syncs_after_every_step(steps):
+    """Same seed, same gradients; only the order of the additions (a ring) differs."""
+    kw = dict(problem=SMALL, workers=3, gradients=3 * steps, lr=0.4, batch=8,
               compute="exp:1", seed=4, eval_points=2)
     sync = asynclab.run(policy="sync", latency=0.3, **kw)
     ring = asynclab.run(policy="allreduce", latency=0.3, bandwidth=1e3, **kw)
     np.testing.assert_allclose(ring.params, sync.params, rtol=0, atol=1e-12)
-    assert ring.summary.updates == sync.summary.updates
+    assert ring.summary.updates == sync.summary.updates == steps
     assert ring.summary.time != sync.summary.time
+
+
+def test_a_partial_last_ring_step_averages_the_lowest_worker_ids_gradients():
+    """A budget that is not a multiple of N: the last step averages the gradients
+    of workers 0..extra-1 (sync takes those of the first workers released)."""
+    from helpers import sgd_reference
+    kw = dict(problem=SMALL, lr=0.4, batch=8, seed=4)
+    ring = asynclab.run(policy="allreduce", workers=3, gradients=3 * 4 + 2, compute="exp:1",
+                        eval_points=2, **kw)
+    full = sgd_reference(steps=4, workers=3, **kw)
+    from asynclab.backends.base import worker_streams
+    rngs, _ = worker_streams(4, 3)
+    for _ in range(4):
+        for r in rngs:
+            SMALL.sample(r, 8)
+    idx = np.concatenate([SMALL.sample(rngs[w], 8) for w in (0, 1)])
+    expected = full - 0.4 * SMALL.gradient(full, idx)
+    np.testing.assert_allclose(ring.params, expected, rtol=0, atol=1e-12)
 
 
 def test_allreduce_is_a_barrier_policy_that_never_pulls():
