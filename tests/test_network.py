@@ -323,3 +323,17 @@ def test_overlap_never_lowers_throughput(config):
     plain, over = asynclab.run(config), asynclab.run(config.replace(overlap=True))
     assert over.summary.gradients == plain.summary.gradients
     assert over.summary.time <= plain.summary.time * (1 + 1e-9)
+
+
+def test_the_timeline_draws_background_messages_on_a_thin_lane_and_queue_in_its_style():
+    from asynclab import plots
+    r = run(policy="async", workers=3, gradients=24, compute="exp:1", latency=0.3,
+            overlap=True, server_bandwidth=4000)
+    ax = plots.timeline(r).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["compute", "communication", "idle (waiting)",
+                      "queue (server or its link)", "overlapped communication"]
+    heights = {round(p.get_paths()[0].get_extents().height, 2) for p in ax.collections}
+    assert 0.15 in heights                      # the thin lane
+    plain = plots.timeline(run(policy="async", workers=3, gradients=24)).axes[0]
+    assert len(plain.get_legend().get_texts()) == 3
