@@ -78,6 +78,12 @@ class MessageClock:
     def latency(self) -> float:
         return self.constant if self.law is None else float(self.law.draw(self.rng, 1)[0])
 
+    def latencies(self, count) -> np.ndarray:
+        """The latencies of the next ``count`` messages (the same draws, in order)."""
+        if self.law is None:
+            return np.full(count, self.constant)
+        return self.law.draw(self.rng, count)
+
     def message_time(self, nbytes) -> float:
         return self.latency() + nbytes / self.bandwidth
 
@@ -137,9 +143,11 @@ class Network:
         if rounds == 0:
             return 0.0, 0.0
         chunk = self.nbytes / (workers * self.bandwidth)
-        times = [max(clock.latency() for clock in self.clocks) + chunk
-                 for _ in range(2 * rounds)]
-        return sum(times[:rounds]), sum(times[rounds:])
+        if self.clocks[0].law is None:        # every round takes the same time
+            return (rounds * (self.clocks[0].constant + chunk),) * 2
+        slowest = np.max([clock.latencies(2 * rounds) for clock in self.clocks], axis=0)
+        times = slowest + chunk
+        return float(times[:rounds].sum()), float(times[rounds:].sum())
 
 
 def ring_time(workers, latency, nbytes, bandwidth):
@@ -163,11 +171,14 @@ def ring_sum(gradients):
     (:mod:`asynclab.backends.ring`) performs the same additions, so both give
     the same bits.
     """
-    n = len(gradients)
-    total = np.empty_like(gradients[0])
-    for c, part in enumerate(ring_chunks(len(total), n)):
-        acc = gradients[c][part].copy()
-        for j in range(1, n):
-            acc += gradients[(c + j) % n][part]
-        total[part] = acc
+    n, dim = len(gradients), len(gradients[0])
+    stacked = np.asarray(gradients)
+    # chunk[i]: the chunk coordinate i belongs to; its j-th term comes from worker chunk + j.
+    chunk = np.zeros(dim, dtype=np.intp)
+    for c, part in enumerate(ring_chunks(dim, n)):
+        chunk[part] = c
+    coordinates = np.arange(dim)
+    total = stacked[chunk, coordinates]
+    for j in range(1, n):
+        total += stacked[(chunk + j) % n, coordinates]
     return total
