@@ -29,7 +29,7 @@ from ..results import APPLY, COMPUTE, PULL, PUSH, WAIT
 from ..server import Budget
 from .realtime import pause
 
-SPIN = 200          # polls before a waiting worker starts to yield its core
+SPIN = 2000         # polls (each yields the core) before a waiting worker sleeps
 
 
 class Rounds:
