@@ -113,6 +113,10 @@ def test_any_command_line_gets_an_answer_or_one_line(argv):
     (["--gradients", "5000000", "--batch", "1000", "--features", "1000"],
      "gradients x batch x parameters"),
     (["--backend", "thread", "--latency", "3600"], "latency must be at most 60 s"),
+    (["--policy", "allreduce", "--workers", "100000", "--features", "5000"],
+     "allreduce: workers x parameters"),
+    (["--policy", "allreduce", "--workers", "5000", "--features", "10", "--gradients",
+      "1000000", "--latency", "exp:0.01"], "allreduce with a latency law"),
 ])
 def test_absurd_sizes_are_refused_before_anything_runs(capsys, args, needle):
     start = time.perf_counter()
