@@ -28,7 +28,7 @@ import traceback
 import numpy as np
 import ray
 
-from ..results import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, QUEUE, WAIT
+from ..results import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, WAIT
 from ..server import Budget, ParameterServer, StalledError
 from .base import loss_diverged, worker_streams
 from .realtime import Slowdown
@@ -172,7 +172,6 @@ class Coordinator(Shard):
             self._log(rows)
             arrival = self.now()
             if updates:
-                self.rows.append((worker, PUSH, sent_at, arrival, version_read, -1))
                 outcomes = self._apply_push(worker, updates, version_read, carried)
                 self._send("push", worker, message, version_read)
                 end = self.now()
@@ -181,8 +180,8 @@ class Coordinator(Shard):
                                       version_read, staleness))
                     self._release(released)
             waited = self.now()
-            if updates and waited > arrival:      # the worker waited for the server's apply
-                self.rows.append((worker, QUEUE, arrival, waited, -1, -1))
+            if updates:     # the actor call, until the server has applied it: communication
+                self.rows.append((worker, PUSH, sent_at, waited, version_read, -1))
             server = self.server
             while self.stopped is None and worker in server.live and not server.may_start(worker):
                 self.parked.add(worker)
