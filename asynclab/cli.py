@@ -29,7 +29,7 @@ class _UsageError(Exception):
 
 def _experiment_flags(p, many_policies=False):
     p.add_argument("--policy", default="sync,async" if many_policies else "async",
-                   help="sync, async, hogwild, ssp:S, backup:B or local:H"
+                   help="sync, async, hogwild, allreduce, ssp:S, backup:B or local:H"
                         + (" (comma-separated list)" if many_policies else ""))
     p.add_argument("--backend", default="simulated", help=", ".join(BACKEND_NAMES))
     p.add_argument("--workers", type=int, default=4)
@@ -39,7 +39,8 @@ def _experiment_flags(p, many_policies=False):
     p.add_argument("--features", type=int, help="problem size (parameters)")
     p.add_argument("--examples", type=int, help="number of training examples")
     p.add_argument("--nonzeros", type=int, help="sparse-logistic: features per example")
-    p.add_argument("--overlap", type=float, help="sparse-logistic: share of hot features")
+    p.add_argument("--feature-overlap", type=float, dest="feature_overlap",
+                   help="sparse-logistic: share of each example's features from the hot pool")
     p.add_argument("--dataset", help="mlp, logistic: " + ", ".join(DATASETS))
     p.add_argument("--data-path", help="mnist, fashion-mnist: a directory of IDX files or an "
                                        ".npz file (nothing is downloaded)")
@@ -55,8 +56,15 @@ def _experiment_flags(p, many_policies=False):
                    help="simulated compute time: const:MEAN, exp:MEAN or lognormal:MEAN:SIGMA")
     p.add_argument("--speeds", help="per-worker time multipliers, e.g. 1,1,3")
     p.add_argument("--straggler", help="PROB:FACTOR, e.g. 0.1:5")
-    p.add_argument("--latency", type=float, default=0.0, help="seconds per message")
-    p.add_argument("--bandwidth", type=float, default=math.inf, help="bytes per second")
+    p.add_argument("--latency", default="0",
+                   help="seconds per message, or a law drawn per message: exp:MEAN, ...")
+    p.add_argument("--bandwidth", type=float, default=math.inf,
+                   help="bytes per second of each worker's link")
+    p.add_argument("--server-bandwidth", type=float, default=math.inf,
+                   help="bytes per second of the server's shared link (default: unlimited)")
+    p.add_argument("--overlap", nargs="?", const=True, default=False,
+                   help="send and fetch in the background while computing (async, ssp:S, "
+                        "hogwild)")
     p.add_argument("--apply-time", type=float, default=0.0,
                    help="simulated server seconds per gradient")
     p.add_argument("--delay", help="real backends: extra sleep per gradient (a distribution)")
@@ -72,21 +80,27 @@ def _experiment_flags(p, many_policies=False):
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
-PROBLEM_OPTIONS = ("features", "examples", "nonzeros", "overlap", "dataset", "data_path",
-                   "hidden", "activation")
+# flag (as argparse stores it) -> the problem's field it sets
+PROBLEM_OPTIONS = {"features": "features", "examples": "examples", "nonzeros": "nonzeros",
+                   "feature_overlap": "overlap", "dataset": "dataset", "data_path": "data_path",
+                   "hidden": "hidden", "activation": "activation"}
 
 
 def _config(args, policy) -> Config:
     from .problems import make_problem
-    options = {k: getattr(args, k) for k in PROBLEM_OPTIONS if getattr(args, k) is not None}
+    if args.overlap is not True and args.overlap is not False:
+        raise ValueError(f"--overlap takes no value, got {args.overlap!r} (the sparse-logistic "
+                         "problem's share of hot features is --feature-overlap)")
+    options = {field: getattr(args, flag) for flag, field in PROBLEM_OPTIONS.items()
+               if getattr(args, flag) is not None}
     try:
         problem = make_problem(args.problem, **options)
     except ValueError as err:
         # Options are fields in Python and flags here: name them as flags.
         message = str(err)
-        for key in options:
-            if message.startswith(f"{key} does not apply"):
-                message = "--" + key.replace("_", "-") + message[len(key):]
+        for flag, field in PROBLEM_OPTIONS.items():
+            if message.startswith(f"{field} does not apply"):
+                message = "--" + flag.replace("_", "-") + message[len(field):]
         raise ValueError(message) from None
     speeds = ()
     if args.speeds:
@@ -99,6 +113,7 @@ def _config(args, policy) -> Config:
                   staleness_aware=args.staleness_aware, momentum=args.momentum,
                   compute=args.compute, speeds=speeds,
                   straggler=args.straggler, latency=args.latency, bandwidth=args.bandwidth,
+                  server_bandwidth=args.server_bandwidth, overlap=args.overlap,
                   apply_time=args.apply_time, delay=args.delay, fail=args.fail or (),
                   target_loss=args.target_loss, target_accuracy=args.target_accuracy,
                   eval_points=args.eval_points,
@@ -136,6 +151,10 @@ def _text_summary(result):
         f"communication {s.comm_fraction:.1%}, idle {s.idle_fraction:.1%}",
         f"  gradients/s         {s.gradients_per_second:.4g}",
     ]
+    if s.queue_fraction or s.overlap_fraction:
+        lines.insert(-1, f"  idle split          waiting {s.wait_fraction:.1%}, "
+                         f"queueing {s.queue_fraction:.1%}; communication hidden behind "
+                         f"computing {s.overlap_fraction:.1%}")
     if s.final_accuracy is not None:
         lines.append(f"  held-out accuracy   {s.final_accuracy:.2%}")
     if s.time_to_target is not None or result.config.target_loss is not None:

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 from . import limits
+from .network import parse_latency
 from .policies import Policy, parse_policy
 from .problems import Problem, make_problem
 from .timing import Distribution, Timing
@@ -71,9 +72,12 @@ class Config:
     compute: Distribution | str = "exp:1.0"   # time to compute one gradient
     speeds: tuple = ()               # per-worker time multipliers, e.g. (1, 1, 3)
     straggler: tuple | str | None = None      # (probability, slowdown factor)
-    latency: float = 0.0             # seconds per message (also injected on real backends)
-    bandwidth: float = math.inf      # bytes per second (also injected on real backends)
+    latency: float | Distribution | str = 0.0   # seconds per message, or a law such as
+                                     # 'exp:0.05' drawn per message (also injected on real backends)
+    bandwidth: float = math.inf      # bytes per second of a worker's link (also injected)
     apply_time: float = 0.0          # server seconds to apply one gradient
+    server_bandwidth: float = math.inf   # bytes per second of the server's shared link
+    overlap: bool = False            # send and fetch in the background while computing
     # Real backends: an extra sleep per gradient (a distribution, e.g. 'const:0.001').
     delay: Distribution | str | None = None
     fail: tuple = ()                 # ((worker, after_gradients), ...): kill those workers
@@ -114,9 +118,15 @@ class Config:
                 raise ValueError(f"straggler needs 0 <= PROB <= 1 and FACTOR >= 1, "
                                  f"got {self.straggler!r}")
             s("straggler", (p, f))
-        s("latency", _number("latency", self.latency, low=0))
+        s("latency", parse_latency(self.latency))
         s("bandwidth", _number("bandwidth", self.bandwidth, low=0, strict=True, allow_inf=True))
         s("apply_time", _number("apply_time", self.apply_time, low=0))
+        s("server_bandwidth", _number("server_bandwidth", self.server_bandwidth, low=0,
+                                      strict=True, allow_inf=True))
+        if not isinstance(self.overlap, (bool, int)) or self.overlap not in (0, 1):
+            raise ValueError(f"overlap must be True or False, got {self.overlap!r}")
+        s("overlap", bool(self.overlap))
+        self._check_combinations()
         s("fail", self._parse_fail(self.fail))
         if self.target_loss is not None:
             s("target_loss", _number("target_loss", self.target_loss))
@@ -134,6 +144,19 @@ class Config:
             raise ValueError(f"policy {self.policy.name!r} drops {self.policy.backups} of "
                              f"{self.workers} gradients per step; allowed: B < workers")
         limits.check(self)     # sizes that would take hours or all memory
+
+    def _check_combinations(self):
+        policy = self.policy
+        if self.overlap and (policy.aggregate or policy.ring):
+            raise ValueError(f"overlap needs a policy without a per-step barrier (async, "
+                             f"ssp:S or hogwild), got {policy.name!r}")
+        if math.isfinite(self.server_bandwidth) and self.backend in ("thread", "process"):
+            raise ValueError(f"server_bandwidth is modelled on the simulated backend only, "
+                             f"not on {self.backend!r}; got {self.server_bandwidth:g}")
+        if policy.ring and (policy.backups or policy.local_steps != 1 or policy.lock_free):
+            raise ValueError(f"policy {policy.name!r}: a ring all-reduce averages every "
+                             "worker's gradient each step; allowed: no backups, no local "
+                             "steps, not lock-free")
 
     def _parse_fail(self, spec):
         if isinstance(spec, dict):
@@ -168,7 +191,10 @@ class Config:
                                 for f in dataclasses.fields(self.problem)}
         for key in ("policy", "compute", "delay"):
             d[key] = None if d[key] is None else str(d[key])
-        d["bandwidth"] = None if math.isinf(self.bandwidth) else self.bandwidth
+        if isinstance(self.latency, Distribution):
+            d["latency"] = str(self.latency)
+        for key in ("bandwidth", "server_bandwidth"):
+            d[key] = None if math.isinf(d[key]) else d[key]
         d["speeds"], d["fail"] = list(self.speeds), [list(x) for x in self.fail]
         d["straggler"] = list(self.straggler) if self.straggler else None
         return d

@@ -17,6 +17,7 @@ MAX_WORK = 1e12                      # gradients x batch x parameters: about 15-
 MAX_EVAL_WORK = 1e12                 # loss evaluations x examples x parameters
 MAX_DATA_BYTES = 4 << 30             # a problem's generated or loaded data
 MAX_INJECTED_SECONDS = 60.0          # one injected sleep on real workers (latency, delay)
+MAX_RING_DRAWS = 1e9                 # latencies a simulated ring draws: 2(N-1) per worker per step
 
 
 def _refuse(what, value, limit, advice):
@@ -46,13 +47,26 @@ def check(config):
     if work > MAX_WORK:
         _refuse("gradients x batch x parameters", work, MAX_WORK,
                 "use fewer gradients, a smaller batch or a smaller problem")
+    if config.policy.ring:
+        held = 16.0 * config.workers * problem.dim      # a step's gradients, and their ring sum
+        if held > MAX_DATA_BYTES:
+            _refuse("allreduce: workers x parameters x 16 bytes", held, MAX_DATA_BYTES,
+                    "use fewer workers or a smaller problem")
+        if not isinstance(config.latency, float):
+            draws = 2.0 * config.gradients * config.workers
+            if draws > MAX_RING_DRAWS:
+                _refuse("allreduce with a latency law: latencies drawn (2 x gradients x "
+                        "workers)", draws, MAX_RING_DRAWS,
+                        "use a constant latency, fewer workers or fewer gradients")
     evals = min(config.eval_points, config.gradients + 1)
     eval_work = float(evals) * (examples + problem.test_examples) * cost_per_example(problem)
     if eval_work > MAX_EVAL_WORK:
         _refuse("loss evaluations x examples x parameters", eval_work, MAX_EVAL_WORK,
                 "use fewer eval_points or a smaller problem")
     if config.backend != "simulated":
-        injected = [("latency", config.latency)]
+        latency = config.latency
+        injected = [("latency", latency) if isinstance(latency, float)
+                    else ("latency (mean)", latency.mean)]
         if config.delay is not None:
             injected.append(("delay (mean)", config.delay.mean))
         for name, seconds in injected:

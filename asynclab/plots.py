@@ -2,7 +2,8 @@
 
 Pass ``ax=`` to draw into an existing Axes (dashboards do); otherwise a new
 Figure is made. Colours: compute is blue, communication orange, waiting grey,
-and each kind also has its own hatch, so the timeline reads without colour.
+queueing for the server or its link red, and each kind also has its own
+hatch, so the timeline reads without colour.
 """
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Patch
 
-from .results import COMMUNICATION, COMPUTE, FAIL, WAIT
+from .results import BACKGROUND, COMMUNICATION, COMPUTE, FAIL, QUEUE, WAIT
 
 STYLE = {  # kind -> (label, colour, hatch)
     COMPUTE: ("compute", "#1f77b4", ""),
     "comm": ("communication", "#ff7f0e", "//"),
     WAIT: ("idle (waiting)", "#bbbbbb", ".."),
+    QUEUE: ("queue (server or its link)", "#d62728", "xx"),
+    "background": ("overlapped communication", "#ff7f0e", ""),
 }
+OPTIONAL = (QUEUE, "background")   # in the legend only when the run has them
 
 
 def _axes(ax, figsize):
@@ -38,11 +42,14 @@ def timeline(result, ax=None, until=None, max_workers=32, plain=False):
     Blank space is idle time in which the worker had nothing recorded.
     ``plain`` leaves out the hatches and bar outlines, which cannot be seen on
     bars a few pixels wide and triple the time of a redraw (dashboards state
-    the idle and communication fractions in words instead).
+    the idle and communication fractions in words instead). Under overlap, a
+    worker's background messages (send, fetch) run on a thin second lane
+    just below its own.
     """
     fig, ax = _axes(ax, (8, 0.4 * min(result.config.workers, max_workers) + 1.2))
     workers = min(result.config.workers, max_workers)
     bars = {key: [[] for _ in range(workers)] for key in STYLE}
+    background = result.config.overlap      # leave room for the thin lane
     fails = []
     for w, kind, start, end, *_ in result.trace.rows:
         if not 0 <= w < workers or (until is not None and start >= until):
@@ -50,14 +57,15 @@ def timeline(result, ax=None, until=None, max_workers=32, plain=False):
         if kind == FAIL:
             fails.append((w, start))
             continue
-        key = "comm" if kind in COMMUNICATION else kind
+        key = "comm" if kind in COMMUNICATION else "background" if kind in BACKGROUND else kind
         if key in bars:
             stop = end if until is None else min(end, until)
             bars[key][w].append((start, stop - start))
     for key, (label, colour, hatch) in STYLE.items():
+        lane = (0.25, 0.15) if key == "background" else (-0.4, 0.65 if background else 0.8)
         for w in range(workers):
             if bars[key][w]:
-                ax.broken_barh(bars[key][w], (w - 0.4, 0.8), facecolors=colour,
+                ax.broken_barh(bars[key][w], (w + lane[0], lane[1]), facecolors=colour,
                                hatch=None if plain else hatch, edgecolor="white",
                                linewidth=0 if plain else 0.2)
     for w, t in fails:
@@ -70,7 +78,8 @@ def timeline(result, ax=None, until=None, max_workers=32, plain=False):
     s = result.summary
     ax.set_title(f"{s.policy}: {s.workers} workers, idle {s.idle_fraction:.0%} of the time")
     handles = [Patch(facecolor=c, hatch=h, edgecolor="white", label=lbl)
-               for lbl, c, h in STYLE.values()]
+               for key, (lbl, c, h) in STYLE.items()
+               if key not in OPTIONAL or any(bars[key])]
     ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     return fig
 

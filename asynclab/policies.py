@@ -17,6 +17,9 @@ All policies are points in one small space, read the same way by every backend:
   its accumulated update is averaged with the others' (local SGD / FedAvg).
 * ``lock_free`` (hogwild) means workers write into the shared parameters
   themselves, without a server or a lock (Niu et al. 2011).
+* ``ring`` (allreduce) is synchronous SGD without a server: after every step
+  the workers average their gradients among themselves by a ring all-reduce
+  (see :mod:`asynclab.network`). Its updates are sync's; only the time differs.
 
 The rules that use these fields live in :mod:`asynclab.server`.
 """
@@ -34,6 +37,12 @@ class Policy:
     backups: int = 0
     local_steps: int = 1
     lock_free: bool = False
+    ring: bool = False
+
+    @property
+    def has_server(self) -> bool:
+        """True if gradients go through a parameter server (and its link)."""
+        return not (self.lock_free or self.ring)
 
     def __str__(self):
         return self.name
@@ -42,8 +51,9 @@ class Policy:
 SYNC = Policy("sync", bound=0, aggregate=True)
 ASYNC = Policy("async")
 HOGWILD = Policy("hogwild", lock_free=True)
+ALLREDUCE = Policy("allreduce", bound=0, aggregate=True, ring=True)
 
-POLICY_FORMS = "sync, async, hogwild, ssp:S, backup:B or local:H"
+POLICY_FORMS = "sync, async, hogwild, allreduce, ssp:S, backup:B or local:H"
 
 
 def parse_policy(spec) -> Policy:
@@ -52,7 +62,7 @@ def parse_policy(spec) -> Policy:
         return spec
     if not isinstance(spec, str):
         raise ValueError(f"policy must be a string like 'ssp:2', got {spec!r}")
-    simple = {p.name: p for p in (SYNC, ASYNC, HOGWILD)}
+    simple = {p.name: p for p in (SYNC, ASYNC, HOGWILD, ALLREDUCE)}
     if spec in simple:
         return simple[spec]
     kind, _, arg = spec.partition(":")

@@ -14,8 +14,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 # What a worker can be doing. A worker is in at most one of these at a time;
-# time in none of them (before it starts, after it stops) counts as idle.
-COMPUTE, PULL, PUSH, WAIT = "compute", "pull", "push", "wait"
+# time in none of them (before it starts, after it stops) counts as waiting.
+# pull/push: its own messages on the wire while it waits for them (transfer);
+# wait: blocked at a barrier or a staleness bound; queue: waiting for the
+# server, or for the server's link, to take its message.
+COMPUTE, PULL, PUSH, WAIT, QUEUE = "compute", "pull", "push", "wait", "queue"
+# Under overlap a background sender carries a worker's messages while it
+# computes: send (a push) and fetch (a pull of the newest parameters), from
+# the moment their bytes start moving until they arrive. They may overlap
+# the worker's own events (the timeline draws them on a thin second lane).
+SEND, FETCH = "send", "fetch"
 # What happens to a gradient at the server: used ("apply") or thrown away
 # because its step had closed ("drop"). These records carry the staleness and
 # are server time, so they may overlap the sending worker's next pull.
@@ -23,6 +31,8 @@ APPLY, DROP = "apply", "drop"
 # A worker stopped for good (start = end = the moment it was lost).
 FAIL = "fail"
 COMMUNICATION = (PULL, PUSH)
+BACKGROUND = (SEND, FETCH)
+FOREGROUND = (COMPUTE, PULL, PUSH, WAIT, QUEUE)
 
 
 @dataclass(frozen=True)
@@ -66,9 +76,21 @@ class Trace:
         """Seconds each worker spent per kind: {kind: array of length workers}."""
         totals = {}
         for worker, kind, start, end, *_ in self.rows:
-            if worker >= 0 and kind in (COMPUTE, PULL, PUSH, WAIT):
+            if worker >= 0 and kind in FOREGROUND:
                 totals.setdefault(kind, np.zeros(workers))[worker] += end - start
-        return {k: totals.get(k, np.zeros(workers)) for k in (COMPUTE, PULL, PUSH, WAIT)}
+        return {k: totals.get(k, np.zeros(workers)) for k in FOREGROUND}
+
+    def hidden_time(self, workers: int) -> np.ndarray:
+        """Seconds each worker's background messages (send, fetch) ran while it
+        computed: communication hidden behind computation."""
+        computing, sending = ([[] for _ in range(workers)] for _ in range(2))
+        for worker, kind, start, end, *_ in self.rows:
+            if 0 <= worker < workers and kind in BACKGROUND:
+                sending[worker].append((start, end))
+            elif 0 <= worker < workers and kind == COMPUTE:
+                computing[worker].append((start, end))
+        return np.array([_intersection(sorted(a), sorted(b))
+                         for a, b in zip(computing, sending)], dtype=float)
 
     def to_list(self):
         return [dataclasses.asdict(e) for e in self.events]
@@ -140,17 +162,34 @@ class Summary:
     mean_staleness: float
     max_staleness: int
     compute_fraction: float
-    comm_fraction: float
-    idle_fraction: float
+    comm_fraction: float       # = transfer_fraction (kept for compatibility)
+    idle_fraction: float       # = wait_fraction + queue_fraction
     gradients_per_second: float
     diverged: bool
     failed_workers: tuple
-    per_worker: dict   # {"compute"|"comm"|"idle": [fraction per worker]}
+    per_worker: dict   # {"compute"|"comm"|"idle"|"wait"|"queue"|"overlap": [per worker]}
+    # Where the time went: compute + wait + queue + transfer = 1 (means over workers).
+    wait_fraction: float = 0.0       # blocked at a barrier or staleness bound, or nothing to do
+    queue_fraction: float = 0.0      # waiting for the server or its link
+    transfer_fraction: float = 0.0   # own messages on the wire, not hidden
+    overlap_fraction: float = 0.0    # communication hidden behind computation (part of compute)
 
     def to_dict(self):
         d = dataclasses.asdict(self)
         d["failed_workers"] = list(self.failed_workers)
         return d
+
+
+def _intersection(a, b):
+    """Total length of the overlap of two lists of disjoint intervals, each sorted."""
+    total, i, j = 0.0, 0, 0
+    while i < len(a) and j < len(b):
+        total += max(0.0, min(a[i][1], b[j][1]) - max(a[i][0], b[j][0]))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return total
 
 
 def _clean(x):
@@ -165,6 +204,9 @@ def summarize(config, trace, history, *, time, updates, gradients, diverged, fai
     compute = busy[COMPUTE] / total
     comm = (busy[PULL] + busy[PUSH]) / total
     idle = np.clip(1.0 - compute - comm, 0.0, 1.0)   # clip away rounding error
+    queue = np.minimum(busy[QUEUE] / total, idle)
+    wait = idle - queue                              # including time with nothing recorded
+    overlap = trace.hidden_time(n) / total
     stale = trace.staleness()
     target, target_accuracy = config.target_loss, config.target_accuracy
     return Summary(
@@ -184,7 +226,10 @@ def summarize(config, trace, history, *, time, updates, gradients, diverged, fai
         idle_fraction=float(idle.mean()),
         gradients_per_second=gradients / time if time > 0 else 0.0,
         diverged=diverged, failed_workers=tuple(failed),
-        per_worker={"compute": compute.tolist(), "comm": comm.tolist(), "idle": idle.tolist()},
+        per_worker={"compute": compute.tolist(), "comm": comm.tolist(), "idle": idle.tolist(),
+                    "wait": wait.tolist(), "queue": queue.tolist(), "overlap": overlap.tolist()},
+        wait_fraction=float(wait.mean()), queue_fraction=float(queue.mean()),
+        transfer_fraction=float(comm.mean()), overlap_fraction=float(overlap.mean()),
     )
 
 

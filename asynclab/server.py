@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from .momentum import HeavyBall
+from .network import ring_sum
 
 
 class StalledError(RuntimeError):
@@ -66,7 +67,8 @@ class ParameterServer:
         self._blocked = {}                # clock -> workers waiting at that clock
         # Aggregated steps: gradients of the open step and who sent them.
         self.quorum = workers - policy.backups
-        self._step_sum = None
+        self.workers = workers
+        self._step_sum = None             # running sum (a ring keeps the gradients: {worker: g})
         self._step_workers = []
         self._pushed_at = [-1] * workers  # version each worker last pushed against
         if policy.local_steps > 1:
@@ -113,6 +115,9 @@ class ParameterServer:
             return []
         self.live.discard(worker)
         self.failed.append(worker)
+        for parked in self._blocked.values():   # a lost worker is never released again
+            if worker in parked:
+                parked.remove(worker)
         if self.policy.aggregate:
             if len(self.live) < self.quorum:
                 raise StalledError(
@@ -137,14 +142,22 @@ class ParameterServer:
             # The step this gradient belongs to closed without it: drop it.
             return False, []
         self._pushed_at[worker] = version_read
-        self._step_sum = update.copy() if self._step_sum is None else self._step_sum + update
+        if self.policy.ring:
+            self._step_sum = self._step_sum or {}
+            self._step_sum[worker] = update
+        else:
+            self._step_sum = update.copy() if self._step_sum is None else self._step_sum + update
         self._step_workers.append(worker)
         if len(self._step_workers) >= self.quorum:
             return True, self._close_step()
         return True, []
 
     def _close_step(self):
-        mean = self._step_sum / len(self._step_workers)
+        total = self._step_sum
+        if self.policy.ring:      # added up in ring order; a worker without a gradient adds zeros
+            zeros = np.zeros_like(next(iter(total.values())))
+            total = ring_sum([total.get(w, zeros) for w in range(self.workers)])
+        mean = total / len(self._step_workers)
         self._apply(self._velocities[0].step(mean, self.lr))
         self._step_sum, self._step_workers = None, []
         self.version += 1
@@ -178,6 +191,56 @@ class ParameterServer:
         for c in range(old + int(self.policy.bound) + 1, self.min_clock + int(self.policy.bound) + 1):
             released.extend(self._blocked.pop(c, []))
         return released
+
+
+class Budget:
+    """The gradients a run may compute, handed out as workers begin their steps.
+
+    A worker gets what it asks for while any are left, first come first
+    served: one gradient per step under sync, backup:B, async, ssp:S and
+    hogwild (lock-free workers ask for chunks). A step of several gradients
+    per worker (local:H), or of a ring all-reduce, instead shares its
+    gradients out when its first worker begins it: every live worker gets
+    ``local_steps``; when fewer are left, they are spread as evenly as
+    possible, lower worker ids first. So who computes the last gradients of
+    those steps does not depend on timing, and every backend hands them out
+    alike (ring workers even agree on it without talking).
+    """
+
+    def __init__(self, total, policy):
+        self.left, self.policy = total, policy
+        self._step = None          # (version, {worker: share}) of the open step
+
+    def take(self, worker, server=None, want=1) -> int:
+        """Gradients ``worker`` may compute now (0: none are left for it).
+        ``server`` (a ParameterServer) tells the step and the live workers of
+        an aggregated policy."""
+        if server is not None and (self.policy.local_steps > 1 or self.policy.ring):
+            if self._step is None or self._step[0] != server.version:
+                self._step = (server.version, self.shares(server.live))
+            want = self._step[1].pop(worker, 0)
+        grant = min(want, self.left)
+        self.left -= grant
+        return grant
+
+    def shares(self, live) -> dict:
+        """{worker: gradients} of an aggregated step that ``live`` workers begin now."""
+        live = sorted(live)
+        share, extra = divmod(min(self.left, self.policy.local_steps * len(live)), len(live))
+        return {w: share + (i < extra) for i, w in enumerate(live)}
+
+    def take_step(self, step, live) -> dict:
+        """All the shares of one aggregated step at once (for workers that each keep
+        their own Budget and must agree on it: the ring). Repeated calls for the
+        same ``step`` give the same answer."""
+        if self._step is None or self._step[0] != step:
+            self._step = (step, self.shares(live))
+            self.left -= sum(self._step[1].values())
+        return self._step[1]
+
+    def give_back(self, gradients):
+        """A lost worker's gradients that it was granted but never computed."""
+        self.left += gradients
 
 
 def apply_lock_free(params: np.ndarray, update, lr, heavy_ball):

@@ -61,13 +61,14 @@ class Timing:
     speeds: tuple = ()               # per-worker time multipliers; missing ones are 1
     straggle_prob: float = 0.0       # chance that one gradient is slowed down...
     straggle_factor: float = 1.0     # ...by this factor
-    latency: float = 0.0             # seconds per message, each way
+    latency: float | Distribution = 0.0   # seconds per message, each way (a law: see network.py)
     bandwidth: float = math.inf      # bytes per second
     apply_time: float = 0.0          # server seconds per gradient received
 
     def message_time(self, nbytes: int) -> float:
-        """Seconds to send one push or one pull of ``nbytes``."""
-        return self.latency + nbytes / self.bandwidth
+        """Seconds to send one push or one pull of ``nbytes`` (a latency law counts its mean)."""
+        latency = self.latency.mean if isinstance(self.latency, Distribution) else self.latency
+        return latency + nbytes / self.bandwidth
 
     def speed(self, worker: int) -> float:
         return self.speeds[worker] if worker < len(self.speeds) else 1.0

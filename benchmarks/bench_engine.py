@@ -3,10 +3,13 @@
     python benchmarks/bench_engine.py            # full size (about a minute)
     python benchmarks/bench_engine.py --quick    # 10x fewer gradients
 
-Prints two figures the engine is held to (issue 2):
+Prints the figures the engine is held to:
   * a 1-worker simulated run against a plain numpy loop doing the same gradient
     steps on the default logistic problem (target: at most 1.5x);
-  * seconds per gradient with 1000 simulated workers against 1 (target: at most 1.3x).
+  * seconds per gradient with 1000 simulated workers against 1 (target: at most 1.3x);
+  * the communication models at 1000 workers (issue 11), against plain async
+    with the same 10 ms latency: overlap, a shared server link, and a ring
+    all-reduce (target: each at most 1.3x per gradient).
 Each timing is the best of a few repeats, which filters out other load.
 """
 import argparse
@@ -56,14 +59,29 @@ def main():
         t_one, r_one = best_of(args.repeats, lambda: asynclab.run(config))
         assert np.array_equal(w_loop, r_one.params), "engine and loop must do the same steps"
         t_many, _ = best_of(args.repeats, lambda: asynclab.run(config, workers=1000))
+        talking = config.replace(workers=1000, latency=0.01)
+        # 1000 x 8 kB messages of 10 ms each per second: a link of 4e8 B/s is busy.
+        models = {"async, 10 ms latency": talking,
+                  "  + overlap": talking.replace(overlap=True),
+                  "  + shared server link": talking.replace(server_bandwidth=4e8),
+                  "allreduce, 10 ms latency": talking.replace(policy="allreduce")}
+        # Round robin over the models, so that load from elsewhere hits them alike.
+        t_models = dict.fromkeys(models, float("inf"))
+        for _ in range(args.repeats):
+            for name, c in models.items():
+                t_models[name] = min(t_models[name], best_of(1, lambda: asynclab.run(c))[0])
     print(f"default logistic problem: d={problem.dim}, batch 32, {n} gradients, "
           f"best of {args.repeats}")
-    print(f"{'':34}{'seconds':>9}{'us/gradient':>13}{'ratio':>8}  target")
-    print(f"{'plain numpy loop':34}{t_loop:9.3f}{1e6 * t_loop / n:13.1f}{1:8.2f}")
-    print(f"{'simulated, 1 worker':34}{t_one:9.3f}{1e6 * t_one / n:13.1f}"
+    print(f"{'':40}{'seconds':>9}{'us/gradient':>13}{'ratio':>8}  target")
+    print(f"{'plain numpy loop':40}{t_loop:9.3f}{1e6 * t_loop / n:13.1f}{1:8.2f}")
+    print(f"{'simulated, 1 worker':40}{t_one:9.3f}{1e6 * t_one / n:13.1f}"
           f"{t_one / t_loop:8.2f}  <= 1.5 x loop")
-    print(f"{'simulated, 1000 workers':34}{t_many:9.3f}{1e6 * t_many / n:13.1f}"
+    print(f"{'simulated, 1000 workers':40}{t_many:9.3f}{1e6 * t_many / n:13.1f}"
           f"{t_many / t_one:8.2f}  <= 1.3 x 1 worker")
+    base = t_models["async, 10 ms latency"]
+    for name, t in t_models.items():
+        target = "" if t is base else "<= 1.3 x async"
+        print(f"{'1000 workers: ' + name:40}{t:9.3f}{1e6 * t / n:13.1f}{t / base:8.2f}  {target}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import sys
 
 import pytest
 
+import asynclab
 from asynclab.cli import main
 
 FIELDS = {"policy", "backend", "workers", "problem", "seed", "time", "updates", "gradients",
@@ -29,6 +30,45 @@ def test_run_json_has_the_contract_fields(capsys):
     assert FIELDS <= set(summary)
     assert summary["policy"] == "ssp:2" and summary["workers"] == 3 and summary["seed"] == 7
     assert summary["gradients"] == 200 and summary["comm_fraction"] > 0
+
+
+def test_old_command_lines_keep_every_old_field_and_value(capsys, request):
+    """Summaries written by the engine before issue 11 (tests/golden): without the
+    new flags, every field they had keeps its value; the new fractions are added."""
+    cases = json.loads((request.path.parent / "golden" / "cli_summaries.json").read_text())
+    for case in cases:
+        code, out, _ = run_cli(capsys, "run", "--json", *case["args"])
+        summary = json.loads(out)
+        assert code == 0
+        for key, value in case["summary"].items():
+            if key == "per_worker":
+                assert {k: summary[key][k] for k in value} == value, case["args"]
+            else:
+                assert summary[key] == value, (case["args"], key)
+        assert {"wait_fraction", "queue_fraction", "transfer_fraction",
+                "overlap_fraction"} <= set(summary)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--policy", "sync", "--overlap"], "overlap needs a policy without a per-step barrier"),
+    (["--policy", "allreduce", "--overlap"], "got 'allreduce'"),
+    (["--server-bandwidth", "0"], "server_bandwidth must be greater than 0, got 0.0"),
+    (["--server-bandwidth", "-5"], "server_bandwidth must be greater than 0"),
+    (["--latency", "exp:-1"], "latency must be a number of seconds >= 0, or a law"),
+    (["--latency", "fast"], "got 'fast'"),
+    (["--overlap", "0.3"], "--overlap takes no value"),
+    (["--feature-overlap", "0.3"], "--feature-overlap does not apply to problem 'logistic'"),
+])
+def test_bad_communication_input_exits_2_with_one_line(capsys, args, needle):
+    code, out, err = run_cli(capsys, "run", *args)
+    assert code == 2 and out == "" and needle in err, err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_allreduce_with_backups_is_refused():
+    with pytest.raises(ValueError, match="a ring all-reduce averages every worker's gradient"):
+        asynclab.Config(policy=asynclab.Policy("allreduce", bound=0, aggregate=True, ring=True,
+                                               backups=1), workers=3)
 
 
 def test_run_is_reproducible_from_the_command_line(capsys):

@@ -41,7 +41,8 @@ def floats(low, high):
 # flag -> strategy of its value (None: a switch without a value)
 FLAGS = {
     "--policy": st.one_of(st.sampled_from(["sync", "async", "hogwild", "ssp:2", "backup:1",
-                                           "local:3", "ssp:", "backup:9", "local:0"]), JUNK),
+                                           "local:3", "allreduce", "ssp:", "backup:9",
+                                           "local:0"]), JUNK),
     "--backend": st.one_of(st.just("simulated"), JUNK),
     "--workers": ints(1, 6),
     "--gradients": ints(1, 150),
@@ -63,8 +64,12 @@ FLAGS = {
                                             "lognormal:1:-1", "exp:1e300"]), JUNK),
     "--speeds": st.one_of(st.sampled_from(["1,2", "1,1,3", "0,1", "a,b"]), JUNK),
     "--straggler": st.one_of(st.sampled_from(["0.1:5", "2:5", "0.1:0.5"]), JUNK),
-    "--latency": floats(0, 1.0),
+    "--latency": st.one_of(floats(0, 1.0), st.sampled_from(
+        ["exp:0.05", "lognormal:0.1:1", "const:0.2", "exp:-1", "exp:0", "normal:1"])),
     "--bandwidth": floats(1.0, 1e9),
+    "--server-bandwidth": floats(1.0, 1e9),
+    "--overlap": None,
+    "--feature-overlap": floats(0, 1.0),
     "--apply-time": floats(0, 0.5),
     "--fail": st.one_of(st.sampled_from(["0:5", "1:0", "9:1", "0:x"]), JUNK),
     "--target-loss": floats(0.01, 1.0),
@@ -120,6 +125,10 @@ def test_any_command_line_gets_an_answer_or_one_line(argv):
     (["--problem", "mlp", "--hidden", "4096,4096", "--gradients", "5000000"],
      "gradients x batch x parameters"),
     (["--problem", "mlp", "--batch", "1348"], "batch must be at most the problem's 1347 examples"),
+    (["--policy", "allreduce", "--workers", "100000", "--features", "5000"],
+     "allreduce: workers x parameters"),
+    (["--policy", "allreduce", "--workers", "5000", "--features", "10", "--gradients",
+      "1000000", "--latency", "exp:0.01"], "allreduce with a latency law"),
 ])
 def test_absurd_sizes_are_refused_before_anything_runs(capsys, args, needle):
     start = time.perf_counter()

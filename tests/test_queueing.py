@@ -75,7 +75,10 @@ def test_backup_workers_cut_the_straggler_tail():
     kw = dict(problem=PROBLEM, workers=8, gradients=8000, compute="exp:1", seed=4,
               eval_points=2)
     sync, backup = asynclab.run(policy="sync", **kw), asynclab.run(policy="backup:2", **kw)
-    # Waiting for the 6th of 8 instead of the 8th: E = H_8 - H_2 = 1.218 vs 2.718.
+    # A step closes on the 6th gradient of 8 instead of the 8th. It would then take
+    # E = H_8 - H_2 = 1.218 (the 6th order statistic) if late workers were
+    # interrupted; they are not (they finish, and join the next step late), so it
+    # takes somewhat longer, still well under sync's H_8 = 2.718.
     assert sync.summary.time / sync.summary.updates == pytest.approx(harmonic(8), rel=0.05)
     assert backup.summary.time / backup.summary.updates < 0.6 * harmonic(8)
     assert backup.summary.dropped > 0

@@ -277,6 +277,13 @@ def test_async_goes_on_without_a_killed_worker(connected):
 
 
 @ray_test
+def test_a_worker_failing_after_zero_gradients_never_computes_on_ray(connected):
+    result = asynclab.run(config(policy="async", workers=3, gradients=60, fail=((1, 0),)))
+    assert result.summary.failed_workers == (1,) and result.summary.gradients == 60
+    assert rows_of(result, "compute", 1) == []
+
+
+@ray_test
 def test_sync_stops_with_a_clear_error_when_a_worker_dies(connected):
     with pytest.raises(StalledError, match="worker 2 failed and policy 'sync' needs 3") as err:
         asynclab.run(config(policy="sync", workers=3, gradients=120, fail=((2, 10),)))

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 import asynclab
-from asynclab.results import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, WAIT
+from asynclab.results import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, QUEUE, WAIT
 
 SMALL = asynclab.Logistic(features=50, examples=500)
 SPARSE = asynclab.SparseLogistic(features=2000, examples=1000, nonzeros=10)
-KINDS = {COMPUTE, PULL, PUSH, WAIT, APPLY, DROP, FAIL}
+KINDS = {COMPUTE, PULL, PUSH, WAIT, QUEUE, APPLY, DROP, FAIL}
 BACKENDS = ["thread", "process"]
 
 

@@ -5,7 +5,13 @@ import math
 
 import numpy as np
 
+from ..network import MessageClock
 from ..results import History, Result, summarize
+
+# Below this magnitude every parameter vector has a finite loss for the
+# problems here (their losses grow at most like the square of the margins),
+# so a backend that defers loss evaluation need not evaluate it to know.
+SAFE_MAGNITUDE = 1e30
 
 
 def worker_streams(seed: int, workers: int):
@@ -18,6 +24,31 @@ def worker_streams(seed: int, workers: int):
     data, timing = np.random.SeedSequence(seed).spawn(2)
     return ([np.random.default_rng(s) for s in data.spawn(workers)],
             [np.random.default_rng(s) for s in timing.spawn(workers)])
+
+
+def message_clocks(config):
+    """One MessageClock per worker: its messages' times on its own link, the
+    latencies drawn from its own network stream.
+
+    That stream is the third child of ``SeedSequence(seed)``; spawning three
+    children gives the same first two as spawning two, so the minibatch and
+    timing streams (and so every run without a latency law) are unchanged.
+    """
+    network = np.random.SeedSequence(config.seed).spawn(3)[2]
+    return [MessageClock(config.latency, config.bandwidth, np.random.default_rng(s))
+            for s in network.spawn(config.workers)]
+
+
+def loss_diverged(problem, params, loss=None) -> bool:
+    """The one divergence rule of every backend: the loss at a checkpoint is not
+    finite. ``loss`` may be given; otherwise it is computed only if the
+    parameters are not finite or large enough that it might not be."""
+    if loss is None:
+        if np.all(np.abs(params) <= SAFE_MAGNITUDE):    # False for NaN and infinity
+            return False
+        with np.errstate(all="ignore"):
+            loss = problem.loss(params)
+    return not math.isfinite(loss)
 
 
 class Evaluator:
@@ -49,7 +80,7 @@ class Evaluator:
         if held_out is not None and not math.isfinite(loss):
             held_out = (math.nan, math.nan)     # what a diverged model predicts means nothing
         self.history.record(time, version, gradients, loss, *(held_out or ()))
-        if not math.isfinite(loss):
+        if loss_diverged(self.problem, params, loss):
             self.diverged = True
 
     def maybe(self, time, version, arrived, gradients, params):

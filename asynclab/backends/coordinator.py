@@ -7,15 +7,17 @@ policies go through :class:`~asynclab.server.ParameterServer` exactly as on
 the simulated cluster; lock-free Hogwild! only takes its budget from here.
 
 Workers a call releases are collected in ``released``; the backend wakes them
-(``take_released``), and each then calls :meth:`begin` again.
+(``take_released``), and each then calls :meth:`begin` again. Under
+``allreduce`` there is no server either: the workers reduce among themselves
+(:mod:`.ring`), and worker 0 reports evaluation points (:meth:`checkpoint`).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..results import APPLY, DROP, FAIL, Trace
-from ..server import ParameterServer
-from .base import Evaluator, make_result
+from ..server import Budget, ParameterServer, StalledError
+from .base import Evaluator, loss_diverged, make_result
 
 
 class DeferredEvaluator(Evaluator):
@@ -32,7 +34,7 @@ class DeferredEvaluator(Evaluator):
 
     def _evaluate(self, time, version, gradients, params):
         params = np.array(params) if self._copy else params
-        if not np.isfinite(params).all():
+        if loss_diverged(self.problem, params):     # the rule of every backend
             self.diverged = True
         self._snapshots.append((time, version, gradients, params))
 
@@ -46,20 +48,20 @@ class DeferredEvaluator(Evaluator):
 class Coordinator:
     def __init__(self, config, board, now, shared=None):
         """``board``: the counters workers write; ``shared``: the parameter
-        vector of a lock-free run (None under a parameter server)."""
+        vector of a lock-free or all-reduce run (None under a parameter server)."""
         self.config, self.board, self.now, self.shared = config, board, now, shared
         policy, n = config.policy, config.workers
-        self.server = None if policy.lock_free else ParameterServer(
+        self.server = None if not policy.has_server else ParameterServer(
             policy, config.problem.initial_params(), n, config.lr, config.staleness_aware,
             config.momentum)
-        self.left = config.gradients      # budget not yet granted to any worker
+        self.budget = Budget(config.gradients, policy)   # not yet granted to any worker
         self.granted = [0] * n
         self.carrying = [0] * n           # gradients in each worker's current step
         self.parked, self.finished, self.failed, self.released = set(), set(), [], []
         self.arrived = 0                  # gradients that reached the server
         self.trace = Trace()
         self.evaluator = DeferredEvaluator(config.problem, config.gradients,
-                                           config.eval_points, copy=policy.lock_free)
+                                           config.eval_points, copy=not policy.has_server)
         self.evaluator.record(0.0, 0, 0, self.params)
         board.checkpoint = self.evaluator.next
 
@@ -74,18 +76,20 @@ class Coordinator:
     def begin(self, worker, want=1):
         """How many gradients ``worker`` may compute now (0: the budget is
         spent), or None if the policy parks it until it is released.
-        Lock-free workers ask for ``want`` at a time and get fewer near the end."""
+        Lock-free workers ask for ``want`` at a time and get fewer near the end.
+        A lost worker gets nothing (a process killed while parked may still be
+        in a released list), nor does anyone once the run is stopping."""
+        if worker in self.failed or self.board.stop:
+            return 0
         if self.server is not None:
             if not self.server.may_start(worker):
                 self.parked.add(worker)
                 self._flush_if_stuck()
                 return None
-            want = self.config.policy.local_steps
+            grant = self.budget.take(worker, self.server)
         else:
-            live = self.config.workers - len(self.finished)
-            want = min(want, max(1, self.left // (2 * live)))
-        grant = min(want, self.left)
-        self.left -= grant
+            live = max(1, self.config.workers - len(self.finished))
+            grant = self.budget.take(worker, want=min(want, max(1, self.budget.left // (2 * live))))
         self.granted[worker] += grant
         self.carrying[worker] = grant
         if grant == 0:
@@ -105,10 +109,16 @@ class Coordinator:
                              server.params)
         self._stop_if_diverged()
 
-    def checkpoint(self):
-        """Lock-free: snapshot the shared vector if an evaluation point was passed."""
-        updates = self.board.updates()
-        self.evaluator.maybe(self.now(), updates, updates, self.board.gradients(), self.shared)
+    def checkpoint(self, updates=None, arrived=None):
+        """Snapshot the shared vector if an evaluation point was passed. Lock-free
+        runs count updates on the board (each carries one gradient); the ring's
+        worker 0 tells the steps done and the gradients they carried."""
+        if updates is None:
+            updates = arrived = self.board.updates()
+            gradients = self.board.gradients()
+        else:
+            gradients = arrived      # at the end of a ring step, all computed have arrived
+        self.evaluator.maybe(self.now(), updates, arrived, gradients, self.shared)
         self.board.checkpoint = self.evaluator.next
         self._stop_if_diverged()
 
@@ -122,8 +132,12 @@ class Coordinator:
         self.failed.append(worker)
         self.finished.add(worker)
         self.parked.discard(worker)
-        self.left += self.granted[worker] - self.board.computed(worker)
+        self.budget.give_back(self.granted[worker] - self.board.computed(worker))
         self.granted[worker] = self.board.computed(worker)
+        if self.config.policy.ring:
+            self.board.stop = True
+            raise StalledError(f"worker {worker} failed and policy 'allreduce' needs every "
+                               "worker in every step")
         if self.server is not None:
             self._release(self.server.fail(worker))
             self._flush_if_stuck()

@@ -10,6 +10,8 @@ What is shared (one segment, see :mod:`.sharedmem`):
 * ``board``: counters and the stop flag (:class:`~.realtime.Board`).
 * Lock-free ``hogwild``: ``params``, the one parameter vector every worker
   reads and writes without a lock.
+* ``allreduce``: ``params`` (worker 0's copy, which the parent reads) and
+  ``ring``, one row per worker for the ring all-reduce (:mod:`.ring`).
 * Lock-based policies: per worker an ``inbox`` and an ``outbox``. The parent
   is the parameter server: it writes the current parameters into a worker's
   inbox just before letting it start a step, and reads its update from the
@@ -48,6 +50,8 @@ def _layout(config):
     board = ("board", np.int64, (Board.size(n),))
     if config.policy.lock_free:
         return (board, ("params", np.float64, (d,)))
+    if config.policy.ring:
+        return (board, ("params", np.float64, (d,)), ("ring", np.float64, (n, d)))
     return (board, ("inbox", np.float64, (n, d)), ("outbox", np.float64, (n, d)))
 
 
@@ -74,6 +78,7 @@ class _Parent:
         self.inbox, self.outbox = block.arrays.get("inbox"), block.arrays.get("outbox")
         self.procs, self.conns, self.exited, self.hung_up = [], [], set(), set()
         self.said_done, self.error, self.end = [False] * n, None, 0.0
+        self.asked = [None] * n    # (arrived, served): when a parked worker's request came in
         self.coordinator = None
         self.shipped = []      # workers' trace records, pickled (see _result)
 
@@ -173,12 +178,16 @@ class _Parent:
                 if kind == "begin" and lock_free:
                     self._send(self.conns[w], ("go", coordinator.begin(w, arg), -1))
                 elif kind == "begin":
-                    self._start(w)
+                    self._start(w, self.now())
                 elif kind == "push":
-                    coordinator.push(w, self.outbox[w], arg, self.now())
-                    self._start(w)
-                elif kind == "checkpoint":
+                    arrived = self.now()
+                    coordinator.push(w, self.outbox[w], arg, arrived)
+                    self._start(w, arrived)
+                elif kind == "checkpoint" and arg is None:
                     coordinator.checkpoint()
+                elif kind == "checkpoint":          # allreduce: worker 0 waits for this
+                    coordinator.checkpoint(*arg)
+                    self._send(self.conns[w], ("go",))
                 elif kind == "done":
                     self.said_done[w], self.end = True, self.now()
                 elif kind == "error":
@@ -190,16 +199,21 @@ class _Parent:
                     self._start(r)
             show_progress(bar, self.board.gradients())
 
-    def _start(self, w):
+    def _start(self, w, arrived=None):
         """Let worker ``w`` start its next step, unless the policy parks it
-        (then a later push or failure releases it)."""
+        (then a later push or failure releases it). ``arrived``: when its
+        request came in (None: it was parked)."""
+        if arrived is not None:
+            self.asked[w] = (arrived, self.now())
         grant = self.coordinator.begin(w)
         if grant is None:
             return
         if grant:
             server = self.coordinator.server
             self.inbox[w] = server.params
-            self._send(self.conns[w], ("go", grant, server.version))
+            now = self.now()
+            arrived, served = self.asked[w] or (now, now)
+            self._send(self.conns[w], ("go", grant, server.version, arrived, served, now))
         else:
             self._send(self.conns[w], ("stop",))
         for r in self.coordinator.take_released():

@@ -10,6 +10,7 @@ stops if the parent dies.
 from __future__ import annotations
 
 import contextlib
+import copy
 import multiprocessing
 import os
 import pickle
@@ -20,9 +21,9 @@ from time import perf_counter
 
 from threadpoolctl import threadpool_limits
 
-from ..results import WAIT, Trace
+from ..results import PULL, PUSH, QUEUE, WAIT, Trace
 from .base import worker_streams
-from .realtime import Board, Slowdown, wall_clock, work
+from .realtime import Board, Silent, Slowdown, wall_clock, work
 from .sharedmem import SharedArrays
 
 POLL = 0.05            # seconds between checks for a stop while waiting
@@ -36,7 +37,15 @@ def board_of(block, workers):
 
 class _ProcessLink:
     """A worker process's line to the parent: requests over its pipe,
-    counters and the stop flag on the board, parameters in its boxes."""
+    counters and the stop flag on the board, parameters in its boxes.
+
+    A round trip to the parent is recorded piece by piece, from the parent's
+    own timestamps: the request in the pipe (push, or pull for a bare begin),
+    the parent applying the push (queue) and holding the worker at a barrier
+    (wait), and the answer on its way back (from ``answered`` on, a pull).
+    """
+
+    transit = True     # messages take time in the pipe even without injected delays
 
     def __init__(self, worker, conn, block, workers):
         self.worker, self.conn, self.now = worker, conn, None
@@ -46,7 +55,14 @@ class _ProcessLink:
         self.outbox = boxes["outbox"][worker] if "outbox" in boxes else None
         self.log = Trace()                 # sent to the parent with the next message
         self._parent = multiprocessing.parent_process()
-        self._next_check, self._gone, self._asked = 0.0, False, None
+        self._next_check, self._gone = 0.0, False
+        self._pushed = None        # (start, version) of a push the next begin completes
+        self.answered = 0.0
+
+    def quiet(self):
+        view = copy.copy(self)
+        view.log = Silent()
+        return view
 
     def stopped(self):
         if self.board.stop or self._gone:
@@ -80,19 +96,32 @@ class _ProcessLink:
         return None
 
     def begin(self):
-        if self._asked is None:
-            self._asked = self.now()
+        w, record = self.worker, self.log.record
+        if self._pushed is None:
+            asked, kind, version = self.now(), PULL, -1
             self.send("begin", 1)
+        else:                                  # a push asks for the next step as well
+            (asked, version), kind = self._pushed, PUSH
+        self._pushed = None
         reply = self.receive()
-        # Waiting for the server: its answer to our push, or a barrier.
-        self.log.record(self.worker, WAIT, self._asked, self.now())
+        done = self.now()
         if reply is None or reply[0] != "go":
+            record(w, kind, asked, done, version)
             return 0, None, -1
-        return reply[1], self.inbox, reply[2]
+        _, grant, new_version, arrived, served, released = reply
+        arrived = min(max(arrived, asked), done)        # one clock, but keep the order
+        served = min(max(served, arrived), done)
+        self.answered = min(max(released, served), done)
+        record(w, kind, asked, arrived, version)
+        if served > arrived:
+            record(w, QUEUE, arrived, served)
+        if self.answered > served:
+            record(w, WAIT, served, self.answered)
+        return grant, self.inbox, new_version
 
-    def push(self, update, version):
+    def push(self, update, version, sent=None):
         self.outbox[:] = update
-        self._asked = self.now()
+        self._pushed = (self.now() if sent is None else sent, version)
         self.send("push", version)
 
     def ask(self, want):
@@ -102,8 +131,12 @@ class _ProcessLink:
         reply = self.receive()
         return reply[1] if reply is not None and reply[0] == "go" else 0
 
-    def checkpoint(self):
-        self.send("checkpoint")
+    def checkpoint(self, updates=None, arrived=None):
+        """An evaluation point: under allreduce (``updates`` given), wait until
+        the parent has read the parameters."""
+        self.send("checkpoint", None if updates is None else (updates, arrived))
+        if updates is not None:
+            self.receive()
 
     def fail(self):
         """Injected fault: report what was done, then die the way a lost machine does."""
@@ -133,7 +166,7 @@ def worker_main(worker, pickled_config, segment, layout, conn):
                 return
             link.now = now = wall_clock(start[1])
             work(worker, config, link, link.board, batch_rngs[worker], slowdown, now,
-                 block.arrays.get("params"))
+                 block.arrays.get("params"), block.arrays.get("ring"))
         link.send("done")
     except BaseException:
         with contextlib.suppress(Exception):

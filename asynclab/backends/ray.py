@@ -75,6 +75,13 @@ def check_config(config):
                                     or _host_port(address) is not None):
         raise ValueError(f"address must be {ADDRESS_FORMS}, got {address!r}")
     policy = config.policy
+    unmodelled = [name for name, used in (
+        ("overlap", config.overlap), ("server_bandwidth", config.server_bandwidth != float("inf")),
+        (f"latency {config.latency}", not isinstance(config.latency, float)),
+        ("policy 'allreduce'", policy.ring)) if used]
+    if unmodelled:
+        raise ValueError(f"the ray backend does not model {unmodelled[0]}; use the simulated "
+                         "backend (or thread/process for overlap, allreduce and latency laws)")
     if policy.lock_free:
         raise ValueError(f"policy {policy.name!r} writes into shared memory without a server; "
                          "the ray backend allows sync, async, ssp:S, backup:B and local:H")
@@ -187,7 +194,8 @@ class RayRun:
         server = server_options(config.workers)
         self.coordinator = ray.remote(Coordinator).options(**server).remote(
             slices[0], *rules, budget=config.gradients,
-            grant=config.policy.local_steps * config.ray_batch)
+            grant=config.policy.local_steps * config.ray_batch,
+            problem=config.problem if config.shards == 1 else None)
         self.shards = [ray.remote(Shard).options(**server).remote(part, *rules)
                        for part in slices[1:]]
         worker = ray.remote(Worker).options(num_cpus=1, scheduling_strategy="SPREAD")

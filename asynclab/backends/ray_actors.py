@@ -30,8 +30,8 @@ import ray
 
 from ..momentum import HeavyBall, local_step
 from ..results import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, WAIT
-from ..server import ParameterServer, StalledError
-from .base import worker_streams
+from ..server import Budget, ParameterServer, StalledError
+from .base import loss_diverged, worker_streams
 from .realtime import Slowdown
 
 
@@ -135,10 +135,11 @@ class Coordinator(Shard):
     """Shard 0 plus the policy's gatekeeping: who may start, how many gradients."""
 
     def __init__(self, params, policy, workers, lr, staleness_aware, momentum, checkpoint_every,
-                 budget, grant):
+                 budget, grant, problem=None):
         super().__init__(params, policy, workers, lr, staleness_aware, momentum, checkpoint_every)
-        self.remaining = budget    # gradients not yet handed out
+        self.budget = Budget(budget, policy)   # gradients not yet handed out
         self.grant = grant         # gradients a worker computes per message
+        self.problem = problem     # given when this actor holds all the parameters
         self.granted = [0] * workers
         self.computed = [0] * workers   # COMPUTE rows received from each worker
         self.rows = []             # the trace, as Trace rows
@@ -172,7 +173,6 @@ class Coordinator(Shard):
             self._log(rows)
             arrival = self.now()
             if updates:
-                self.rows.append((worker, PUSH, sent_at, arrival, version_read, -1))
                 outcomes = self._apply_push(worker, updates, version_read, carried)
                 self._send("push", worker, message, version_read)
                 end = self.now()
@@ -181,6 +181,8 @@ class Coordinator(Shard):
                                       version_read, staleness))
                     self._release(released)
             waited = self.now()
+            if updates:     # the actor call, until the server has applied it: communication
+                self.rows.append((worker, PUSH, sent_at, waited, version_read, -1))
             server = self.server
             while self.stopped is None and worker in server.live and not server.may_start(worker):
                 self.parked.add(worker)
@@ -189,8 +191,7 @@ class Coordinator(Shard):
                     self._changed.wait()      # until a push, failure or stop releases it
             self.parked.discard(worker)
             stop = self.stopped or self.diverged or worker not in server.live
-            grant = 0 if stop else min(self.grant, self.remaining)
-            self.remaining -= grant
+            grant = 0 if stop else self.budget.take(worker, server, self.grant)
             self.granted[worker] += grant
             released_at = self.now()
             if released_at > waited:
@@ -217,7 +218,7 @@ class Coordinator(Shard):
             self.done.discard(worker)
             self._release([worker])          # if it died while parked, its call returns
             # Gradients granted to it but never computed go back to the budget.
-            self.remaining += self.granted[worker] - self.computed[worker]
+            self.budget.give_back(self.granted[worker] - self.computed[worker])
             self.granted[worker] = self.computed[worker]
             try:
                 self._release(self.server.fail(worker))
@@ -246,7 +247,11 @@ class Coordinator(Shard):
     def _checkpoint(self):
         super()._checkpoint()
         self.checkpoints.append((self.now(), self.server.version, self.arrived))
-        if not np.all(np.isfinite(self.server.params)):
+        params = self.server.params
+        # The rule of every backend (the loss is not finite), where this actor
+        # holds all the parameters; with shards, its slice must be finite.
+        if (loss_diverged(self.problem, params) if self.problem is not None
+                else not np.all(np.isfinite(params))):
             self.diverged = True
 
     def _send(self, kind, worker, message=None, version_read=None):
@@ -313,6 +318,10 @@ class Worker:
         now = lambda: time.time() - t0  # noqa: E731
         w, problem, rows, computed = self.w, self.problem, [], 0
         sent, message, updates, carried, version = now(), 0, [], 1, -1
+        if self.fail_after == 0:             # lost before its first gradient
+            ray.get(self.coordinator.reached_fail_point.remote(w, rows))
+            while True:
+                time.sleep(3600)
         while True:
             packed = pack((w, message, updates, carried, version, sent, rows),
                           sum(u.nbytes for u in updates))

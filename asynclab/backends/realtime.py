@@ -7,11 +7,15 @@ supplies:
 
 * ``link.begin() -> (grant, params, version)``: may I start? ``grant`` is how
   many gradients this step may compute (0: stop); blocks while parked.
-* ``link.push(update, version)``: hand an update to the parameter server.
+  ``link.answered`` is when the answer left the server side: from then on
+  the worker is pulling.
+* ``link.push(update, version, start)``: hand an update to the parameter
+  server; the link records the push, from ``start`` until the server has it.
 * ``link.ask(want)``, ``link.granted() -> int`` and ``link.checkpoint()``:
   lock-free runs only (ask for a share of the budget; wait for the answer).
 * ``link.log`` (a Trace, or anything with its ``record``), ``link.stopped()``
-  and ``link.fail()``.
+  and ``link.fail()``; ``link.quiet()``, the same link recording nothing (for
+  a background sender, which records its own messages).
 
 Lock-free Hogwild! needs no server: :class:`LockFreeChannel` computes on the
 one shared vector and writes into it. Time is wall-clock seconds since the run
@@ -30,6 +34,7 @@ from ..momentum import HeavyBall, local_step
 from ..results import APPLY, COMPUTE, PULL, PUSH
 from ..server import apply_lock_free
 from ..timing import Distribution, WorkerClock
+from .base import message_clocks
 
 PAUSE_SLICE = 0.05     # seconds: injected sleeps are sliced so a stop is noticed this fast
 CHUNK_SECONDS = 0.1    # lock-free workers ask for about this much work at a time
@@ -46,6 +51,16 @@ def wall_clock(start=None):
 
     now.start = start
     return now
+
+
+class Silent:
+    """A log that keeps nothing: what a link records when it is a background
+    sender's (``link.quiet()``), whose messages are recorded by the sender."""
+
+    rows = ()
+
+    def record(self, *row):
+        pass
 
 
 def pause(seconds, stopped):
@@ -99,7 +114,7 @@ class Board:
 
     def __init__(self, slots, workers):
         self._s, self.n = slots, workers
-        end = workers * self.LINE
+        end = workers * self.LINE     # per worker: computed, updates, ring rounds finished
         self._computed, self._updates = slice(0, end, self.LINE), slice(1, end, self.LINE)
         self._stop, self._checkpoint = end, end + 1
 
@@ -121,6 +136,12 @@ class Board:
 
     def updates(self):
         return sum(self._s[self._updates])
+
+    def set_rounds(self, worker, count):
+        self._s[worker * self.LINE + 2] = count
+
+    def rounds(self, worker):
+        return self._s[worker * self.LINE + 2]
 
     @property
     def stop(self):
@@ -159,6 +180,7 @@ class LockFreeChannel:
         self._asked = False
         self._want, self._began, self._since = 16, 0, None    # for sizing chunks
         self._reported = None
+        self.answered = 0.0
 
     def begin(self):
         if self._left == 0:
@@ -172,6 +194,7 @@ class LockFreeChannel:
         self._began += 1
         if self._left <= self._ask_at and not self._asked:
             self._ask()
+        self.answered = self.now()
         return 1, self.params, self.board.updates()
 
     def _ask(self):
@@ -183,9 +206,11 @@ class LockFreeChannel:
         self.link.ask(self._want)
         self._asked = True
 
-    def push(self, update, version):
+    def push(self, update, version, sent=None):
         w, board, now = self.worker, self.board, self.now
         start = now()
+        if sent is not None:
+            self._record(w, PUSH, sent, start, version)
         seen = board.updates()
         staleness = seen - version
         lr = self.lr / (staleness + 1) if self.staleness_aware else self.lr
@@ -197,53 +222,84 @@ class LockFreeChannel:
             self.link.checkpoint()
 
 
-def work(worker, config, link, board, rng, slowdown, now, shared=None):
+def work(worker, config, link, board, rng, slowdown, now, shared=None, buffers=None):
     """One worker's life. ``board`` holds the run's counters, ``rng`` draws
-    the minibatches, ``shared`` is the parameter vector of a lock-free run."""
+    the minibatches, ``shared`` is the parameter vector of a lock-free run (and
+    of worker 0 under allreduce), ``buffers`` the rows of the ring all-reduce."""
+    messages = message_clocks(config)[worker]     # its messages' injected times
     with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported, not warned
-        _life(worker, config, link, board, rng, slowdown, now, shared)
+        if config.policy.ring:
+            from .ring import ring_life
+            ring_life(worker, config, link, board, rng, slowdown, now, shared, buffers, messages)
+        elif config.overlap:
+            from .sender import overlapped_life
+            overlapped_life(worker, config, link, board, rng, slowdown, now, shared, messages)
+        else:
+            _life(worker, config, link, board, rng, slowdown, now, shared, messages)
 
 
-def _life(worker, config, link, board, rng, slowdown, now, shared):
-    problem, policy, record, stopped = config.problem, config.policy, link.log.record, link.stopped
-    channel = LockFreeChannel(worker, link, shared, board, config, now) if policy.lock_free else link
-    gradient = problem.gradient
-    if policy.lock_free and hasattr(problem, "sparse_gradient") and not config.momentum:
-        gradient = problem.sparse_gradient     # Hogwild! writes only the touched coordinates
+def channel_of(worker, config, link, board, now, shared):
+    """What a worker talks to: the link to the server, or under hogwild the
+    shared vector itself."""
+    if config.policy.lock_free:
+        return LockFreeChannel(worker, link, shared, board, config, now)
+    return link
+
+
+def gradient_of(config):
+    problem = config.problem
+    if config.policy.lock_free and hasattr(problem, "sparse_gradient") and not config.momentum:
+        return problem.sparse_gradient     # Hogwild! writes only the touched coordinates
+    return problem.gradient
+
+
+def compute(worker, config, gradient, params, rng, slowdown, now, record, version, stopped):
+    """One gradient on ``params``, stretched by the injected delay, recorded."""
+    start = now()
+    grad = gradient(params, config.problem.sample(rng, config.batch))
+    end = now()
+    if slowdown.active:
+        pause(slowdown.seconds(end - start), stopped)
+        end = now()
+    record(worker, COMPUTE, start, end, version)
+    return grad
+
+
+def _life(worker, config, link, board, rng, slowdown, now, shared, messages):
+    problem, record, stopped = config.problem, link.log.record, link.stopped
+    channel = channel_of(worker, config, link, board, now, shared)
+    gradient, nbytes = gradient_of(config), problem.nbytes
     heavy_ball = HeavyBall(config.momentum)    # this worker's velocity for local steps
-    msg = config.timing.message_time(problem.nbytes)
     fail_after = dict(config.fail).get(worker)
+    # Messages are recorded if they take time: injected, or through a pipe.
+    talks = not messages.instant or getattr(link, "transit", False)
     computed = 0
+    if fail_after == 0:          # lost before its first gradient
+        link.fail()
+        return
     while not stopped():
         grant, params, version = channel.begin()
         if not grant:
             return
-        if msg:
-            start = now()
-            pause(msg, stopped)
-            record(worker, PULL, start, now(), version)
+        if talks:
+            if not messages.instant:
+                pause(messages.message_time(nbytes), stopped)
+            record(worker, PULL, channel.answered, now(), version)
         # Compute: one gradient, or up to local_steps of them on a private copy.
         update, local = None, params
         for step in range(grant):
-            start = now()
-            grad = gradient(local, problem.sample(rng, config.batch))
-            end = now()
-            if slowdown.active:
-                pause(slowdown.seconds(end - start), stopped)
-                end = now()
-            record(worker, COMPUTE, start, end, version)
+            grad = compute(worker, config, gradient, local, rng, slowdown, now, record, version,
+                           stopped)
             computed += 1
             board.set_computed(worker, computed)
             if computed == fail_after:
                 link.fail()
                 return
-            if policy.local_steps > 1:
+            if config.policy.local_steps > 1:
                 local, update = local_step(local, update, grad, config.lr, heavy_ball)
             else:
                 update = grad
-        if msg:
-            start = now()
-            pause(msg, stopped)
-            record(worker, PUSH, start, now(), version)
-        channel.push(update, version)
-
+        start = now() if talks else None
+        if not messages.instant:
+            pause(messages.message_time(nbytes), stopped)
+        channel.push(update, version, start)

@@ -18,13 +18,14 @@ import threading
 import time
 import traceback
 
+import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..results import WAIT
+from ..results import PUSH, QUEUE, WAIT
 from ..server import StalledError, WorkerError
 from .base import progress_bar, show_progress, worker_streams
 from .coordinator import Coordinator
-from .realtime import Board, Slowdown, wall_clock, work
+from .realtime import Board, Silent, Slowdown, wall_clock, work
 
 POLL = 0.05         # seconds between checks for a stop while waiting
 STOP_GRACE = 1.5    # seconds workers get to finish their step once told to stop
@@ -37,6 +38,12 @@ class _ThreadLink:
         self.worker, self.run = worker, run
         self.log = run.coordinator.trace    # one trace: list.append is atomic under the GIL
         self._granted = 0                   # lock-free: the answer to the last ask
+        self.answered = 0.0                 # when the last begin was granted
+
+    def quiet(self):
+        view = _ThreadLink(self.worker, self.run)
+        view.log = Silent()
+        return view
 
     def stopped(self):
         return self.run.board.stop
@@ -54,16 +61,19 @@ class _ThreadLink:
                     grant = coordinator.begin(w)
             run.wake_released()
             params, version = coordinator.server.read()
+        self.answered = run.now()
         if parked:
-            self.log.record(w, WAIT, start, run.now())
+            self.log.record(w, WAIT, start, self.answered)
         return grant or 0, params, version
 
-    def push(self, update, version):
+    def push(self, update, version, sent=None):
         w, run = self.worker, self.run
         start = run.now()
+        if sent is not None:        # the injected message time
+            self.log.record(w, PUSH, sent, start, version)
         if not run.lock.acquire(blocking=False):
             run.lock.acquire()      # held only for non-blocking bookkeeping, never across a wait
-            self.log.record(w, WAIT, start, run.now())
+            self.log.record(w, QUEUE, start, run.now())     # waiting for the server
         try:
             run.coordinator.push(w, update, version, run.now())
             run.wake_released()
@@ -77,9 +87,9 @@ class _ThreadLink:
     def granted(self):
         return self._granted
 
-    def checkpoint(self):
+    def checkpoint(self, updates=None, arrived=None):
         with self.run.lock:
-            self.run.coordinator.checkpoint()
+            self.run.coordinator.checkpoint(updates, arrived)
 
     def fail(self):
         with self.run.lock:
@@ -94,7 +104,10 @@ class _ThreadRun:
         self.config = config
         n = config.workers
         self.board = Board(memoryview(bytearray(8 * Board.size(n))).cast("q"), n)
-        self.shared = config.problem.initial_params() if config.policy.lock_free else None
+        policy, dim = config.policy, config.problem.dim
+        # hogwild: the one parameter vector; allreduce: worker 0's, and the ring's rows.
+        self.shared = config.problem.initial_params() if not policy.has_server else None
+        self.buffers = np.zeros((n, dim)) if policy.ring else None
         self.lock = threading.Condition(threading.Lock())
         self.errors = []                 # StalledError or WorkerError, first one wins
         self._running = n
@@ -144,7 +157,7 @@ class _ThreadRun:
     def _worker(self, w, rng, slowdown):
         try:
             work(w, self.config, _ThreadLink(w, self), self.board, rng, slowdown, self.now,
-                 self.shared)
+                 self.shared, self.buffers)
         except StalledError as err:
             self.errors.append(err)
         except BaseException:
