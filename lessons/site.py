@@ -271,7 +271,7 @@ def _write(out, env, pages, sequence):
     shutil.rmtree(out, ignore_errors=True)
     (out / "assets").mkdir(parents=True)
     (out / MARKER).write_text("made by lessons/site.py; rewritten on every build\n")
-    for asset in ("site.css", "course.js"):
+    for asset in ("site.css", "course.js", "favicon.svg"):
         shutil.copy(ASSETS / asset, out / "assets" / asset)
     (out / "assets" / "pygments.css").write_text(HtmlFormatter().get_style_defs(".highlight"))
     template = env.get_template("page.html.j2")
