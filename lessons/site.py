@@ -14,9 +14,9 @@ figure and say how to open the lesson live. Formulas become MathML, which
 browsers draw without any script or font download. Links are relative, so the
 site works from a sub-path.
 
-The build stops (exit 1), naming the notebook, if a quiz id is not in the
-bank, a cell was never executed, a cell stored an error, or a link points to
-a lesson or page that does not exist; pages over 3 MB are refused too.
+The build stops (exit 1) with one line per notebook at fault if a quiz id is
+not in the bank, a cell was never executed, a cell stored an error, or a link
+points to a lesson or page that does not exist; pages over 3 MB are refused too.
 """
 from __future__ import annotations
 
@@ -209,50 +209,60 @@ def default_binder():
     return found.group(1) if found else None
 
 
+def lesson_page(path, questions, binder, links):
+    """``(page, contents entry)`` of one stored lesson; raises BuildError."""
+    name = path.name
+    try:
+        nb = prepare(nbformat.read(path, as_version=4), name, questions,
+                     binder_link(binder, f"lessons/{name}"))
+        body, _ = LessonExporter(links).from_notebook_node(nb)
+    except (ValueError, nbformat.ValidationError) as err:       # not a readable notebook
+        raise BuildError(f"cannot read it: {err}") from None
+    intro = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
+    entry = dict(number=int(name[:2]), href=f"{path.stem}.html",
+                 title=first_heading(intro, path.stem), time=_stated_time(intro),
+                 objectives=objectives(intro, []),
+                 questions=[q for c in nb.cells if c.cell_type == "code"
+                            for q in QUIZ_CALL.findall(c.source)])
+    live = dict(notebook=name, binder=binder_link(binder, f"lessons/{name}"))
+    return (entry["title"], "jp-Notebook", Markup(body), live), entry
+
+
 def build(lessons_dir=HERE, out=DEFAULT_OUT, binder=None):
-    """Write the site into ``out``; returns ``{page name: bytes}``. Raises BuildError."""
+    """Write the site into ``out``; returns ``{page name: bytes}``. Raises BuildError with
+    one line per file at fault (every lesson is checked before any page is written)."""
     lessons_dir, out = Path(lessons_dir), Path(out)
     notebooks = sorted(lessons_dir.glob("[0-9][0-9]_*.ipynb"))
     documents = sorted(p for p in lessons_dir.glob("*.md") if p.name != "README.md")
     if not notebooks:
         raise BuildError(f"{lessons_dir}: no lesson notebooks (NN_name.ipynb)")
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(ASSETS), autoescape=True)
     questions = bank()
-    pages, links, toc = {}, {}, []
-    for path in notebooks:
-        name = path.name
-        links[name] = []
-        try:
-            nb = prepare(nbformat.read(path, as_version=4), name, questions, binder_link(
-                binder, f"lessons/{name}"))
-            body, _ = LessonExporter(links[name]).from_notebook_node(nb)
-        except (BuildError, nbformat.ValidationError, json.JSONDecodeError) as err:
-            raise BuildError(f"{path}: {err}") from None
-        intro = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
-        toc.append(dict(number=int(name[:2]), href=f"{path.stem}.html",
-                        title=first_heading(intro, path.stem), time=_stated_time(intro),
-                        objectives=objectives(intro, []),
-                        questions=[q for c in nb.cells if c.cell_type == "code"
-                                   for q in QUIZ_CALL.findall(c.source)]))
-        pages[f"{path.stem}.html"] = (toc[-1]["title"], "jp-Notebook", Markup(body),
-                                      dict(notebook=name, binder=binder_link(
-                                          binder, f"lessons/{name}")))
-    references = []
-    for path in documents:
+    pages, links, toc, references, problems = {}, {}, [], [], []
+    for path in notebooks + documents:
         links[path.name] = []
-        text = path.read_text(encoding="utf-8")
         try:
-            body = markdown(text, links[path.name])
+            if path.suffix == ".ipynb":
+                page, entry = lesson_page(path, questions, binder, links[path.name])
+                toc.append(entry)
+            else:
+                text = path.read_text(encoding="utf-8")
+                entry = dict(href=f"{path.stem}.html", title=first_heading(text, path.stem))
+                page = (entry["title"], "site-page", Markup(markdown(text, links[path.name])),
+                        None)
+                references.append(entry)
         except BuildError as err:
-            raise BuildError(f"{path}: {err}") from None
-        references.append(dict(href=f"{path.stem}.html", title=first_heading(text, path.stem)))
-        pages[f"{path.stem}.html"] = (references[-1]["title"], "site-page", Markup(body), None)
+            problems.append(f"{path}: {err}")
+            continue
+        pages[entry["href"]] = page
     known = {p.name for p in notebooks + documents}
     for source, targets in links.items():
         missing = [t for t in targets if Path(t).name not in known]
         if missing:
-            raise BuildError(f"{lessons_dir / source}: links to {missing[0]}, which is neither "
-                             "a lesson nor a page of the site")
+            problems.append(f"{lessons_dir / source}: links to {missing[0]}, which is neither "
+                            "a lesson nor a page of the site")
+    if problems:
+        raise BuildError("\n".join(problems))
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(ASSETS), autoescape=True)
     contents = env.get_template("contents.html.j2").render(
         lessons=toc, pages=references, binder=binder_link(binder))
     pages["index.html"] = ("Contents", "site-contents", Markup(contents), None)
@@ -309,7 +319,8 @@ def main(argv=None):
     try:
         weights = build(args.lessons, args.out, args.binder or default_binder())
     except BuildError as err:
-        print(f"site.py: {err}", file=sys.stderr)
+        for line in str(err).splitlines():
+            print(f"site.py: {line}", file=sys.stderr)
         sys.exit(1)
     for name, size in weights.items():
         print(f"{name}: {size / 1e6:.2f} MB with its assets")

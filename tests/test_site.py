@@ -182,15 +182,20 @@ def test_an_unknown_quiz_id_stops_the_build_and_names_the_notebook(tmp_path):
     assert not (tmp_path / "site").exists()
 
 
-def test_missing_stored_outputs_stop_the_build_and_name_the_notebook(tmp_path):
-    good = write_lesson(tmp_path / "lessons", "97_good.ipynb", [new_code_cell(
+def test_missing_stored_outputs_stop_the_build_and_every_bad_notebook_is_named(tmp_path):
+    good = write_lesson(tmp_path / "lessons", "96_good.ipynb", [new_code_cell(
         "print(1)", execution_count=1, outputs=[new_output("stream", name="stdout", text="1\n")])])
-    bad = write_lesson(tmp_path / "lessons", "98_probe.ipynb", [new_code_cell(
+    unknown = write_lesson(tmp_path / "lessons", "97_unknown.ipynb", [new_code_cell(
+        'quiz.ask("97-nope")', execution_count=1)])
+    never_run = write_lesson(tmp_path / "lessons", "98_probe.ipynb", [new_code_cell(
         'quiz.ask("03-main-benefit")'), new_code_cell("print(2)")])
     result = run_builder("--lessons", good.parent, "--out", tmp_path / "site")
     assert result.returncode == 1
-    [line] = result.stderr.splitlines()
-    assert line.startswith(f"site.py: {bad}: cell 1 has no stored outputs (never executed)")
+    assert result.stderr.splitlines() == [
+        f"site.py: {unknown}: cell 1 asks quiz.ask('97-nope'), which is not in the question "
+        "bank (asynclab/course/quizbank)",
+        f"site.py: {never_run}: cell 1 has no stored outputs (never executed): rebuild it with "
+        "python lessons/build.py 98"]
 
 
 def test_a_link_to_a_missing_lesson_stops_the_build(tmp_path):
