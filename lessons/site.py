@@ -170,10 +170,11 @@ def prepare(nb, name, questions, binder):
         code = re.sub(r"#.*", "", cell.source)
         if EXPLORE_CALL.search(code) and any("image/png" in o.get("data", {})
                                             for o in cell.outputs):
-            where_live = f', or <a href="{binder}">on Binder</a>' if binder else ""
+            on_binder = (f'<a href="{binder}">on Binder</a>' if binder
+                         else "on Binder (from the course's repository)")
             cell.outputs.append(html_output(
                 '<p class="asynclab-live-note">A static figure: its controls need a live '
-                f'notebook. Open this lesson in JupyterLab{where_live} to move them.</p>'))
+                f'notebook. Open this lesson in JupyterLab, or {on_binder}, to move them.</p>'))
     return nb
 
 

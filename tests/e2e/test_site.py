@@ -65,9 +65,15 @@ class Visitor:
         self.console = ConsoleLog(self.page, base)
         self.requested, self.failed = [], []
         self.page.on("request", lambda request: self.requested.append(request.url))
-        self.page.on("requestfailed", lambda request: self.failed.append(request.url))
+        self.page.on("requestfailed", self._on_failed)
         self.page.on("response", lambda response: response.status >= 400
                      and self.failed.append(f"{response.status} {response.url}"))
+
+    def _on_failed(self, request):
+        # A request the browser cancelled because the test went on to the next page (the
+        # favicon, fetched after the load event) is not a failure of the site.
+        if request.failure != "net::ERR_ABORTED":
+            self.failed.append(f"{request.failure} {request.url}")
 
     def open(self, name):
         self.page.goto(self.base + name)
@@ -94,7 +100,10 @@ def visitor(browser, site_url, request):
     finally:
         report = getattr(request.node, "report_call", None)
         if report is None or report.failed:
-            person.page.screenshot(path=str(ARTIFACTS / request.node.name / "FAILED.png"))
+            person.artifacts.mkdir(parents=True, exist_ok=True)
+            person.page.screenshot(path=str(person.artifacts / "FAILED.png"))
+            if report is not None:
+                (person.artifacts / "FAILED.txt").write_text(report.longreprtext)
         person.close()
 
 
@@ -117,6 +126,8 @@ def test_every_page_loads_from_the_sub_path_with_nothing_failing(visitor):
         broken = page.evaluate("""() => Array.from(document.images).filter(
             img => !img.hidden && !(img.complete && img.naturalWidth > 0)).map(img => img.alt)""")
         assert not broken, f"{name}: images that did not load: {broken}"
+        styles = page.evaluate("() => Array.from(document.styleSheets, s => s.cssRules.length)")
+        assert len(styles) == 2 and all(styles), f"{name}: stylesheets not loaded: {styles}"
     assert any(url.endswith(SUB_PATH + "assets/course.js") for url in visitor.requested)
     visitor.assert_clean()
 
