@@ -1,6 +1,7 @@
 """A headless replay stores an HTML animation: two pictures, the axes' boxes and every
 frame's status line; nbval compares all of it but the pictures' bytes.
 (The browser test tests/e2e/test_site.py presses its Play button.)"""
+import base64
 import io
 import json
 import re
@@ -58,9 +59,14 @@ def test_the_animation_carries_every_frame_and_is_the_same_on_every_call(race):
     data = json.loads(re.search(r'class="asynclab-replay-data">(.*?)</script>', page).group(1))
     assert data["frames"] == 8 and len(data["texts"]) == 9
     assert data["texts"][4] == race.text(race.end / 2)
-    assert data["start"] == {"fraction": 0.0, "text": race.text(0)}
-    assert len(re.findall(r'src="data:image/png;base64,', page)) == 2
-    assert 'max="8"' in page and "asynclab-play" in page and "document.querySelectorAll" in page
+    assert data["start"] == {"fraction": 0.0, "text": race.text(0)} and data["first"] == 0
+    # The figure at the replay's time for a page that runs no script; two for the script.
+    [shown] = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert base64.b64decode(shown) == png(race.figure, stored=True)
+    full, empty, _ = race.layers()
+    assert data["full"] == "data:image/png;base64," + base64.b64encode(full).decode()
+    assert data["curtain"] == "data:image/png;base64," + base64.b64encode(empty).decode()
+    assert "asynclab-play" in page and "document.querySelectorAll" in page
 
 
 def test_headless_in_ipython_a_replay_stores_the_animation(race, monkeypatch, capsys):

@@ -1,23 +1,35 @@
-// A stored replay (asynclab/course/animation.py): Play and a time slider in any page that
-// runs the output's script (the course website, a trusted notebook).
-// Two pictures of the same figure: everything drawn, and everything behind the curtain.
-// Frame k shows the first picture, then copies the second over each axes' box from the
-// clock's position (k / frames of the width) to the right edge, as the live widget's
-// white curtain hides what has not happened yet.
+// A stored replay (asynclab/course/animation.py): adds Play and a time slider in any page
+// that runs the output's script (the course website, a trusted notebook).
+// Two pictures of the same figure: everything drawn (data.full), and everything behind
+// the curtain (data.curtain). Frame k shows the first, then copies the second over each
+// axes' box from the clock's position (k / frames of the width) to the right edge, as
+// the live widget's white curtain hides what has not happened yet. The canvas takes the
+// place of the <img>, the figure at the replay's time for pages that run no script.
 (function () {
   "use strict";
   function start(root) {
     root.dataset.ready = "starting";
     const data = JSON.parse(root.querySelector("script.asynclab-replay-data").textContent);
-    const full = root.querySelector("img.asynclab-replay-full");
-    const empty = root.querySelector("img.asynclab-replay-empty");
-    const slider = root.querySelector("input.asynclab-time");
-    const play = root.querySelector("button.asynclab-play");
+    const shown = root.querySelector("img.asynclab-figure");
     const status = root.querySelector(".asynclab-status");
+    const full = new Image(), curtain = new Image();
+    full.src = data.full;
+    curtain.src = data.curtain;
+    const controls = document.createElement("div");
+    controls.className = "asynclab-replay-controls";
+    const play = document.createElement("button");
+    play.type = "button";
+    play.className = "asynclab-play";
+    play.textContent = "Play";
+    const slider = document.createElement("input");
+    Object.assign(slider, { type: "range", className: "asynclab-time", min: 0,
+                            max: data.frames, value: data.first });
+    slider.setAttribute("aria-label", "time");
+    controls.append(play, " ", slider);
     const canvas = document.createElement("canvas");
     canvas.className = "asynclab-figure";
     canvas.setAttribute("role", "img");
-    canvas.setAttribute("aria-label", full.alt);
+    canvas.setAttribute("aria-label", shown.alt);
     const ctx = canvas.getContext("2d");
     let timer = null;
 
@@ -26,7 +38,7 @@
       for (const [left, top, right, bottom] of data.boxes) {
         const x = left + (right - left) * fraction;
         const width = right - x + 1, height = bottom - top;
-        if (width > 0) ctx.drawImage(empty, x, top, width, height, x, top, width, height);
+        if (width > 0) ctx.drawImage(curtain, x, top, width, height, x, top, width, height);
         ctx.fillStyle = "black";
         ctx.fillRect(x - 0.5, top, 1, height);
       }
@@ -53,12 +65,12 @@
       play.textContent = "Pause";
       timer = setInterval(advance, data.interval);
     });
-    Promise.all([full.decode(), empty.decode()]).then(() => {
+    Promise.all([full.decode(), curtain.decode()]).then(() => {
       canvas.width = full.naturalWidth;
       canvas.height = full.naturalHeight;
-      full.replaceWith(canvas);
+      shown.replaceWith(canvas);
+      root.insertBefore(controls, canvas);
       draw(data.start.fraction, data.start.text);
-      slider.hidden = play.hidden = false;
       root.dataset.ready = "yes";
     });
   }
