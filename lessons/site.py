@@ -276,6 +276,8 @@ def _stated_time(text):
 
 
 def _write(out, env, pages, sequence):
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"{out} is a file; --out must be a folder")
     if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
         raise BuildError(f"{out} is not empty and was not made by this builder; "
                          "choose another --out")

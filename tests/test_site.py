@@ -216,9 +216,12 @@ def test_a_folder_it_did_not_make_is_never_wiped_and_bad_options_exit_2(tmp_path
     result = run_builder("--lessons", folder, "--out", mine)
     assert result.returncode == 1 and "was not made by this builder" in result.stderr
     assert (mine / "thesis.tex").read_text() == "keep me"
+    (tmp_path / "a-file").write_text("")
+    on_a_file = run_builder("--lessons", folder, "--out", tmp_path / "a-file")
+    assert on_a_file.returncode == 1 and "is a file; --out must be a folder" in on_a_file.stderr
     usage = run_builder("--binder", "not a repo")
     assert usage.returncode == 2 and "--binder must look like OWNER/REPO" in usage.stderr
-    assert "Traceback" not in usage.stderr + result.stderr
+    assert "Traceback" not in usage.stderr + result.stderr + on_a_file.stderr
 
 
 def test_the_readme_gives_the_one_line_build_command_under_a_website_heading():
