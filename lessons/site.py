@@ -33,13 +33,17 @@ from pathlib import Path
 
 import jinja2
 import nbformat
-from latex2mathml.converter import convert as latex_to_mathml
 from markupsafe import Markup
 from nbconvert.exporters.html import HTMLExporter, contextfilter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from pygments.formatters import HtmlFormatter
 
 from asynclab.course.questions import bank, option_order
+
+try:
+    from latex2mathml.converter import convert as latex_to_mathml
+except ImportError:
+    sys.exit('site.py needs latex2mathml (formulas as MathML): pip install -e ".[site]"')
 
 HERE = Path(__file__).resolve().parent
 ASSETS = HERE / "site"
