@@ -4,6 +4,7 @@ The notebooks were executed by lessons/build.py with ASYNCLAB_HEADLESS=1 and a
 fresh ASYNCLAB_HOME; the same settings here make nbval's kernel print the
 same text (quizzes and dashboards in their headless form) without reading or
 writing the real home. Values already set (tests/conftest.py, CI) are kept.
+nbval masks the PNG pictures inside HTML outputs with nbval-sanitize.cfg.
 """
 import os
 import shutil
@@ -22,6 +23,17 @@ os.environ.setdefault("IPYTHONDIR", os.path.join(_scratch, "ipython"))
 # A subprocess, because this process may have fixed its own config dir already.
 subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], check=True,
                capture_output=True, env=os.environ.copy())
+
+
+SANITIZE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nbval-sanitize.cfg")
+
+
+def pytest_configure(config):
+    """Give nbval the sanitize file, by absolute path: it works from any directory pytest
+    is started in (a relative path in pyproject's addopts would not). A file given on
+    the command line wins."""
+    if getattr(config.option, "nbval_sanitize_with", "") is None:
+        config.option.nbval_sanitize_with = SANITIZE
 
 
 def pytest_unconfigure(config):

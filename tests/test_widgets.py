@@ -166,12 +166,12 @@ def test_replay_widgets_play_drives_the_slider_and_the_picture(sync_async):
     assert rp._image.value != picture and "t = " in rp._status.value
 
 
-def test_replay_checks_frames_and_shows_a_static_frame_headless(sync_async, capsys):
+def test_replay_checks_frames_and_prints_its_state_headless(sync_async, capsys):
     with pytest.raises(ValueError, match="frames must be a whole number of at least 1"):
         Replay(*sync_async, frames=0)
     replay(*sync_async)._ipython_display_()
     out = capsys.readouterr().out
-    assert "static frame" in out and "reached the target loss" in out
+    assert "stored frames" in out and "reached the target loss" in out
 
 
 def test_defaults_cover_every_control():

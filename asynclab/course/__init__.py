@@ -6,7 +6,8 @@
   (data in ``quizbank/NN.json``), grades them and keeps a learner's progress.
 * :func:`explore` (:mod:`~asynclab.course.explorations`): sliders that re-run the
   simulated cluster and redraw its timeline and loss curve.
-* :func:`replay` (:mod:`~asynclab.course.replays`): two runs side by side over time.
+* :func:`replay` (:mod:`~asynclab.course.replays`): two runs side by side over time;
+  headless, it stores an HTML animation (:mod:`~asynclab.course.animation`).
 * :mod:`~asynclab.course.exercise`: short coding exercises, checked against the engine.
 * :mod:`~asynclab.course.capstone`: the final exercise and its checker.
 * :mod:`~asynclab.course.widgets`: what they share (the headless switch, figures as PNG).

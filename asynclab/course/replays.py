@@ -20,6 +20,7 @@ from matplotlib.patches import Rectangle
 
 from ..plots import convergence, timeline
 from ..results import WAIT
+from .animation import animation_html
 from .widgets import (css, image_widget, new_figure, panels, plain_log_labels, png,
                       show_dashboard)
 
@@ -96,6 +97,30 @@ class Replay:
             self._status.value = self.text().replace("\n", "<br>")
         return self.figure
 
+    def layers(self):
+        """The figure for an animation outside Python (see :mod:`.animation`):
+        ``(everything drawn, everything behind the curtain, boxes)``, two PNGs without
+        the clock's line and title, and each axes' box in pixels from the image's
+        top-left corner, ``[left, top, right, bottom]``."""
+        hidden = [*self._now_lines, self._title]
+        for artist in hidden:
+            artist.set_visible(False)
+        try:
+            pictures = []
+            for start in (self.end, 0.0):
+                for curtain in self._curtains:
+                    curtain.set_x(start)
+                    curtain.set_width(self.end - start)
+                pictures.append(png(self.figure, stored=True))
+            height = self.figure.bbox.height
+            boxes = [[round(float(x), 2) for x in (b.x0, height - b.y1, b.x1, height - b.y0)]
+                     for b in (ax.get_window_extent() for ax in self.figure.axes)]
+        finally:
+            for artist in hidden:
+                artist.set_visible(True)
+            self.show_time(self.time)
+        return pictures[0], pictures[1], boxes
+
     def state(self, t=None) -> list:
         """What each run had done by time ``t``, as plain dicts: updates applied, last
         loss evaluated, fraction of worker time spent waiting, target reached, finished."""
@@ -155,8 +180,10 @@ class Replay:
         return self._widget
 
     def _ipython_display_(self):
-        show_dashboard(self, f"{self.text()}\n(static frame: Play and the time slider "
-                             "need a live notebook; call .show_time(t) to move it)")
+        show_dashboard(self, f"{self.text()}\n(stored frames: Play and the time slider replay "
+                             "them in a web page; a live notebook redraws them; call "
+                             ".show_time(t) to move it)",
+                       html=animation_html)
 
 
 def replay(first, second, target_loss=None, frames=40, time=None) -> Replay:

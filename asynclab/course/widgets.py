@@ -82,9 +82,10 @@ def png(fig, stored=False) -> bytes:
     return buffer.getvalue()
 
 
-def show_dashboard(dashboard, note):
+def show_dashboard(dashboard, note, html=None):
     """Display ``dashboard.widget`` in a live notebook; headless, print ``note`` and
-    show ``dashboard.figure`` as it stands."""
+    show ``dashboard.figure`` as it stands, or ``html(dashboard)`` (a stored web page
+    version, e.g. an animation) if given."""
     if not headless():
         from IPython.display import display
         display(dashboard.widget)
@@ -95,5 +96,9 @@ def show_dashboard(dashboard, note):
         from IPython.display import Image, display
     except ImportError:
         return
-    if get_ipython() is not None:
+    if get_ipython() is None:
+        return
+    if html is not None:
+        display({"text/html": html(dashboard), "text/plain": note.splitlines()[-1]}, raw=True)
+    else:
         display(Image(data=png(dashboard.figure, stored=True), format="png"))

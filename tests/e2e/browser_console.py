@@ -18,11 +18,39 @@ def _request_to_another_host(entry: "Entry", origin: str) -> bool:
             and urlsplit(entry.url).netloc not in ("", urlsplit(origin).netloc))
 
 
+# Errors Jupyter Notebook 7.6 (with JupyterLab 4.6) throws from its own code while its
+# page starts, on any notebook, before a cell runs: the first in its keyboard-shortcut
+# settings (it looks up the schema of @jupyterlab/completer-extension:inline-completer,
+# which that page never loads), the second when JupyterLab's file-browser restorer asks
+# for a command that Notebook 7's notebook page does not register.
+NOTEBOOK_7_START_ERRORS = ("TypeError: Cannot read properties of undefined (reading 'schema')",
+                           "Error: Command 'filebrowser:open-path' not registered.")
+
+
+def _notebook_7_start_error(entry: "Entry", origin: str) -> bool:
+    return (entry.kind == "pageerror" and entry.text.startswith(NOTEBOOK_7_START_ERRORS)
+            and "/static/notebook/notebook_core." in entry.text)
+
+
+def _font_cached_for_jupyterlab(entry: "Entry", origin: str) -> bool:
+    path = urlsplit(entry.url).path
+    return ("status of 403" in entry.text and path.startswith("/static/notebook/")
+            and path.endswith((".woff", ".woff2", ".ttf", ".eot")))
+
+
 # Known noise: (why it cannot come from asynclab's widgets, test on an entry).
 NOISE = [
     ("a failed request to another host: CI machines have no internet (web fonts, news "
      "feeds), and asynclab's widgets load nothing from outside the JupyterLab server",
      _request_to_another_host),
+    ("Jupyter Notebook 7.6's own start-up errors (NOTEBOOK_7_START_ERRORS), thrown from its "
+     "notebook_core bundle on any notebook; asynclab has no front-end code",
+     _notebook_7_start_error),
+    ("a font of Notebook 7 refused with 403 after JupyterLab loaded a font of the same file "
+     "name from the same server: jupyter_server's FileFindHandler caches a file's location "
+     "by name for every static route, so Notebook 7's route then finds JupyterLab's copy "
+     "outside its own folder. The tests open both front ends on one server",
+     _font_cached_for_jupyterlab),
 ]
 
 

@@ -134,7 +134,7 @@ def scratch_lab(browser, workdir):
 class Learner:
     """One learner at one browser tab (a fresh browser context), for one test.
 
-    `open()` loads a notebook in JupyterLab; `snap()` saves numbered
+    `open()` loads a notebook in JupyterLab or Notebook 7; `snap()` saves numbered
     screenshots of the steps under test-artifacts/e2e/<test name>/.
     """
 
@@ -148,13 +148,19 @@ class Learner:
         self.notebook = None
         self.steps = 0
 
-    def open(self, lab: LabServer, notebook: str):
+    def open(self, lab: LabServer, notebook: str, front_end=None, fresh: bool = True):
+        """Open `notebook` in `front_end` (JupyterLab by default) in this tab; `fresh`: with
+        its outputs cleared, else joining its running kernel (NotebookPage.open)."""
         from .browser_console import ConsoleLog
-        from .notebook_page import NotebookPage
+        from .notebook_page import LAB, NOTEBOOK, NotebookPage
+        front_end = front_end or LAB
+        if front_end is NOTEBOOK:
+            require_notebook_7()
         self.servers.append(lab)
         if self.console is None:  # one log per page, from the first notebook on
             self.console = ConsoleLog(self.page, lab.url)
-        self.notebook = NotebookPage(self.page, lab.root / notebook).open(lab.lab_url(notebook))
+        url = lab.lab_url(notebook) if front_end is LAB else lab.notebook_url(notebook)
+        self.notebook = NotebookPage(self.page, lab.root / notebook, front_end).open(url, fresh)
         return self.notebook
 
     def snap(self, step: str, focus=None) -> Path:
@@ -199,6 +205,18 @@ def learner(browser, request):
             finally:
                 for server in person.servers:
                     server.shutdown_kernels()
+
+
+def require_notebook_7() -> None:
+    """Skip (or fail, in CI) when the `notebook` package (Notebook 7) is not installed."""
+    try:
+        from importlib.metadata import version
+        major = int(version("notebook").split(".")[0])
+    except Exception:  # noqa: BLE001 - not installed, or an unreadable version
+        major = 0
+    if major < 7:
+        skip_or_fail("Jupyter Notebook 7 is not installed: pip install 'notebook>=7' "
+                     "(in the test extra)")
 
 
 def _best_effort(action, **kwargs) -> None:

@@ -1,4 +1,4 @@
-"""A throw-away JupyterLab server for browser tests.
+"""A throw-away JupyterLab server for browser tests (it serves Jupyter Notebook 7 too).
 
 The server runs with the current interpreter on 127.0.0.1, on a free port,
 behind a random token, in its own process group, with every directory Jupyter,
@@ -171,6 +171,10 @@ class LabServer:
     def lab_url(self, notebook: str) -> str:
         """The JupyterLab page with `notebook` (relative to the served root) open."""
         return f"{self.url}/lab/tree/{notebook}?token={self.token}&reset"
+
+    def notebook_url(self, notebook: str) -> str:
+        """The Jupyter Notebook 7 page of `notebook` (the same server serves both front ends)."""
+        return f"{self.url}/notebooks/{notebook}?token={self.token}"
 
     def log_tail(self, lines: int = 40) -> str:
         try:

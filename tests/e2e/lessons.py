@@ -1,9 +1,13 @@
-"""Where the tests find things in the stored lessons (read as JSON, never modified)."""
+"""Where the tests find things in the stored lessons (read as JSON, never modified), and
+which widget views a lesson's cells must show."""
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
+
+from playwright.sync_api import expect
+
+from .notebook_page import RENDER_TIMEOUT, NotebookPage
 
 LESSONS = Path(__file__).resolve().parents[2] / "lessons"
 
@@ -20,14 +24,31 @@ def lesson(number: int) -> str:
     return names[0]
 
 
-def lesson_calling(function: str, prefer: int) -> str:
-    """The lesson whose code calls `function(`, lesson `prefer` first, then in order."""
-    names = lesson_notebooks()
-    names.sort(key=lambda name: not name.startswith(f"{prefer:02d}_"))
-    call = re.compile(rf"\b{function}\(")
-    for name in names:
-        cells = json.loads((LESSONS / name).read_text(encoding="utf-8"))["cells"]
-        if any(cell["cell_type"] == "code" and call.search("".join(cell["source"]))
-               for cell in cells):
-            return name
-    raise AssertionError(f"no lesson calls {function}(")
+# Calls that show a widget, and the CSS class of the view each one shows.
+VIEW_OF_CALL = {re.compile(r"\bask\("): "asynclab-quiz",
+                re.compile(r"\bexplore\("): "asynclab-explore",
+                re.compile(r"\breplay\("): "asynclab-replay"}
+
+
+def expected_views(notebook: NotebookPage) -> dict[int, set[str]]:
+    """For each cell that shows widgets, the CSS classes of the views it must render.
+
+    Read from the code (comments left out) and from the outputs stored in the
+    notebook file (any widget view: "jupyter-widgets").
+    """
+    views = {index: {"jupyter-widgets"} for index in notebook.widget_cells()}
+    for index in range(len(notebook.stored_cells)):
+        code = re.sub(r"#.*", "", notebook.source(index)) if notebook.is_code(index) else ""
+        for call, css_class in VIEW_OF_CALL.items():
+            if call.search(code):
+                views.setdefault(index, set()).add(css_class)
+    return views
+
+
+def assert_views_render(notebook: NotebookPage, views: dict[int, set[str]]) -> None:
+    """Every view in `views` is visible in its cell's output, in this front end."""
+    for index, classes in sorted(views.items()):
+        for css_class in sorted(classes):
+            expect(notebook.outputs(index).locator(f".jupyter-widgets.{css_class}").first,
+                   f"{notebook.name} cell {index} in {notebook.front_end.title}: "
+                   f"no {css_class} view").to_be_visible(timeout=RENDER_TIMEOUT)

@@ -1,15 +1,22 @@
-"""A JupyterLab notebook, driven the way a learner drives it.
+"""A notebook in JupyterLab or Jupyter Notebook 7, driven the way a learner drives it.
 
 Cells are run from the notebook UI (click a cell, Run menu, Shift+Enter) with
 the notebook's own kernel; nothing is executed behind the UI's back. Waits are
 conditions in the page (a cell's prompt shows its execution count, a widget
 view exists), each bounded by a timeout generous enough for a loaded 2-core
 machine, so a hang fails with a message instead of stalling CI.
+
+Both front ends draw a notebook with the same JupyterLab components (cells,
+menus and their commands, ipywidgets' manager); they differ in their URL, in
+where they say that the kernel is ready, and in Notebook 7 having no file
+browser to fold away (FrontEnd).
 """
 from __future__ import annotations
 
 import json
 import re
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
@@ -23,12 +30,29 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"  # the output type of a
 STDERR = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"  # also tracebacks
 
 
-class NotebookPage:
-    """One notebook open in JupyterLab (one per browser page): run cells, read their outputs."""
+@dataclass(frozen=True)
+class FrontEnd:
+    """One of the front ends learners open notebooks in."""
+    name: str   # short, for test ids: "lab", "notebook"
+    title: str  # as people call it
 
-    def __init__(self, page: Page, path: Path):
+    def __str__(self) -> str:
+        return self.name
+
+
+LAB = FrontEnd("lab", "JupyterLab 4")
+NOTEBOOK = FrontEnd("notebook", "Jupyter Notebook 7")
+FRONT_ENDS = (LAB, NOTEBOOK)
+
+
+class NotebookPage:
+    """One notebook open in a front end (one per browser page): run cells, read their outputs."""
+
+    def __init__(self, page: Page, path: Path, front_end: FrontEnd = LAB):
         self.page = page
+        self.path = path
         self.name = path.name
+        self.front_end = front_end
         # The served copy's cells as stored: sources (to find cells), outputs it was built with.
         self.stored_cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         self.notebook = page.locator(".jp-NotebookPanel .jp-Notebook")
@@ -52,34 +76,69 @@ class NotebookPage:
         return [index for index, cell in enumerate(self.stored_cells)
                 if any(WIDGET_VIEW in output.get("data", {}) for output in cell.get("outputs", []))]
 
-    def open(self, url: str) -> "NotebookPage":
-        """Load JupyterLab on `url`, wait for the notebook and an idle kernel, clear old outputs.
+    def open(self, url: str, fresh: bool = True) -> "NotebookPage":
+        """Load the front end on `url`, wait for the notebook and an idle kernel; if `fresh`,
+        clear old outputs.
 
         Clearing the stored outputs (Edit > Clear Outputs of All Cells) resets
         every prompt to "[ ]:", so a number in a prompt afterwards proves that
         the cell ran in this session, and widgets found later are live views.
+        Not `fresh`: the page joins the kernel the notebook already has (its
+        session) and shows the outputs saved with the notebook, whose widget
+        views then draw the kernel's live widgets.
         """
         self.page.goto(url)
         expect(self.notebook).to_be_visible(timeout=KERNEL_START_TIMEOUT)
         expect(self.kernel_status()).to_be_visible(timeout=KERNEL_START_TIMEOUT)
-        self.hide_file_browser()
-        self.menu("Edit", "editmenu:clear-all")
-        expect(self.notebook.locator(".jp-OutputArea-output")).to_have_count(0)
+        if self.front_end is LAB:
+            self.hide_file_browser()
+        if fresh:
+            self.menu("Edit", "editmenu:clear-all")
+            expect(self.notebook.locator(".jp-OutputArea-output")).to_have_count(0)
         return self
 
     def kernel_status(self) -> Locator:
-        """The status bar's kernel item once it reads "<kernel name> | Idle".
+        """Where the front end says that the notebook's kernel is ready: visible once it is.
 
-        The status bar, not the toolbar's execution indicator: that one says
-        "idle" before any kernel exists, and cells run then are silently dropped.
+        JupyterLab: the status bar's kernel item reading "<kernel name> | Idle";
+        not the toolbar's execution indicator, which says "idle" before any kernel
+        exists (cells run then are silently dropped). Notebook 7 has no status
+        bar: its toolbar once it names a kernel and the indicator is idle (the
+        indicator goes "idle" with "No Kernel", "initializing", "connecting",
+        then "idle" with the kernel's name).
         """
-        return self.page.locator(".jp-StatusBar-TextItem", has_text=re.compile(
-            r"^(?!No Kernel).+ \| Idle$"))
+        if self.front_end is LAB:
+            return self.page.locator(".jp-StatusBar-TextItem", has_text=re.compile(
+                r"^(?!No Kernel).+ \| Idle$"))
+        return (self.page.locator(".jp-NotebookPanel-toolbar")
+                .filter(has=self.page.locator(".jp-Notebook-ExecutionIndicator[data-status=idle]"))
+                .filter(has=self.page.locator(".jp-KernelName", has_text=re.compile(
+                    r"^(?!No Kernel)\S"))))
 
     def hide_file_browser(self) -> None:
-        """Collapse the left sidebar (click its open tab), leaving the notebook the whole width."""
+        """Collapse JupyterLab's left sidebar (click its open tab), leaving the notebook the
+        whole width."""
         self.page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()
         expect(self.page.locator("#jp-left-stack")).to_be_hidden()
+
+    def save(self) -> None:
+        """File > Save, and wait until the served file is rewritten and whole again: it
+        then holds this session's outputs, widget views included."""
+        before = self.path.stat().st_mtime_ns
+        self.menu("File", "docmanager:save")
+        deadline = time.monotonic() + RENDER_TIMEOUT / 1000
+        while not self._saved_since(before):
+            assert time.monotonic() < deadline, f"{self.name} was not saved"
+            self.page.wait_for_timeout(100)
+
+    def _saved_since(self, mtime_ns: int) -> bool:
+        if self.path.stat().st_mtime_ns == mtime_ns:
+            return False
+        try:  # the server may be writing it right now
+            json.loads(self.path.read_text(encoding="utf-8"))
+        except ValueError:
+            return False
+        return True
 
     def menu(self, title: str, command: str) -> None:
         """Open `title` in the main menu bar and click its entry bound to `command`."""

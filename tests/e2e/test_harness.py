@@ -1,5 +1,6 @@
 """The browser harness proves its own checks on a scratch notebook, independently of the
-lessons: each check the learner tests rely on can fail, and fails when it should."""
+lessons: each check the learner tests rely on can fail, and fails when it should (a
+raising cell and a broken widget in both front ends)."""
 import pytest
 
 from . import require_playwright
@@ -10,6 +11,7 @@ from playwright.sync_api import expect  # noqa: E402
 
 from .lab_server import free_port  # noqa: E402
 from .learner import wait_for_figure  # noqa: E402
+from .notebook_page import FRONT_ENDS  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -30,14 +32,17 @@ def test_a_figure_changes_only_when_its_pixels_do(scratch_lab, learner):
     assert wait_for_figure(image, different_from=drawn) != drawn
 
 
-def test_a_raising_cell_fails_with_its_traceback(scratch_lab, learner):
-    notebook = learner.open(scratch_lab, "scratch.ipynb")
+@pytest.mark.parametrize("front_end", FRONT_ENDS, ids=str)
+def test_a_raising_cell_fails_with_its_traceback(scratch_lab, learner, front_end):
+    notebook = learner.open(scratch_lab, "scratch.ipynb", front_end)
     with pytest.raises(AssertionError, match="RuntimeError: a failing cell"):
         notebook.run_through(notebook.find(r"raise RuntimeError"))
 
 
-def test_broken_widgets_and_console_errors_fail_known_noise_does_not(scratch_lab, learner):
-    notebook = learner.open(scratch_lab, "scratch.ipynb")
+@pytest.mark.parametrize("front_end", FRONT_ENDS, ids=str)
+def test_broken_widgets_and_console_errors_fail_known_noise_does_not(scratch_lab, learner,
+                                                                     front_end):
+    notebook = learner.open(scratch_lab, "scratch.ipynb", front_end)
     page = learner.page
     elsewhere = f"http://127.0.0.1:{free_port()}/font.woff2"  # nobody listens there
     with page.expect_console_message(lambda message: message.type == "error"):

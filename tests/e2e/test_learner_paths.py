@@ -1,5 +1,7 @@
-"""A learner's clicks through the lessons in JupyterLab: answer the lesson 03 quiz,
-move a slider of an exploration, press Play on the sync/async replay."""
+"""A learner's clicks through lesson 03, in JupyterLab 4 and in Jupyter Notebook 7: the
+lesson runs once per front end (Run > Run All Cells) and every widget renders; then
+the learner answers the quiz, moves a slider of the exploration and presses Play on
+the sync/async replay, each checked in the page."""
 import json
 import re
 
@@ -15,9 +17,10 @@ from asynclab.course import quiz  # noqa: E402
 
 from .learner import (choose, drag_slider, press, press_play, slider_value,  # noqa: E402
                       wait_for_figure, wait_for_slider_beyond)
-from .lessons import lesson, lesson_calling  # noqa: E402
+from .lessons import assert_views_render, expected_views, lesson  # noqa: E402
+from .notebook_page import FRONT_ENDS  # noqa: E402
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 QUESTION = "What is the main benefit of Asynchronous Gradient Updates in distributed systems?"
 RIGHT = "communication overhead"  # the option the course teaches as right
@@ -36,22 +39,36 @@ def printed_feedback(capsys, question_id: str, option: int) -> tuple[bool, str]:
     return correct, capsys.readouterr().out
 
 
-def test_lesson_03_quiz_explains_a_wrong_then_the_right_option(
-        lessons_lab, learner, capsys, monkeypatch, tmp_path):
+@pytest.mark.parametrize("front_end", FRONT_ENDS, ids=str)
+def test_a_learner_answers_moves_a_slider_and_plays_in_lesson_03(
+        lessons_lab, learner, front_end, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("ASYNCLAB_HOME", str(tmp_path))  # the oracle's answers go nowhere real
+    notebook = learner.open(lessons_lab, lesson(3), front_end)
+    views = expected_views(notebook)
+    notebook.run_all()                      # once: every path below uses this run
+    assert_views_render(notebook, views)
+    learner.snap("all-cells-run", notebook.cell(max(views)))
+    answer_the_quiz(learner, notebook, lessons_lab, capsys)
+    move_a_slider(learner, view_of(notebook, "explore"))
+    play_the_replay(learner, view_of(notebook, "replay"))
+    learner.assert_no_errors()
+
+
+def answer_the_quiz(learner, notebook, lab, capsys):
+    """Choose a wrong option, Check, read its feedback; then the right one."""
     question = next(q for q in quiz.list_questions(lesson=3) if q["question"] == QUESTION)
     texts = [option["text"] for option in question["options"]]
     wrong = next(i for i, text in enumerate(texts) if WRONG in text.lower())
     right = next(i for i, text in enumerate(texts) if RIGHT in text.lower())
-
-    notebook = learner.open(lessons_lab, lesson(3))
     cell = notebook.find(re.escape(question["id"]))
-    notebook.run_through(cell)
     view = notebook.widget(cell, f"asynclab-quiz-{question['id']}")
     expect(view.locator(".asynclab-question")).to_contain_text(QUESTION)
     feedback = view.locator(".asynclab-feedback")
     expect(feedback).to_have_text("")
     learner.snap("quiz-shown", view)
+    progress = lab.asynclab_home / "progress.json"   # the server's, shared by both front ends
+    before = (json.loads(progress.read_text())["answers"].get(question["id"], {})
+              if progress.exists() else {}).get("attempts", 0)
 
     verdicts = []
     for step, option in (("wrong-option", wrong), ("right-option", right)):
@@ -70,24 +87,21 @@ def test_lesson_03_quiz_explains_a_wrong_then_the_right_option(
     assert verdicts[0] != verdicts[1], "a wrong and the right answer got the same verdict"
 
     # The learner's answers are saved locally (in the server's temporary ASYNCLAB_HOME).
-    saved = json.loads((lessons_lab.asynclab_home / "progress.json").read_text())
-    entry = saved["answers"][question["id"]]
-    assert (entry["attempts"], entry["solved"], entry["last_correct"]) == (2, True, True)
-    learner.assert_no_errors()
+    entry = json.loads(progress.read_text())["answers"][question["id"]]
+    assert (entry["attempts"] - before, entry["solved"], entry["last_correct"]) == (2, True, True)
 
 
-def show(learner, lab, function: str):
-    """Run the first lesson cell calling `function(` (lesson 03's if it has one) from the UI;
-    return its asynclab-<function> view and the signature of the figure it drew."""
-    notebook = learner.open(lab, lesson_calling(function, prefer=3))
+def view_of(notebook, function: str):
+    """The asynclab-<function> view of the lesson's first cell calling `function(`, and the
+    signature of the figure it drew."""
     cell = notebook.find(rf"\b{function}\(")
-    notebook.run_through(cell)
     view = notebook.widget(cell, f"asynclab-{function}")
     return view, wait_for_figure(view.locator(".asynclab-figure"))
 
 
-def test_moving_a_slider_of_an_exploration_redraws_its_figure(lessons_lab, learner):
-    view, before = show(learner, lessons_lab, "explore")
+def move_a_slider(learner, shown):
+    """Drag the workers slider of an exploration: the figure is redrawn, the summary changes."""
+    view, before = shown
     summary = view.locator(".asynclab-summary").inner_text()
     learner.snap("exploration-shown", view)
 
@@ -98,11 +112,11 @@ def test_moving_a_slider_of_an_exploration_redraws_its_figure(lessons_lab, learn
     wait_for_figure(view.locator(".asynclab-figure"), different_from=before)
     expect(view.locator(".asynclab-summary")).not_to_have_text(summary)
     learner.snap("workers-slider-moved-figure-redrawn", view)
-    learner.assert_no_errors()
 
 
-def test_pressing_play_on_the_replay_advances_it(lessons_lab, learner):
-    view, frame = show(learner, lessons_lab, "replay")
+def play_the_replay(learner, shown):
+    """Rewind the replay and press Play: the clock, the figure and the status line advance."""
+    view, frame = shown
     figure, clock, status = (view.locator(f".asynclab-{part}") for part in ("figure", "time",
                                                                              "status"))
     if slider_value(clock) > 0:  # rewind first, as a learner would to watch from the start
@@ -118,4 +132,3 @@ def test_pressing_play_on_the_replay_advances_it(lessons_lab, learner):
         expect(status).not_to_have_text(said[-1])
         said.append(status.inner_text())
     learner.snap("replay-playing", view)
-    learner.assert_no_errors()
