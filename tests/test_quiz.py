@@ -506,3 +506,24 @@ def test_progress_records_and_csv_for_instructors(home):
     assert rows[0].keys() == set(quiz.RECORD_FIELDS)
     assert {r["id"]: r["last_correct"] for r in rows}["00-simulated-time"] == ""
     assert len(quiz.progress().records()) == len(questions.bank())
+
+
+def test_cli_exports_progress_as_json_and_csv(home):
+    quiz.answer("03-main-benefit", "A")
+    env = dict(os.environ, ASYNCLAB_HOME=str(home))
+    cli = [sys.executable, "-m", "asynclab", "quiz", "--progress"]
+    out = subprocess.run(cli + ["--json", "--lesson", "3"], capture_output=True, text=True,
+                         timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == quiz.progress(lesson=3).records()
+    out = subprocess.run(cli + ["--csv"], capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 0 and out.stdout == quiz.progress().to_csv()
+    out = subprocess.run(cli, capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 0 and "lesson  answered  solved" in out.stdout
+    for bad, needle in ((["quiz", "--list", "--csv"], "--csv goes with --progress"),
+                        (["quiz", "--progress", "--json", "--csv"], "not allowed with"),
+                        (["quiz"], "one of the arguments --list --progress is required")):
+        out = subprocess.run([sys.executable, "-m", "asynclab", *bad], capture_output=True,
+                             text=True, timeout=60, env=env)
+        assert out.returncode == 2 and needle in out.stderr, out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1
