@@ -18,10 +18,10 @@ import math
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from ..plots import convergence, timeline
+from ..plots import Timeline, convergence
+from ..plotstyle import SERIES_COLOURS
 from ..results import WAIT
-from .widgets import (css, image_widget, new_figure, panels, plain_log_labels, png,
-                      show_dashboard)
+from .widgets import Layers, css, image_widget, new_figure, panels, show_dashboard
 
 CURTAIN = 2.2     # z-order: above bars (1) and curves (2), below spines (2.5) and legends (5)
 
@@ -56,6 +56,9 @@ class Replay:
                        for r in self.runs]
         self.figure = new_figure(8, 6.2)
         self._draw()
+        # Only the curtains, the "now" lines and the clock move: the runs are the frame.
+        self._layers = Layers(self.figure, lambda: [*self._curtains, *self._now_lines,
+                                                   self._title])
         self._widget = None
         self.time = None
         self.show_time(self.end if time is None else time)
@@ -64,12 +67,11 @@ class Replay:
         axes = panels(self.figure, [1, 1, 1.2])
         self._curtains, self._now_lines = [], []
         for ax, r in zip(axes[:2], self.runs):
-            timeline(r, ax=ax, plain=True)
+            Timeline(ax).update(r)
             ax.set_xlabel("")
         loss = axes[2]
         convergence(list(self.runs), x="time", ax=loss, target=self.target)
-        plain_log_labels(loss)
-        for r, t, colour in zip(self.runs, self.reached, ("C0", "C1")):
+        for r, t, colour in zip(self.runs, self.reached, SERIES_COLOURS):
             if t is not None:
                 loss.plot([t], [self.target], marker="o", markersize=8, color=colour,
                           linestyle="none", zorder=2.1)
@@ -92,7 +94,7 @@ class Replay:
             line.set_xdata([t, t])
         self._title.set_text(f"t = {t:.4g} of {self.end:.4g} s")
         if self._widget is not None:
-            self._image.value = png(self.figure)
+            self._image.value = self._layers.png()
             self._status.value = self.text().replace("\n", "<br>")
         return self.figure
 
