@@ -81,6 +81,8 @@ def to_dict(result) -> dict:
 def check_writable(path) -> str:
     """``path`` as a string if a file can be written there; ValueError naming it if not."""
     path = os.fspath(path)
+    if not path:
+        raise ValueError("cannot write the trace to '': give a file name")
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
         raise ValueError(f"cannot write the trace to {path!r}: "

@@ -98,6 +98,8 @@ def test_an_unwritable_path_is_one_clear_error_and_leaves_nothing(run, tmp_path)
         run.to_chrome_trace(tmp_path / "missing" / "t.json")
     with pytest.raises(ValueError, match="it is a directory"):
         run.to_chrome_trace(tmp_path)
+    with pytest.raises(ValueError, match="give a file name"):
+        run.to_chrome_trace("")
     assert list(tmp_path.iterdir()) == []
 
 

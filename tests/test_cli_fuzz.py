@@ -78,8 +78,9 @@ FLAGS = {
                                            "accuracy"]), JUNK),
     "--jobs": number(st.sampled_from(["1", "2"])),
     "--window": st.one_of(st.sampled_from(["0:10", "10:5", "3:3", "-1:1", "0:inf"]), JUNK),
-    "--chrome-trace": st.one_of(st.sampled_from([f"{OUT}/t.json", OUT, "/nonexistent/t.json"]),
-                                JUNK),
+    # Only paths under OUT (or impossible ones): a junk name would be a file in the cwd.
+    "--chrome-trace": st.sampled_from([f"{OUT}/t.json", OUT, f"{OUT}/no/t.json", "",
+                                       "/nonexistent/t.json"]),
 }
 
 
