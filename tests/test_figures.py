@@ -285,3 +285,10 @@ def test_steady_limits_keep_the_axes_while_the_data_fit():
     low, high = _steady(None, 0.3, 0.7, log=True)
     assert low < 0.3 and high > 0.7
     assert _steady((low, high), 0.31, 0.69, log=True) == (low, high)
+
+
+def test_the_course_toolkit_gives_plain_plots_the_palette():
+    import asynclab.course  # noqa: F401  (imported above as well: the style is set)
+    cycle = matplotlib.rcParams["axes.prop_cycle"].by_key()
+    assert [c.upper() for c in cycle["color"]] == list(plotstyle.SERIES_COLOURS)
+    assert len(set(map(str, cycle["linestyle"]))) == len(cycle["color"])
