@@ -13,9 +13,9 @@ from PIL import Image
 
 import asynclab
 from asynclab import plots, plotstyle
-from asynclab.course.explorations import PROBLEM, _steady, explore
+from asynclab.course.explorations import PROBLEM, explore
 from asynclab.course.replays import replay
-from asynclab.course.widgets import new_figure, png
+from asynclab.course.widgets import new_figure, png, steady
 from asynclab.stats import t_quantile
 
 SMALL = dict(problem=PROBLEM, gradients=400)
@@ -277,14 +277,14 @@ def test_a_frame_is_drawn_once_while_the_axes_stay(runs):
 
 
 def test_steady_limits_keep_the_axes_while_the_data_fit():
-    first = _steady(None, 0.0, 100.0)
+    first = steady(None, 0.0, 100.0)
     assert first == pytest.approx((0.0, 115.0))
-    assert _steady(first, 0.0, 60.0) is first                     # fits, fills half: kept
-    assert _steady(first, 0.0, 30.0) == pytest.approx((0.0, 34.5))    # under a third: new
-    assert _steady(first, 0.0, 200.0) == pytest.approx((0.0, 230.0))  # does not fit: new
-    low, high = _steady(None, 0.3, 0.7, log=True)
+    assert steady(first, 0.0, 60.0) is first                     # fits, fills half: kept
+    assert steady(first, 0.0, 30.0) == pytest.approx((0.0, 34.5))    # under a third: new
+    assert steady(first, 0.0, 200.0) == pytest.approx((0.0, 230.0))  # does not fit: new
+    low, high = steady(None, 0.3, 0.7, log=True)
     assert low < 0.3 and high > 0.7
-    assert _steady((low, high), 0.31, 0.69, log=True) == (low, high)
+    assert steady((low, high), 0.31, 0.69, log=True) == (low, high)
 
 
 def test_the_course_toolkit_gives_plain_plots_the_palette():

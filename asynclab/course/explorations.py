@@ -7,14 +7,17 @@
 
 A change re-runs the simulated backend on a small problem and redraws the
 worker timeline and the loss curve; the curve of the settings before the
-change stays in grey, so each change is compared with the last. The redraw is
+change stays in dashed grey ("previous run"), so each change is compared with
+the last; the summary line says what changed. The redraw is
 a plain method, ``Exploration.redraw(**changes)``: tests, benchmarks and
 headless notebooks call it without a front end.
 
 The figure and its artists are made once; a redraw gives them new data and
-renders the PNG again, and skips what did not change (the timeline when only
-the loss curve's axis changes; everything when nothing changed), which keeps
-a redraw well under the cost of drawing a new figure
+skips what did not change (the timeline when only the loss curve's axis
+changes; everything when nothing changed). Axes keep their limits while the
+runs fit in them, so the rendered frame (axes, ticks, legends) is reused and
+only the bars, the curves and the workers' axis are drawn again
+(``widgets.Layers``): about half the cost of drawing a new figure
 (benchmarks/bench_widgets.py measures both).
 """
 from __future__ import annotations
@@ -26,7 +29,7 @@ from ..experiment import run
 from ..plots import Timeline
 from ..plotstyle import GHOST, describe, readable_log_axis, series_style
 from ..problems import Logistic
-from .widgets import Layers, css, image_widget, new_figure, panels, show_dashboard
+from .widgets import Layers, css, image_widget, new_figure, panels, show_dashboard, steady
 
 # Small enough that a run plus a redraw feels live (see benchmarks/bench_widgets.py).
 PROBLEM = Logistic(features=50, examples=1000)
@@ -167,7 +170,7 @@ class Exploration:
         shown = {"result": self.result, "previous": self.previous, "x": x}
         if all(self._shown.get(k) is v for k, v in shown.items()):
             return False
-        top, ax, r = self.figure.axes[0], self._loss, self.result
+        ax, r = self._loss, self.result
         if self._shown.get("result") is not self.result:
             self._timeline.update(r)
         runs = [r] if self.previous is None else [self.previous, r]
@@ -181,19 +184,7 @@ class Exploration:
         if target is not None:
             self._target.set_ydata([target, target])
         self._target.set_visible(target is not None)
-        # Axes keep their limits while the runs fit (see _steady): the frame is reused.
-        end = max(run.summary.time for run in runs)
-        self._limits["time"] = _steady(self._limits.get("time"), 0.0, end)
-        top.set_xlim(*self._limits["time"])
-        last = max(getattr(run.history, x)[-1] for run in runs)
-        ax.set_xlim(*self._limits["time"] if x == "time" else
-                    _steady(self._limits.get(x), 0.0, last))
-        self._limits[x] = ax.get_xlim()
-        losses = [v for run in runs for v in run.history.loss if math.isfinite(v) and v > 0]
-        losses += [target] if target else []
-        self._limits["loss"] = _steady(self._limits.get("loss"), min(losses), max(losses),
-                                       log=True)
-        ax.set_ylim(*self._limits["loss"])
+        self._set_limits(runs, x, target)
         ax.set_xlabel({"updates": "parameter updates", "gradients": "gradients computed",
                        "time": "time (simulated s)"}[x])
         # The legend stays beside the axes, the same from one run to the next (the
@@ -210,6 +201,20 @@ class Exploration:
                         f"({self._change_label()})" if self.previous is not None else "") + ".")
         self._shown = shown
         return True
+
+    def _set_limits(self, runs, x, target):
+        """Axes that keep their limits while the runs fit in them (``steady``), so that
+        the frame is reused; the timeline and a loss curve over time share one axis."""
+        top, ax, limits = self.figure.axes[0], self._loss, self._limits
+        limits["time"] = steady(limits.get("time"), 0.0, max(r.summary.time for r in runs))
+        if x != "time":
+            limits[x] = steady(limits.get(x), 0.0, max(getattr(r.history, x)[-1] for r in runs))
+        top.set_xlim(*limits["time"])
+        ax.set_xlim(*limits[x])
+        losses = [v for r in runs for v in r.history.loss if math.isfinite(v) and v > 0]
+        losses += [target] if target else []
+        limits["loss"] = steady(limits.get("loss"), min(losses), max(losses), log=True)
+        ax.set_ylim(*limits["loss"])
 
     def _moving(self):
         """What changes from one redraw to the next (the rest is the reusable frame)."""
@@ -274,20 +279,6 @@ class Exploration:
     def _ipython_display_(self):
         show_dashboard(self, f"{self.text()}\n(static figure: the controls need a live "
                              "notebook; call .redraw(setting=value) to change it)")
-
-
-def _steady(current, low, high, log=False):
-    """Axis limits for data from ``low`` to ``high``: ``current`` while the data fit in
-    it and fill at least a third of it, else new limits with a margin. Steady axes
-    let a redraw reuse the rendered frame, and show a shorter run as shorter."""
-    scale = math.log10 if log else float
-    if current is not None:
-        a, b = current
-        if a <= low and high <= b and scale(high) - scale(low) >= (scale(b) - scale(a)) / 3:
-            return current
-    if log:
-        return low / 1.25, max(high, low * 1.01) * 1.25
-    return low, max(high, low + 1e-9) * 1.15
 
 
 def explore(controls=ALL_CONTROLS, **settings) -> Exploration:

@@ -9,7 +9,9 @@ a white curtain then hides everything after the slider's time, so moving the
 slider (or pressing Play) fills them in together. The learner sees the
 synchronous workers idle at barriers while the asynchronous ones keep
 computing, and which run reaches the target loss first. ``Replay.show_time(t)``
-is the plain function behind the slider.
+is the plain function behind the slider. Only the curtains, the "now" lines and
+the clock move, so a frame redraws just those over the kept picture of the runs
+(``widgets.Layers``).
 """
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import math
 import os
 
 from ..plotstyle import description
@@ -162,6 +163,21 @@ class Layers:
                                 getattr(axis.get_major_formatter(), "seq", None)))
         return tuple(key)
 
+
+
+def steady(current, low, high, log=False):
+    """Axis limits for data from ``low`` to ``high``: ``current`` while the data fit in
+    it and fill at least a third of it, else new limits with a margin. Steady axes
+    let a redraw reuse the rendered frame (``Layers``), and show a shorter run as
+    shorter."""
+    scale = math.log10 if log else float
+    if current is not None:
+        a, b = current
+        if a <= low and high <= b and scale(high) - scale(low) >= (scale(b) - scale(a)) / 3:
+            return current
+    if log:
+        return low / 1.25, max(high, low * 1.01) * 1.25
+    return low, max(high, low + 1e-9) * 1.15
 
 
 def show_dashboard(dashboard, note):
