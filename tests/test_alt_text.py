@@ -3,18 +3,15 @@
 ``output["metadata"]["image/png"]["alt"]``, and nbval, which compares outputs
 strictly, ignores that metadata (it passes even when the stored alt text is
 changed by hand)."""
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from helpers import load_build
 
 pytest.importorskip("jupytext")
 pytest.importorskip("nbclient")
-
-LESSONS = Path(__file__).resolve().parents[1] / "lessons"
 
 SOURCE = '''# %%
 # %matplotlib inline
@@ -41,13 +38,6 @@ plt.show()
 lab = explore(["workers"], problem=asynclab.Logistic(features=10, examples=100), gradients=60)
 lab
 '''
-
-
-def load_build():
-    spec = importlib.util.spec_from_file_location("lesson_build", LESSONS / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def images(notebook):
