@@ -18,6 +18,7 @@ MAX_EVAL_WORK = 1e12                 # loss evaluations x examples x parameters
 MAX_DATA_BYTES = 4 << 30             # a problem's generated or loaded data
 MAX_INJECTED_SECONDS = 60.0          # one injected sleep on real workers (latency, delay)
 MAX_RUNS = 10_000                    # runs of one run_many / tune / compare call
+MAX_BATCH_WORK = 4 * MAX_WORK        # all of them together: an hour or two at most
 
 
 def _refuse(what, value, limit, advice):
@@ -69,8 +70,8 @@ def check_batch(configs):
         raise ValueError(f"runs must be at most {MAX_RUNS:,} in one call, got {len(configs):,} "
                          "(learning rates x seeds x policies)")
     work = sum(float(c.gradients) * c.batch * cost_per_example(c.problem) for c in configs)
-    if work > MAX_WORK:
-        _refuse("gradients x batch x parameters over all runs", work, MAX_WORK,
+    if work > MAX_BATCH_WORK:
+        _refuse("gradients x batch x parameters over all runs", work, MAX_BATCH_WORK,
                 "use fewer learning rates, seeds or gradients")
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import asynclab
-from asynclab import parallel
+from asynclab import limits, parallel
 
 PROBLEM = asynclab.Logistic(features=20, examples=200)
 BASE = asynclab.Config(problem=PROBLEM, workers=4, gradients=300, target_loss=0.45)
@@ -64,9 +64,11 @@ def test_seed_lists_and_job_counts_are_checked():
 def test_too_many_runs_are_refused_before_any_starts():
     with pytest.raises(ValueError, match="runs must be at most 10,000 in one call"):
         asynclab.run_many([BASE] * 10_001)
-    big = BASE.replace(problem=asynclab.Logistic(features=1000), gradients=1_000_000)
+    big = BASE.replace(problem=asynclab.Logistic(features=3000), gradients=10_000_000)
+    assert limits.MAX_WORK / 2 < 10_000_000 * 32 * 3000 <= limits.MAX_WORK   # one is allowed
+    limits.check_batch([big] * 4)                # four together too (an hour or two)...
     with pytest.raises(ValueError, match="over all runs"):
-        asynclab.run_many([big] * 40)
+        asynclab.run_many([big] * 5)             # ...five are refused before any starts
 
 
 def test_real_backends_and_notebook_classes_stay_in_this_process(monkeypatch):
