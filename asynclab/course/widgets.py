@@ -75,6 +75,9 @@ def image_widget(fig):
 def png(fig, stored=False) -> bytes:
     """The figure drawn in full, as PNG bytes. Live redraws compress lightly (faster;
     the image is sent, not kept); ``stored=True`` compresses well, for notebook outputs."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    if not isinstance(fig.canvas, FigureCanvasAgg):    # e.g. a figure made with pyplot
+        FigureCanvasAgg(fig)
     fig.canvas.draw()
     return _encode(fig, 9 if stored else 1)
 
