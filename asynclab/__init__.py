@@ -7,16 +7,19 @@
 """
 from .config import Config
 from .experiment import compare, run
+from .parallel import run_many
 from .policies import Policy, parse_policy
 from .problems import MLP, LeastSquares, Logistic, Problem, SparseLogistic, make_problem
 from .results import Event, History, Result, Summary, Trace
 from .server import StalledError, WorkerError
+from .stats import Estimate
 from .timing import Distribution
+from .tuning import Runs, Tuning, tune
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Config", "run", "compare",
+    "Config", "run", "run_many", "compare", "tune", "Tuning", "Runs", "Estimate",
     "Policy", "parse_policy",
     "Problem", "LeastSquares", "Logistic", "SparseLogistic", "MLP", "make_problem",
     "Result", "Summary", "History", "Trace", "Event",

@@ -1,4 +1,4 @@
-"""Command line: ``asynclab run``, ``asynclab compare`` and ``asynclab quiz``.
+"""Command line: ``asynclab run``, ``compare``, ``tune`` and ``quiz``.
 
 Bad input exits with status 2 and one line naming the value and what is
 allowed; a run that cannot go on (a sync run that lost a worker) exits 1 with
@@ -16,6 +16,7 @@ from .config import BACKEND_NAMES, Config
 from .datasets import DATASETS
 from .problems import PROBLEMS
 from .server import StalledError, WorkerError
+from .tuning import DEFAULT_LRS, METRICS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -190,7 +191,7 @@ def _table(results):
     return "\n".join(fmt.format(*row) for row in (head, *rows))
 
 
-def _plot(results, path, target, target_accuracy):
+def _plot(results, path, target, target_accuracy, window=None):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -201,7 +202,7 @@ def _plot(results, path, target, target_accuracy):
     fig, axes = plt.subplots(n + curves, 1, figsize=(9, 2.2 * n + 3 * curves),
                              layout="constrained")
     for ax, r in zip(axes, results.values()):
-        plots.timeline(r, ax=ax)
+        plots.timeline(r, ax=ax, window=window)
     plots.convergence(results, ax=axes[n], target=target)
     if curves == 2:
         plots.convergence(results, ax=axes[n + 1], target=target_accuracy, metric="accuracy")
@@ -226,31 +227,105 @@ def _run(config):
 
 
 def _cmd_run(args):
-    result = _run(_checked_config(args, args.policy))
+    config = _checked_config(args, args.policy)
+    if args.chrome_trace:
+        from .chrome_trace import check_writable, write
+        _usage_on_value_error(check_writable, args.chrome_trace)
+    result = _run(config)
+    if args.chrome_trace:
+        try:
+            write(result, args.chrome_trace)
+        except OSError as err:        # e.g. the disk filled up while writing
+            raise _UsageError(f"cannot write the trace to {args.chrome_trace!r}: "
+                              f"{err.strerror or err}") from None
     print(json.dumps(_json_summary(result)) if args.json else _text_summary(result))
+    if args.chrome_trace and not args.json:
+        print(f"trace written to {args.chrome_trace} (open it at https://ui.perfetto.dev)")
+
+
+def _usage_on_value_error(check, *values):
+    """``check(*values)``; its ValueError becomes a usage error (exit 2, one line)."""
+    try:
+        return check(*values)
+    except ValueError as err:
+        raise _UsageError(str(err)) from None
+
+
+def _policies(args):
+    return [p for p in args.policy.split(",") if p]
+
+
+def _check_jobs(args, configs):
+    from .parallel import check_jobs
+    _usage_on_value_error(check_jobs, args.jobs)
+    if args.jobs > 1 and configs and configs[0].backend != "simulated":
+        raise _UsageError(f"--jobs {args.jobs}: only simulated runs go to worker processes "
+                          f"(the {configs[0].backend} backend measures wall-clock time, which "
+                          "runs side by side would distort); use --jobs 1")
+
+
+def _numbers(flag, text):
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise _UsageError(f"{flag} must be numbers separated by commas, got {text!r}") from None
 
 
 def _cmd_compare(args):
-    policies = [p for p in args.policy.split(",") if p]
-    configs = [_checked_config(args, p) for p in policies]
-    results = {str(c.policy): _run(c) for c in configs}
+    from .parallel import run_many
+    configs = [_checked_config(args, p) for p in _policies(args)]
+    _check_jobs(args, configs)
+    window = None
+    if args.window:
+        from .plots import check_window
+        window = _usage_on_value_error(check_window, args.window)
+    if args.jobs > 1:
+        results = dict(zip([str(c.policy) for c in configs], run_many(configs, jobs=args.jobs)))
+    else:
+        results = {str(c.policy): _run(c) for c in configs}
     if args.json:
         print(json.dumps([_json_summary(r) for r in results.values()]))
     else:
         print(_table(results))
     if args.plot:
-        _plot(results, args.plot, args.target_loss, args.target_accuracy)
+        _plot(results, args.plot, args.target_loss, args.target_accuracy, window)
         if not args.json:
             print(f"plots written to {args.plot}")
 
 
+def _cmd_tune(args):
+    from . import tuning
+    configs = [_checked_config(args, p) for p in _policies(args)]
+    lrs = None if args.lrs is None else _numbers("--lrs", args.lrs)
+    _check_jobs(args, configs)
+    _usage_on_value_error(lambda: tuning.plan(configs, lrs=lrs, seeds=args.seeds,
+                                              metric=args.metric))
+    found = tuning.tune_all(configs, lrs=lrs, seeds=args.seeds, metric=args.metric,
+                            jobs=args.jobs)
+    if args.json:
+        print(json.dumps({t.policy: t.to_dict() for t in found}))
+        return
+    print("\n\n".join(map(str, found)))
+    print("\nbest: " + "; ".join(f"{t.policy} at lr {t.best_lr:g}" + (
+        f" ({t.metric} {t.best.estimate.mean:.4g})" if t.reached else "") for t in found))
+
+
 def _cmd_quiz(args):
     from .course import quiz
+    if args.csv and not args.progress:
+        raise _UsageError("--csv goes with --progress (the question list is JSON or text)")
     questions = quiz.list_questions(lesson=args.lesson)
     if not questions:
         lessons = sorted({q["lesson"] for q in quiz.list_questions()})
         raise _UsageError(f"no questions for lesson {args.lesson}; lessons with questions: "
                           f"{', '.join(map(str, lessons))}")
+    if args.progress:
+        answers = quiz.progress(lesson=args.lesson)
+        if args.csv:
+            sys.stdout.write(answers.to_csv())
+        else:
+            print(json.dumps(answers.records(), indent=1) if args.json else repr(answers))
+        return
     if args.json:
         print(json.dumps(questions, indent=1))
         return
@@ -261,20 +336,44 @@ def _cmd_quiz(args):
                 print(f"    {chr(ord('a') + i)}) {option['text']}")
 
 
+def _jobs_flag(p):
+    p.add_argument("--jobs", type=int, default=1,
+                   help="simulated runs at once, in worker processes (default 1)")
+
+
 def build_parser():
     parser = _Parser(prog="asynclab", description="Synchronous versus asynchronous SGD.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser("run", help="run one experiment")
     _experiment_flags(p)
+    p.add_argument("--chrome-trace", metavar="FILE",
+                   help="write the trace to FILE for Perfetto or chrome://tracing")
     p.set_defaults(func=_cmd_run)
     p = sub.add_parser("compare", help="run several policies on the same cluster")
     _experiment_flags(p, many_policies=True)
     p.add_argument("--plot", help="write timelines and loss curves to this PNG file")
+    p.add_argument("--window", metavar="T0:T1", help="--plot: timelines from T0 to T1 seconds")
+    _jobs_flag(p)
     p.set_defaults(func=_cmd_compare)
-    p = sub.add_parser("quiz", help="the course's quiz questions")
-    p.add_argument("--list", action="store_true", required=True, help="list the questions")
+    p = sub.add_parser("tune", help="find each policy's best learning rate over several seeds")
+    _experiment_flags(p, many_policies=True)
+    p.add_argument("--lrs", help="learning rates to try, comma-separated (default: "
+                                 + ",".join(f"{x:g}" for x in DEFAULT_LRS) + ")")
+    p.add_argument("--seeds", type=int, default=3, help="K: seeds SEED .. SEED+K-1 (default 3)")
+    p.add_argument("--metric", default="time_to_target",
+                   help=f"what to minimise: {', '.join(METRICS)} (default time_to_target, "
+                        "which needs --target-loss)")
+    _jobs_flag(p)
+    p.set_defaults(func=_cmd_tune)
+    p = sub.add_parser("quiz", help="the course's quiz questions, and your progress")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--list", action="store_true", help="list the questions")
+    what.add_argument("--progress", action="store_true",
+                      help="your answers so far ($ASYNCLAB_HOME), one row per question")
     p.add_argument("--lesson", type=int, help="only this lesson's questions")
-    p.add_argument("--json", action="store_true")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true")
+    form.add_argument("--csv", action="store_true", help="--progress as CSV")
     p.set_defaults(func=_cmd_quiz)
     return parser
 

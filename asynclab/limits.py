@@ -18,6 +18,8 @@ MAX_EVAL_WORK = 1e12                 # loss evaluations x examples x parameters
 MAX_DATA_BYTES = 4 << 30             # a problem's generated or loaded data
 MAX_INJECTED_SECONDS = 60.0          # one injected sleep on real workers (latency, delay)
 MAX_RING_DRAWS = 1e9                 # latencies a simulated ring draws: 2(N-1) per worker per step
+MAX_RUNS = 10_000                    # runs of one run_many / tune / compare call
+MAX_BATCH_WORK = 4 * MAX_WORK        # all of them together: an hour or two at most
 
 
 def _refuse(what, value, limit, advice):
@@ -73,6 +75,18 @@ def check(config):
             if seconds > MAX_INJECTED_SECONDS:
                 raise ValueError(f"{name} must be at most {MAX_INJECTED_SECONDS:g} s on real "
                                  f"workers (it is slept for real), got {seconds:g}")
+
+
+def check_batch(configs):
+    """Raise ValueError (one line) if the runs of ``configs`` together cost too much:
+    each is checked when its Config is made; here their number and total work."""
+    if len(configs) > MAX_RUNS:
+        raise ValueError(f"runs must be at most {MAX_RUNS:,} in one call, got {len(configs):,} "
+                         "(learning rates x seeds x policies)")
+    work = sum(float(c.gradients) * c.batch * cost_per_example(c.problem) for c in configs)
+    if work > MAX_BATCH_WORK:
+        _refuse("gradients x batch x parameters over all runs", work, MAX_BATCH_WORK,
+                "use fewer learning rates, seeds or gradients")
 
 
 def cost_per_example(problem) -> float:

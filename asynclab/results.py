@@ -257,6 +257,12 @@ class Result:
     def to_json(self, trace=False, **kwargs):
         return json.dumps(self.to_dict(trace=trace), **kwargs)
 
+    def to_chrome_trace(self, path):
+        """Write the trace for Perfetto / chrome://tracing (see asynclab.chrome_trace);
+        returns the path. ValueError, naming it, if the path cannot be written."""
+        from .chrome_trace import write
+        return write(self, path)
+
     def __repr__(self):
         s = self.summary
         return (f"<Result {s.policy} on {s.backend}, {s.workers} workers: "

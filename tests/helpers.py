@@ -1,4 +1,7 @@
-"""Reference implementations the tests compare the engine with."""
+"""Reference implementations the tests compare the engine with, and shared helpers."""
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 
 from asynclab.backends.base import worker_streams
@@ -30,3 +33,12 @@ def activity_by_worker(result):
         if e.kind in ("compute", "pull", "push", "wait") and e.worker >= 0:
             out.setdefault(e.worker, []).append((e.start, e.end, e.kind, e.version))
     return out
+
+
+def load_build():
+    """lessons/build.py as a module (it is a script, not part of the package)."""
+    path = Path(__file__).resolve().parents[1] / "lessons" / "build.py"
+    spec = importlib.util.spec_from_file_location("lesson_build", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -220,3 +220,67 @@ def test_compare_on_a_classifier_adds_accuracy_to_the_table_and_the_plot(capsys,
     run_cli(capsys, "compare", "--policy", "sync,async", "--plot", str(png), "--problem",
             "least-squares", *SMALL)
     assert height > matplotlib.image.imread(png).shape[0]     # one more panel: accuracy
+
+
+# -- tune, jobs, windows -----------------------------------------------------------------------
+TUNE = ["--features", "20", "--examples", "200", "--gradients", "300", "--target-loss", "0.45"]
+
+
+def test_tune_json_has_each_policys_best_rate_and_every_row(capsys):
+    import asynclab
+    code, out, err = run_cli(capsys, "tune", "--policy", "sync,async", "--lrs", "0.1,0.5,2",
+                             "--seeds", "2", "--json", *TUNE)
+    assert code == 0, err
+    found = json.loads(out)
+    assert set(found) == {"sync", "async"}
+    for policy, t in found.items():
+        assert [row["lr"] for row in t["rows"]] == [0.1, 0.5, 2.0]
+        for row in t["rows"]:
+            assert {"lr", "mean", "ci_low", "ci_high", "ok"} <= set(row) and row["ok"] <= 2
+        assert t["lr"] in (0.1, 0.5, 2.0) and t["seeds"] == [0, 1]
+        config = asynclab.Config(problem=asynclab.Logistic(features=20, examples=200),
+                                 gradients=300, target_loss=0.45)
+        same = asynclab.tune(config, policy=policy, lrs=[0.1, 0.5, 2], seeds=2)
+        assert t == same.to_dict()                 # the command line is the library
+    _, again, _ = run_cli(capsys, "tune", "--policy", "sync,async", "--lrs", "0.1,0.5,2",
+                          "--seeds", "2", "--json", "--jobs", "2", *TUNE)
+    assert json.loads(again) == found              # same seeds, same numbers, in parallel too
+
+
+def test_tune_text_names_the_best_rates_and_seeds_start_at_seed(capsys):
+    code, out, _ = run_cli(capsys, "tune", "--policy", "async", "--lrs", "0.5,2", "--seeds", "2",
+                           "--seed", "4", *TUNE)
+    assert code == 0 and "seeds 4, 5" in out and out.strip().splitlines()[-1].startswith(
+        "best: async at lr ")
+
+
+def test_compare_in_parallel_prints_the_same_table(capsys, tmp_path):
+    _, serial, _ = run_cli(capsys, "compare", "--policy", "sync,async", *SMALL)
+    _, parallel, _ = run_cli(capsys, "compare", "--policy", "sync,async", "--jobs", "2", *SMALL)
+    assert serial == parallel
+    png = tmp_path / "zoom.png"
+    code, _, _ = run_cli(capsys, "compare", "--policy", "sync", "--plot", str(png),
+                         "--window", "10:20", *SMALL)
+    assert code == 0 and png.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["tune", "--lrs", "", "--target-loss", "0.4"], "lrs must be a non-empty list"),
+    (["tune", "--lrs", "0.1,-2", "--target-loss", "0.4"], "lr must be greater than 0, got -2.0"),
+    (["tune", "--lrs", "0,1", "--target-loss", "0.4"], "lr must be greater than 0, got 0.0"),
+    (["tune", "--lrs", "a,b", "--target-loss", "0.4"], "--lrs must be numbers separated by commas"),
+    (["tune", "--seeds", "0", "--target-loss", "0.4"], "seeds must be at least 1, got 0"),
+    (["tune", "--jobs", "0", "--target-loss", "0.4"], "jobs must be at least 1, got 0"),
+    (["compare", "--jobs", "-1"], "jobs must be at least 1, got -1"),
+    (["tune", "--metric", "accuracy", "--target-loss", "0.4"], "unknown metric 'accuracy'"),
+    (["tune"], "metric 'time_to_target' needs a target"),
+    (["tune", "--backend", "thread", "--jobs", "2", "--target-loss", "0.4"],
+     "only simulated runs go to worker processes"),
+    (["compare", "--window", "5:1", "--plot", "x.png"], "window must have finite T0 < T1"),
+    (["compare", "--window", "5", "--plot", "x.png"], "window must look like T0:T1"),
+    (["run", "--chrome-trace", "/nonexistent-dir/t.json"], "cannot write the trace"),
+])
+def test_bad_tune_and_export_input_exits_2_with_one_line(capsys, args, needle):
+    code, out, err = run_cli(capsys, *args)
+    assert code == 2 and out == "", err
+    assert len(err.strip().splitlines()) == 1 and needle in err, err

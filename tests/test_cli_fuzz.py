@@ -8,9 +8,12 @@ text, negative numbers and absurd sizes. Valid draws stay small so that the
 runs they start finish in a blink; absurd ones must be refused before running.
 Extend FLAGS when you add a flag.
 """
+import atexit
 import contextlib
 import io
 import math
+import shutil
+import tempfile
 import time
 
 import pytest
@@ -24,6 +27,10 @@ JUNK = st.sampled_from(["", "x", "-", "nan", "inf", "-inf", "1e999", "0x10", "1:
                         "exp:", "const:0", "1,,2", "ß", "--json", "1_000"])
 HUGE = st.sampled_from(["1000000000", "1e12", str(2 ** 63), "99999999999999999999"])
 NEGATIVE = st.sampled_from(["-1", "-0.5", "-1e9", "0"])
+
+
+OUT = tempfile.mkdtemp(prefix="asynclab-fuzz-")     # where --chrome-trace may write
+atexit.register(shutil.rmtree, OUT, True)
 
 
 def number(valid):
@@ -76,14 +83,28 @@ FLAGS = {
     "--eval-points": ints(2, 50),
     "--staleness-aware": None,
     "--json": None,
+    # tune, compare and run's exports
+    "--lrs": st.one_of(st.sampled_from(["0.1,1", "0.5", "1,0.1,0.1", "", ",", "0,1", "-1",
+                                        "1e9", "a,b", "nan"]), JUNK),
+    "--seeds": ints(1, 3),
+    "--metric": st.one_of(st.sampled_from(["time_to_target", "final_loss", "time_to_accuracy",
+                                           "accuracy"]), JUNK),
+    "--jobs": number(st.sampled_from(["1", "2"])),
+    "--window": st.one_of(st.sampled_from(["0:10", "10:5", "3:3", "-1:1", "0:inf"]), JUNK),
+    # Only paths under OUT (or impossible ones): a junk name would be a file in the cwd.
+    "--chrome-trace": st.sampled_from([f"{OUT}/t.json", OUT, f"{OUT}/no/t.json", "",
+                                       "/nonexistent/t.json"]),
 }
 
 
 @st.composite
 def command_lines(draw):
-    command = draw(st.sampled_from(["run", "compare"]))
+    command = draw(st.sampled_from(["run", "compare", "tune"]))
     chosen = draw(st.lists(st.sampled_from(sorted(FLAGS)), max_size=7, unique=True))
     argv = [command]
+    if command == "tune":      # a small grid and problem unless the draw says otherwise
+        argv += ["--features", "10", "--examples", "100", "--gradients", "40", "--lrs", "0.1,1",
+                 "--seeds", "1"]
     for flag in chosen:
         argv.append(flag)
         if FLAGS[flag] is not None:

@@ -3,13 +3,13 @@ build runs them in a clean environment and writes nothing when a cell fails.
 
 (nbval checks the stored outputs themselves: pytest --nbval lessons/.)
 """
-import importlib.util
 import json
 import os
 import re
 from pathlib import Path
 
 import pytest
+from helpers import load_build
 
 from asynclab.course import questions
 
@@ -18,13 +18,6 @@ pytest.importorskip("nbclient")
 
 LESSONS = Path(__file__).resolve().parents[1] / "lessons"
 SOURCES = sorted((LESSONS / "src").glob("[0-9][0-9]_*.py"))
-
-
-def load_build():
-    spec = importlib.util.spec_from_file_location("lesson_build", LESSONS / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def notebook(source):

@@ -1,4 +1,7 @@
 """Quizzes: the bank's integrity, grading, progress files and the headless paths."""
+import csv
+import html
+import io
 import json
 import math
 import os
@@ -153,11 +156,17 @@ def test_single_choice_accepts_letters_and_indices():
     q = questions.get("03-main-benefit")
     assert questions.parse_choice(q, "a") == [0] == questions.parse_choice(q, " A. ")
     assert questions.parse_choice(q, 1) == [1]
+    # A wrong answer explains the option chosen, and only that one: the right answer
+    # is not given away, and the learner is invited to try again.
     correct, head, items = questions.grade(q, [1])
-    assert not correct and head.startswith("✗ Not quite: you chose B; the right answer is A")
+    assert not correct and head == "✗ Not quite: you chose B. Read why below, then try again."
+    assert items == [(f"✗ B. {q.options[1].text} (wrong; you chose it)", q.options[1].explanation)]
+    # A right answer explains every option.
+    correct, head, items = questions.grade(q, [0])
     labels = [label for label, _ in items]
-    assert labels[0].startswith("✓ A.") and labels[0].endswith("(right)")
-    assert labels[1].startswith("✗ B.") and labels[1].endswith("(wrong; you chose it)")
+    assert correct and head == "✓ Correct: A."
+    assert labels[0].startswith("✓ A.") and labels[0].endswith("(right; you chose it)")
+    assert labels[1].startswith("✗ B.") and labels[1].endswith("(wrong)")
     assert [why for _, why in items] == [o.explanation for o in q.options]
 
 
@@ -178,8 +187,14 @@ def test_multiple_select_needs_exactly_the_right_set():
     assert not questions.grade(q, right[:-1] or [i for i in range(len(q.options)) if i not in right])[0]
     everything = list(range(len(q.options)))
     assert not questions.grade(q, everything)[0]
-    _, _, items = questions.grade(q, right[:1])
-    assert any("you left it out" in label for label, _ in items) or len(right) == 1
+    # Part of the right set: only the chosen options are explained, and the headline
+    # says that right ones are missing without naming them.
+    correct, head, items = questions.grade(q, right[:1])
+    if len(right) > 1:
+        assert not correct and "Some right options are not among them" in head
+        assert len(items) == 1 and "you chose it" in items[0][0]
+    _, _, items = questions.grade(q, right)
+    assert len(items) == len(q.options)
     with pytest.raises(ValueError, match="at least one"):
         questions.parse_choice(q, [])
 
@@ -190,10 +205,12 @@ def test_numeric_answers_within_tolerance_and_known_mistakes_are_explained():
     assert questions.grade(q, 20.005)[0]
     assert not questions.grade(q, 20.5)[0]
     correct, head, items = questions.grade(q, 5)
-    assert not correct and "expected answer is 20" in head
-    assert items[0][1] == next(o.explanation for o in q.options if o.value == 5)
+    assert not correct and "20" not in head and "try again" in head   # not given away
+    assert items == [("✗ 5", next(o.explanation for o in q.options if o.value == 5))]
     _, _, items = questions.grade(q, 123)
-    assert items[0][1] == q.otherwise
+    assert items == [("✗ 123", q.otherwise)]
+    correct, _, items = questions.grade(q, 20)          # right: every option explained
+    assert correct and [why for _, why in items] == [o.explanation for o in q.options]
     for bad in ["twenty", math.nan, True, None, "1/0"]:
         with pytest.raises(ValueError, match="must be a number"):
             questions.parse_choice(q, bad)
@@ -210,11 +227,17 @@ def test_answer_prints_feedback_returns_bool_and_saves(home, capsys):
     assert not [p for p in home.iterdir() if p.name.startswith(".progress-")]
 
 
+def right_letter(qid):
+    """The letter of the right option as shown (options are shuffled by question id)."""
+    q = quiz.shown(qid)
+    return q.letters()[q.right()[0]]
+
+
 def test_progress_counts_answered_and_solved_per_lesson(home):
     p = quiz.progress(lesson=0)
     assert p.to_dict()["00"]["answered"] == 0
     quiz.answer("00-gradients-in-time", 5)
-    quiz.answer("00-same-seed", "A")
+    quiz.answer("00-same-seed", right_letter("00-same-seed"))
     d = quiz.progress().to_dict()
     assert d["00"]["answered"] == 2 and d["00"]["solved"] == 1
     assert "00-gradients-in-time" in d["00"]["todo"] and "00-same-seed" not in d["00"]["todo"]
@@ -253,7 +276,7 @@ def test_a_failed_save_leaves_no_temporary_file(home, monkeypatch):
 
     monkeypatch.setattr(quiz.os, "replace", refuse)
     with pytest.warns(RuntimeWarning, match="disk full"):
-        assert quiz.answer("00-same-seed", "A") is True
+        assert quiz.answer("00-same-seed", right_letter("00-same-seed")) is True
     assert list(home.iterdir()) == []
 
 
@@ -261,7 +284,7 @@ def test_corrupt_progress_file_is_reported_not_fatal(home):
     (home / "progress.json").write_text("{not json")
     with pytest.warns(RuntimeWarning, match="could not read quiz progress"):
         assert quiz.progress(lesson=0).to_dict()["00"]["answered"] == 0
-    assert quiz.answer("00-same-seed", "A") is True
+    assert quiz.answer("00-same-seed", right_letter("00-same-seed")) is True
 
 
 def test_unknown_question_is_one_clear_error(home):
@@ -304,7 +327,7 @@ def test_quiz_widget_checks_answers_and_carries_css_hooks(home):
 def test_multiple_and_numeric_widgets(home):
     q = next(q for q in questions.bank().values() if q.kind == "multiple")
     w = quiz.QuizWidget(q)
-    for i in q.right():
+    for i in w.q.right():         # the widget's question: options in the order shown
         w.choices.children[i].value = True
     assert w.on_check() is True
     n = quiz.QuizWidget(questions.get("00-gradients-in-time"))
@@ -312,6 +335,7 @@ def test_multiple_and_numeric_widgets(home):
     assert n.on_check() is None and "must be a number" in n.feedback.value
     n.choices.value = "5"
     assert n.on_check() is False and "10 x 0.5" in n.feedback.value
+    assert "try again" in n.feedback.value and "20" not in n.feedback.value
     n.choices.value = "20"
     assert n.on_check() is True
 
@@ -384,3 +408,122 @@ def test_options_are_shown_in_an_order_fixed_by_the_question_id():
     assert len(slots) > 1
     numeric = next(q for q in questions.bank().values() if q.kind == "numeric")
     assert questions.option_order(numeric) == list(range(len(numeric.options)))
+
+
+# -- kinder quizzes: shuffled options, retry and reveal, progress for instructors -----------
+def test_letters_follow_the_order_shown_everywhere(home, capsys):
+    q = questions.get("00-same-seed")            # the bank's order differs from the shown one
+    order = questions.option_order(q)
+    assert order != sorted(order)
+    shown = quiz.shown(q.id)
+    assert [o.text for o in shown.options] == [q.options[i].text for i in order]
+    first = shown.options[0].text
+    quiz.ask(q.id)
+    assert f"  A. {first}" in capsys.readouterr().out
+    assert quiz.list_questions(lesson=0)[1]["options"][0]["text"] == first
+    quiz.answer(q.id, "A")                       # "A" is the first option shown
+    assert f"A. {first} (" in capsys.readouterr().out
+    quiz.answer(q.id, 0)                         # and so is index 0
+    assert f"A. {first} (" in capsys.readouterr().out
+
+
+def test_a_wrong_answer_explains_only_that_option_and_the_learner_tries_again(home, capsys):
+    qid = "00-same-seed"
+    q = quiz.shown(qid)
+    wrong = next(letter for letter, o in zip(q.letters(), q.options) if not o.correct)
+    assert quiz.answer(qid, wrong) is False
+    out = capsys.readouterr().out
+    chosen = q.options[q.letters().index(wrong)]
+    assert out.startswith(f"✗ Not quite: you chose {wrong}. Read why below, then try again.")
+    assert chosen.explanation in out
+    for o in q.options:                          # nothing else is explained or given away
+        if o is not chosen:
+            assert o.explanation not in out and o.text not in out
+    assert quiz.answer(qid, right_letter(qid)) is True
+    out = capsys.readouterr().out
+    assert all(o.explanation in out for o in q.options)
+    saved = json.loads((home / "progress.json").read_text())["answers"][qid]
+    assert (saved["attempts"], saved["solved"], saved["last_correct"]) == (2, True, True)
+
+
+def test_quiz_widget_retry_and_reveal(home):
+    import ipywidgets
+    w = quiz.QuizWidget(questions.get("00-same-seed"))
+    assert isinstance(w.feedback, ipywidgets.HTMLMath)          # math is typeset
+    assert "asynclab-retry" in w.retry._dom_classes and "asynclab-reveal" in w.reveal._dom_classes
+    assert w.retry.layout.display == "none" and w.reveal.description == "Show solution"
+    right = w.q.right()[0]
+    wrong = next(i for i in range(len(w.q.options)) if i != right)
+    w.choices.index = wrong
+    assert w.on_check() is False
+    assert w.q.options[wrong].explanation in w.feedback.value
+    assert w.q.options[right].explanation not in w.feedback.value
+    assert w.retry.layout.display is None                       # "Try again" is offered
+    w.retry.click()
+    assert w.choices.index is None and w.feedback.value == "" and w.retry.layout.display == "none"
+    w.reveal.click()                                            # every option explained
+    assert all(html.escape(o.explanation) in w.feedback.value for o in w.q.options)
+    assert w.feedback.value.count("<li>") == len(w.q.options)
+    assert json.loads((home / "progress.json").read_text())["answers"][w.q.id]["attempts"] == 1
+    w.choices.index = right
+    assert w.on_check() is True
+    assert w.feedback.value.count("<li>") == len(w.q.options)
+    assert w.retry.layout.display == "none"
+
+
+def test_multiple_and_numeric_widgets_clear_on_retry(home):
+    q = next(q for q in questions.bank().values() if q.kind == "multiple")
+    w = quiz.QuizWidget(q)
+    w.choices.children[0].value = True
+    w.on_retry()
+    assert not any(box.value for box in w.choices.children)
+    n = quiz.QuizWidget(questions.get("00-gradients-in-time"))
+    n.choices.value = "7"
+    assert n.on_check() is False and n.retry.layout.display is None
+    n.on_retry()
+    assert n.choices.value == "" and n.feedback.value == ""
+
+
+def test_headless_question_text_is_stable_and_says_how_to_get_the_solution():
+    text = quiz.question_text(quiz.shown("03-main-benefit"))
+    assert text == quiz.question_text(quiz.shown("03-main-benefit"))
+    assert text.endswith('Stuck? quiz.solution("03-main-benefit") explains every option.')
+
+
+def test_progress_records_and_csv_for_instructors(home):
+    quiz.answer("00-gradients-in-time", 5)
+    quiz.answer("00-same-seed", right_letter("00-same-seed"))
+    records = quiz.progress(lesson=0).records()
+    assert [r["id"] for r in records] == [q.id for q in questions.bank().values() if q.lesson == 0]
+    by_id = {r["id"]: r for r in records}
+    assert by_id["00-gradients-in-time"] == {"lesson": 0, "id": "00-gradients-in-time",
+                                             "kind": "numeric", "attempts": 1, "solved": False,
+                                             "last_correct": False}
+    assert by_id["00-same-seed"]["solved"] is True
+    assert by_id["00-simulated-time"]["attempts"] == 0
+    rows = list(csv.DictReader(io.StringIO(quiz.progress(lesson=0).to_csv())))
+    assert [r["id"] for r in rows] == [r["id"] for r in records]
+    assert rows[0].keys() == set(quiz.RECORD_FIELDS)
+    assert {r["id"]: r["last_correct"] for r in rows}["00-simulated-time"] == ""
+    assert len(quiz.progress().records()) == len(questions.bank())
+
+
+def test_cli_exports_progress_as_json_and_csv(home):
+    quiz.answer("03-main-benefit", "A")
+    env = dict(os.environ, ASYNCLAB_HOME=str(home))
+    cli = [sys.executable, "-m", "asynclab", "quiz", "--progress"]
+    out = subprocess.run(cli + ["--json", "--lesson", "3"], capture_output=True, text=True,
+                         timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == quiz.progress(lesson=3).records()
+    out = subprocess.run(cli + ["--csv"], capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 0 and out.stdout == quiz.progress().to_csv()
+    out = subprocess.run(cli, capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 0 and "lesson  answered  solved" in out.stdout
+    for bad, needle in ((["quiz", "--list", "--csv"], "--csv goes with --progress"),
+                        (["quiz", "--progress", "--json", "--csv"], "not allowed with"),
+                        (["quiz"], "one of the arguments --list --progress is required")):
+        out = subprocess.run([sys.executable, "-m", "asynclab", *bad], capture_output=True,
+                             text=True, timeout=60, env=env)
+        assert out.returncode == 2 and needle in out.stderr, out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1

@@ -6,6 +6,7 @@ import pytest
 
 import asynclab
 from asynclab.course import widgets
+from asynclab.plotstyle import description
 from asynclab.course.explorations import DEFAULTS, PROBLEM, Exploration, explore
 from asynclab.course.replays import Replay, default_target, replay
 
@@ -181,13 +182,18 @@ def test_defaults_cover_every_control():
 
 
 def test_headless_inside_ipython_shows_the_figure_as_a_png(monkeypatch, capsys):
-    shown = []
+    shown, metadata = [], []
     monkeypatch.setenv(widgets.HEADLESS_ENV, "1")
     monkeypatch.setattr("IPython.get_ipython", lambda: object())
-    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
-    explore(**SMALL)._ipython_display_()
+    monkeypatch.setattr("IPython.display.display",
+                        lambda obj, **kwargs: (shown.append(obj), metadata.append(kwargs)))
+    ex = explore(**SMALL)
+    ex._ipython_display_()
     assert "static figure" in capsys.readouterr().out
     assert len(shown) == 1 and shown[0].data[:4] == b"\x89PNG"
+    alt = metadata[0]["metadata"]["image/png"]["alt"]       # the figure's alt text
+    assert alt == description(ex.figure) and alt.startswith("A figure of 2 panels.")
+    assert "Timeline of sync on 4 workers" in alt and "Loss on all the data" in alt
 
 
 def test_live_display_shows_the_widget(monkeypatch):

@@ -13,9 +13,16 @@
 * :mod:`~asynclab.course.widgets`: what they share (the headless switch, figures as PNG).
 
 Nothing in the engine (``asynclab`` outside this package) imports from here.
+
+Importing it gives matplotlib the course's look (``asynclab.plotstyle.use_style``:
+Okabe-Ito colours with a line style per series), so that the lessons' own plots
+read without colour too; ``matplotlib.rcdefaults()`` undoes it.
 """
+from ..plotstyle import use_style
 from . import capstone, exercise, quiz
 from .explorations import Exploration, explore
 from .replays import Replay, replay
 
 __all__ = ["quiz", "exercise", "capstone", "explore", "Exploration", "replay", "Replay"]
+
+use_style()

@@ -7,18 +7,29 @@
 
 A change re-runs the simulated backend on a small problem and redraws the
 worker timeline and the loss curve; the curve of the settings before the
-change stays in grey, so each change is compared with the last. The redraw is
+change stays in dashed grey ("previous run"), so each change is compared with
+the last; the summary line says what changed. The redraw is
 a plain method, ``Exploration.redraw(**changes)``: tests, benchmarks and
 headless notebooks call it without a front end.
+
+The figure and its artists are made once; a redraw gives them new data and
+skips what did not change (the timeline when only the loss curve's axis
+changes; everything when nothing changed). Axes keep their limits while the
+runs fit in them, so the rendered frame (axes, ticks, legends) is reused and
+only the bars, the curves and the workers' axis are drawn again
+(``widgets.Layers``): about half the cost of drawing a new figure
+(benchmarks/bench_widgets.py measures both).
 """
 from __future__ import annotations
 
+import math
+
 from ..config import Config
 from ..experiment import run
-from ..plots import convergence, timeline
+from ..plots import Timeline
+from ..plotstyle import GHOST, describe, readable_log_axis, series_style
 from ..problems import Logistic
-from .widgets import (css, image_widget, new_figure, panels, plain_log_labels, png,
-                      show_dashboard)
+from .widgets import Layers, css, image_widget, new_figure, panels, show_dashboard, steady
 
 # Small enough that a run plus a redraw feels live (see benchmarks/bench_widgets.py).
 PROBLEM = Logistic(features=50, examples=1000)
@@ -99,6 +110,18 @@ class Exploration:
             raise ValueError(f"unknown setting {bad[0]!r}; use a control ({', '.join(DEFAULTS)}) "
                              "or a field of asynclab.Config") from None
         self.figure = new_figure(8, 5.4)
+        top, self._loss = panels(self.figure, [1.15, 1])
+        self._timeline = Timeline(top, legend="all", title=False)   # the summary line says it
+        self._ghost = self._loss.plot([], [], color=GHOST, linestyle="--", linewidth=1.4)[0]
+        self._curve = self._loss.plot([], [], linewidth=1.6, **series_style(0))[0]
+        self._target = self._loss.axhline(1.0, color="black", linestyle=":", linewidth=1,
+                                          label="target loss", visible=False)
+        readable_log_axis(self._loss)
+        self._loss.set_ylabel("loss (all data)")
+        self._shown = {}             # what the figure shows now, to skip what did not change
+        self._limits = {}            # steady axis limits: "time", "updates", "gradients", "loss"
+        self._legend_lines = None
+        self._layers = Layers(self.figure, self._moving)
         self.result = self.previous = None
         self._before = None          # values of the previous run, for its grey curve's label
         self._widget = self._controls = None
@@ -136,24 +159,67 @@ class Exploration:
                 self.previous, self._before = self.result, self.values
             self.result = result
         self.values = values
-        self._draw()
+        changed = self._draw()
         if self._widget is not None:
-            self._show_in_widgets()
+            self._show_in_widgets(picture=changed)
         return self.figure
 
     def _draw(self):
-        top, bottom = panels(self.figure, [1.15, 1])
-        timeline(self.result, ax=top, plain=True)
+        """Give the figure's artists the current data; False if nothing changed."""
+        x = self.values["x"]
+        shown = {"result": self.result, "previous": self.previous, "x": x}
+        if all(self._shown.get(k) is v for k, v in shown.items()):
+            return False
+        ax, r = self._loss, self.result
+        if self._shown.get("result") is not self.result:
+            self._timeline.update(r)
+        runs = [r] if self.previous is None else [self.previous, r]
+        self._curve.set_data(getattr(r.history, x), r.history.loss)
+        self._curve.set(label=r.summary.policy, markevery=max(1, len(r.history.loss) // 8))
         if self.previous is not None:
-            convergence(self.previous, x=self.values["x"], ax=bottom)
-            ghost = bottom.lines[-1]
-            ghost.set(color="0.6", linestyle="--", label=f"before: {self._change_label()}")
-        convergence(self.result, x=self.values["x"], ax=bottom,
-                    target=self.result.config.target_loss)
-        plain_log_labels(bottom)
-        if self.previous is not None:   # the current run keeps the first colour
-            bottom.lines[-1 if self.result.config.target_loss is None else -2].set(color="C0")
-            bottom.legend(frameon=False)
+            self._ghost.set_data(getattr(self.previous.history, x), self.previous.history.loss)
+            self._ghost.set_label(f"before: {self._change_label()}")
+        self._ghost.set_visible(self.previous is not None)
+        target = r.config.target_loss
+        if target is not None:
+            self._target.set_ydata([target, target])
+        self._target.set_visible(target is not None)
+        self._set_limits(runs, x, target)
+        ax.set_xlabel({"updates": "parameter updates", "gradients": "gradients computed",
+                       "time": "time (simulated s)"}[x])
+        # The legend stays beside the axes, the same from one run to the next (the
+        # summary line names the run and what changed), so the frame is reused.
+        lines = [line for line in (self._ghost, self._curve, self._target) if line.get_visible()]
+        if lines != self._legend_lines:
+            self._legend_lines = lines
+            names = {self._ghost: "previous run", self._curve: "this run"}
+            ax.legend(lines, [names.get(line, line.get_label()) for line in lines],
+                      loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        describe(ax, f"Loss on all the data (log scale) against {ax.get_xlabel()}: "
+                     f"{r.summary.policy} from {r.history.loss[0]:.3g} to {r.history.loss[-1]:.3g}"
+                     + (f"; a grey dashed line shows the run before the last change "
+                        f"({self._change_label()})" if self.previous is not None else "") + ".")
+        self._shown = shown
+        return True
+
+    def _set_limits(self, runs, x, target):
+        """Axes that keep their limits while the runs fit in them (``steady``), so that
+        the frame is reused; the timeline and a loss curve over time share one axis."""
+        top, ax, limits = self.figure.axes[0], self._loss, self._limits
+        limits["time"] = steady(limits.get("time"), 0.0, max(r.summary.time for r in runs))
+        if x != "time":
+            limits[x] = steady(limits.get(x), 0.0, max(getattr(r.history, x)[-1] for r in runs))
+        top.set_xlim(*limits["time"])
+        ax.set_xlim(*limits[x])
+        losses = [v for r in runs for v in r.history.loss if math.isfinite(v) and v > 0]
+        losses += [target] if target else []
+        limits["loss"] = steady(limits.get("loss"), min(losses), max(losses), log=True)
+        ax.set_ylim(*limits["loss"])
+
+    def _moving(self):
+        """What changes from one redraw to the next (the rest is the reusable frame)."""
+        return [*self._timeline.bars.values(), self._timeline.lost, self.figure.axes[0].yaxis,
+                self._ghost, self._curve, self._target]
 
     def _change_label(self):
         changed = [k for k in DEFAULTS if k != "x" and self._before[k] != self.values[k]]
@@ -197,15 +263,18 @@ class Exploration:
         except ValueError as err:     # e.g. a policy that needs more workers
             self._summary.value = f"<b>Cannot run these settings:</b> {err}"
 
-    def _show_in_widgets(self):
+    def _show_in_widgets(self, picture=True):
         self._syncing = True          # setting a control from code must not redraw again
         try:
             for name, control in self._controls.items():
                 control.value = self.values[name]
         finally:
             self._syncing = False
-        self._image.value = png(self.figure)
-        self._summary.value = self.text()
+        if picture:                   # the PNG is only made and sent when the figure changed
+            self._image.value = self._layers.png()
+        before = (f"<br>Dashed grey: the run before the last change ({self._change_label()})."
+                  if self.previous is not None else "")
+        self._summary.value = self.text() + before
 
     def _ipython_display_(self):
         show_dashboard(self, f"{self.text()}\n(static figure: the controls need a live "

@@ -15,6 +15,7 @@ number. Loading checks all of this and names the file and question at fault.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
 import json
@@ -63,6 +64,13 @@ def option_order(q) -> list:
         seed = int.from_bytes(hashlib.sha256(q.id.encode("utf-8")).digest()[:8], "big")
         random.Random(seed).shuffle(order)
     return order
+
+
+def as_shown(q) -> Question:
+    """``q`` as learners see it: its options in ``option_order``, lettered A, B, ... in
+    that order (so ``"A"`` is the first option shown). Quizzes show, grade and save
+    answers in this form; the bank keeps the order of its file."""
+    return dataclasses.replace(q, options=tuple(q.options[i] for i in option_order(q)))
 
 
 # -- the bank -----------------------------------------------------------------------------
@@ -187,30 +195,38 @@ def _index(q, item):
 
 def grade(q, answer) -> tuple:
     """``(correct, headline, items)`` for a parsed answer; ``answer=None`` gives the
-    solution. Each item is ``(label, explanation)``: one per option, with a mark
-    and words saying whether it is right and whether the learner chose it."""
+    solution. Each item is ``(label, explanation)`` with a mark and words saying
+    whether the option is right and whether the learner chose it.
+
+    A right answer (and the solution) explains every option. A wrong one explains
+    only what the learner chose and invites another try: the right answer is not
+    given away."""
     if q.kind == "numeric":
         return _grade_numeric(q, answer)
     letters = q.letters()
     right = set(q.right())
-    right_letters = ", ".join(letters[i] for i in sorted(right))
     if answer is None:
-        return True, f"Answer: {right_letters}.", [
+        return True, f"Answer: {', '.join(letters[i] for i in sorted(right))}.", [
             _option_item(q, i, "right" if i in right else "wrong") for i in range(len(q.options))]
     correct = set(answer) == right
     chosen = ", ".join(letters[i] for i in answer)
     if correct:
         head = f"✓ Correct: {chosen}."
+        shown = range(len(q.options))
     else:
-        head = (f"✗ Not quite: you chose {chosen}; the right answer"
-                f"{'s are' if len(right) > 1 else ' is'} {right_letters}.")
+        missing = " Some right options are not among them." if set(answer) < right else ""
+        head = f"✗ Not quite: you chose {chosen}.{missing} {TRY_AGAIN}"
+        shown = answer
     items = []
-    for i in range(len(q.options)):
+    for i in shown:
         tag = "right" if i in right else "wrong"
         if q.kind == "multiple" or i in answer:
             tag += "; you chose it" if i in answer else "; you left it out"
         items.append(_option_item(q, i, tag))
     return correct, head, items
+
+
+TRY_AGAIN = "Read why below, then try again."
 
 
 def _option_item(q, i, tag):
@@ -221,17 +237,14 @@ def _option_item(q, i, tag):
 def _grade_numeric(q, value):
     right = q.options[q.right()[0]]
     within = f"within ±{q.tolerance:g}"
+    every = [(f"{'✓' if o.correct else '✗'} {o.text}", o.explanation) for o in q.options]
     if value is None:
-        return True, f"Answer: {right.text} ({within}).", [
-            (f"{'✓' if o.correct else '✗'} {o.text}", o.explanation) for o in q.options]
+        return True, f"Answer: {right.text} ({within}).", every
     match = next((o for o in q.options if abs(value - o.value) <= q.tolerance), None)
     if match is not None and match.correct:
-        return True, f"✓ Correct: {value:.4g} is {within} of {right.text}.", [
-            (f"✓ {right.text}", right.explanation)]
-    head = (f"✗ Not quite: you answered {value:.4g}; "
-            f"the expected answer is {right.text} ({within}).")
-    return False, head, [(f"✗ {value:.4g}", match.explanation if match else q.otherwise),
-                         (f"✓ {right.text}", right.explanation)]
+        return True, f"✓ Correct: {value:.4g} is {within} of {right.text}.", every
+    return False, f"✗ Not quite: you answered {value:.4g}. {TRY_AGAIN}", [
+        (f"✗ {value:.4g}", match.explanation if match else q.otherwise)]
 
 
 def feedback_text(head, items) -> str:

@@ -5,14 +5,20 @@
     quiz.solution("03-main-benefit")     # the answer and every explanation (not saved)
     quiz.progress()                      # what you have answered so far
 
-The questions are data (see :mod:`asynclab.course.questions`). Answers are saved to
+The questions are data (see :mod:`asynclab.course.questions`). Options are shown
+in an order fixed by the question id, and letters follow that order: ``"A"`` is
+the first option shown, in the widget, in the text form and on the website.
+A wrong answer is explained (only the option chosen) and may be tried again;
+a right one, or the solution, explains every option. Answers are saved to
 ``$ASYNCLAB_HOME/progress.json`` (default ``~/.asynclab``); saving never
 raises: if the file cannot be written, answers are kept for the session and
 one warning says so.
 """
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import os
 import tempfile
@@ -20,25 +26,33 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .questions import bank, feedback_html, feedback_text, get, grade, parse_choice
+from .questions import (as_shown, bank, feedback_html, feedback_text, get, grade,
+                        parse_choice)
 from .widgets import css, headless
 
 
 def list_questions(lesson=None) -> list:
-    """The bank as plain data, without the answer key (the CLI prints this as JSON)."""
+    """The bank as plain data, options in the order shown, without the answer key
+    (the CLI prints this as JSON)."""
     return [{"id": q.id, "lesson": q.lesson, "kind": q.kind, "question": q.question,
              "options": [{"text": o.text, "explanation": o.explanation} for o in q.options]}
-            for q in bank().values() if lesson is None or q.lesson == lesson]
+            for q in map(as_shown, bank().values()) if lesson is None or q.lesson == lesson]
+
+
+def shown(qid):
+    """Question ``qid`` as learners see it (options in their shown order)."""
+    return as_shown(get(qid))
 
 
 # -- the learner's API --------------------------------------------------------------------
 def answer(qid, choice) -> bool:
     """Answer a question in code: prints the feedback, saves it, returns True if right.
 
-    ``choice`` is an option letter (``"B"``) or 0-based index, a list of them for
-    ``multiple`` questions (``["A", "C"]`` or ``"AC"``), a number for ``numeric``.
+    ``choice`` is an option letter (``"B"``) or 0-based index in the order shown, a
+    list of them for ``multiple`` questions (``["A", "C"]`` or ``"AC"``), a number
+    for ``numeric``. A wrong answer explains only the option chosen: try again.
     """
-    q = get(qid)
+    q = shown(qid)
     parsed = parse_choice(q, choice)
     correct, head, items = grade(q, parsed)
     print(feedback_text(head, items))
@@ -48,7 +62,7 @@ def answer(qid, choice) -> bool:
 
 def solution(qid):
     """Print the right answer with the explanation of every option (nothing is saved)."""
-    print(feedback_text(*grade(get(qid), None)[1:]))
+    print(feedback_text(*grade(shown(qid), None)[1:]))
 
 
 def question_text(q) -> str:
@@ -63,14 +77,15 @@ def question_text(q) -> str:
     lines = [f"[{q.id}] ({kind}) {q.question}"]
     if q.kind != "numeric":
         lines += [f"  {letter}. {o.text}" for letter, o in zip(q.letters(), q.options)]
-    return "\n".join(lines + [f"Answer in code: {how}"])
+    return "\n".join(lines + [f"Answer in code: {how}",
+                              f'Stuck? quiz.solution("{q.id}") explains every option.'])
 
 
 def ask(qid):
     """Show a question: widgets in a live notebook, plain text when headless."""
     q = get(qid)
     if headless():
-        print(question_text(q))
+        print(question_text(as_shown(q)))
         return None
     from IPython.display import display
     display(QuizWidget(q).box)
@@ -133,7 +148,8 @@ def _store():
 
 @dataclass(frozen=True)
 class Progress:
-    rows: tuple    # (lesson, asked, answered, solved, unsolved ids)
+    rows: tuple       # (lesson, asked, answered, solved, unsolved ids)
+    answers: dict     # the saved answers, {id: {"attempts", "solved", "last_correct", ...}}
 
     def __repr__(self):
         lines = ["lesson  answered  solved  still to do"]
@@ -145,6 +161,31 @@ class Progress:
     def to_dict(self):
         return {f"{r[0]:02d}": {"questions": r[1], "answered": r[2], "solved": r[3],
                                 "todo": list(r[4])} for r in self.rows}
+
+    def records(self) -> list:
+        """One dict per question of these lessons, answered or not (for instructors:
+        ``asynclab quiz --progress --json``)."""
+        lessons = {r[0] for r in self.rows}
+        out = []
+        for q in bank().values():
+            if q.lesson in lessons:
+                saved = self.answers.get(q.id, {})
+                out.append({"lesson": q.lesson, "id": q.id, "kind": q.kind,
+                            "attempts": saved.get("attempts", 0),
+                            "solved": bool(saved.get("solved", False)),
+                            "last_correct": saved.get("last_correct")})
+        return out
+
+    def to_csv(self) -> str:
+        """``records()`` as CSV with a header row; an empty cell: never answered."""
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=RECORD_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.records())
+        return buffer.getvalue()
+
+
+RECORD_FIELDS = ("lesson", "id", "kind", "attempts", "solved", "last_correct")
 
 
 def progress(lesson=None) -> Progress:
@@ -158,17 +199,19 @@ def progress(lesson=None) -> Progress:
         solved = [i for i in ids if answers.get(i, {}).get("solved")]
         rows.append((number, len(ids), sum(i in answers for i in ids), len(solved),
                      tuple(i for i in ids if i not in solved)))
-    return Progress(tuple(rows))
+    return Progress(tuple(rows), dict(answers))
 
 
 # -- the widget ---------------------------------------------------------------------------
 class QuizWidget:
-    """Choices, a Check button and written feedback (words and marks, not colour)."""
+    """Choices, Check / Try again / Show solution buttons and written feedback (words and
+    marks, not colour; math typeset). ``q`` is a bank question: it is shown as
+    ``as_shown(q)``, which ``self.q`` holds."""
 
     def __init__(self, q):
         import ipywidgets as w
-        self.q = q
-        title = w.HTML(f"<b>{html.escape(q.id)}</b> ({q.kind}) {html.escape(q.question)}")
+        self.q = q = as_shown(q)
+        title = w.HTMLMath(f"<b>{html.escape(q.id)}</b> ({q.kind}) {html.escape(q.question)}")
         labels = [f"{letter}. {o.text}" for letter, o in zip(q.letters(), q.options)]
         if q.kind == "single":
             self.choices = w.RadioButtons(options=labels, value=None,
@@ -181,14 +224,23 @@ class QuizWidget:
             self.choices = w.Text(placeholder="a number, e.g. 2.5 or 5/2",
                                   description="Your answer:", style={"description_width": "auto"})
         self.check = w.Button(description="Check", tooltip="Check your answer")
-        self.feedback = w.HTML("")
+        self.retry = w.Button(description="Try again", tooltip="Clear your answer and try again",
+                              layout=w.Layout(display="none"))
+        self.reveal = w.Button(description="Show solution",
+                               tooltip="Show the answer and why each option is right or wrong")
+        self.feedback = w.HTMLMath("")
         css(title, "asynclab-question")
         css(self.choices, "asynclab-choices")
         css(self.check, "asynclab-check")
+        css(self.retry, "asynclab-retry")
+        css(self.reveal, "asynclab-reveal")
         css(self.feedback, "asynclab-feedback")
-        self.box = css(w.VBox([title, self.choices, self.check, self.feedback]),
+        buttons = w.HBox([self.check, self.retry, self.reveal])
+        self.box = css(w.VBox([title, self.choices, buttons, self.feedback]),
                        "asynclab-quiz", f"asynclab-quiz-{q.id}")
         self.check.on_click(lambda _button: self.on_check())
+        self.retry.on_click(lambda _button: self.on_retry())
+        self.reveal.on_click(lambda _button: self.on_reveal())
 
     def current(self):
         """The answer selected in the widgets, in the form ``answer()`` accepts."""
@@ -199,6 +251,7 @@ class QuizWidget:
         return self.choices.value
 
     def on_check(self):
+        """Grade the selection: True or False (and saved), None if there is none to grade."""
         choice = self.current()
         if choice is None or choice == [] or choice == "":
             self.feedback.value = "<p>Choose an answer first, then press Check.</p>"
@@ -211,4 +264,25 @@ class QuizWidget:
         correct, head, items = grade(self.q, parsed)
         _store().record(self.q.id, parsed, correct)
         self.feedback.value = feedback_html(head, items)
+        self._offer_retry(not correct)
         return correct
+
+    def on_retry(self):
+        """Clear the selection and the feedback for another try."""
+        if self.q.kind == "single":
+            self.choices.value = None
+        elif self.q.kind == "multiple":
+            for box in self.choices.children:
+                box.value = False
+        else:
+            self.choices.value = ""
+        self.feedback.value = ""
+        self._offer_retry(False)
+
+    def on_reveal(self):
+        """Show the answer and every explanation (not saved as an answer)."""
+        self.feedback.value = feedback_html(*grade(self.q, None)[1:])
+        self._offer_retry(True)
+
+    def _offer_retry(self, offer):
+        self.retry.layout.display = None if offer else "none"

@@ -9,7 +9,9 @@ a white curtain then hides everything after the slider's time, so moving the
 slider (or pressing Play) fills them in together. The learner sees the
 synchronous workers idle at barriers while the asynchronous ones keep
 computing, and which run reaches the target loss first. ``Replay.show_time(t)``
-is the plain function behind the slider.
+is the plain function behind the slider. Only the curtains, the "now" lines and
+the clock move, so a frame redraws just those over the kept picture of the runs
+(``widgets.Layers``).
 """
 from __future__ import annotations
 
@@ -18,11 +20,11 @@ import math
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from ..plots import convergence, timeline
-from ..results import WAIT
+from ..plots import Timeline, convergence
+from ..plotstyle import SERIES_COLOURS
+from ..results import QUEUE, WAIT
 from .animation import animation_html
-from .widgets import (css, image_widget, new_figure, panels, plain_log_labels, png,
-                      show_dashboard)
+from .widgets import Layers, css, image_widget, new_figure, panels, png, show_dashboard
 
 CURTAIN = 2.2     # z-order: above bars (1) and curves (2), below spines (2.5) and legends (5)
 
@@ -53,10 +55,14 @@ class Replay:
         self.target = target_loss
         self.reached = [None if target_loss is None else r.history.time_to(target_loss)
                         for r in self.runs]
-        self._waits = [np.array([(e.start, e.end) for e in r.trace.of_kind(WAIT)]).reshape(-1, 2)
+        self._waits = [np.array([(e.start, e.end) for e in r.trace.of_kind(WAIT, QUEUE)])
+                       .reshape(-1, 2)
                        for r in self.runs]
         self.figure = new_figure(8, 6.2)
         self._draw()
+        # Only the curtains, the "now" lines and the clock move: the runs are the frame.
+        self._layers = Layers(self.figure, lambda: [*self._curtains, *self._now_lines,
+                                                   self._title])
         self._widget = None
         self.time = None
         self.show_time(self.end if time is None else time)
@@ -65,12 +71,11 @@ class Replay:
         axes = panels(self.figure, [1, 1, 1.2])
         self._curtains, self._now_lines = [], []
         for ax, r in zip(axes[:2], self.runs):
-            timeline(r, ax=ax, plain=True)
+            Timeline(ax).update(r)
             ax.set_xlabel("")
         loss = axes[2]
         convergence(list(self.runs), x="time", ax=loss, target=self.target)
-        plain_log_labels(loss)
-        for r, t, colour in zip(self.runs, self.reached, ("C0", "C1")):
+        for r, t, colour in zip(self.runs, self.reached, SERIES_COLOURS):
             if t is not None:
                 loss.plot([t], [self.target], marker="o", markersize=8, color=colour,
                           linestyle="none", zorder=2.1)
@@ -93,7 +98,7 @@ class Replay:
             line.set_xdata([t, t])
         self._title.set_text(f"t = {t:.4g} of {self.end:.4g} s")
         if self._widget is not None:
-            self._image.value = png(self.figure)
+            self._image.value = self._layers.png()
             self._status.value = self.text().replace("\n", "<br>")
         return self.figure
 

@@ -1,0 +1,118 @@
+"""Independent runs, one after another or in worker processes: ``run_many``.
+
+A simulated run is a pure function of its Config, so several of them (other
+seeds, other learning rates, other policies) can run at the same time in
+worker processes and give the same numbers, bit for bit, as running them here
+one by one. ``tune`` and ``compare`` send all their runs through this one
+function, so ``jobs=`` means the same everywhere.
+
+The worker processes are *spawned* (fresh interpreters), never forked: forking
+a Jupyter kernel, which runs threads, can deadlock. A spawned process imports
+what it runs, so a Config must refer only to importable code. A problem class
+defined in a notebook (module ``__main__`` without a file) cannot be imported
+there; such runs, and runs on real backends (whose wall-clock timings would
+disturb each other), run here one after another, and a warning says why.
+"""
+from __future__ import annotations
+
+import io
+import multiprocessing
+import pickle
+import sys
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from . import limits
+from .backends import get_backend
+from .config import Config, _number
+
+__all__ = ["run_many", "seed_list"]
+
+
+def seed_list(config, seeds) -> list:
+    """The seeds ``seeds`` stands for: a count K means ``config.seed`` .. ``config.seed + K - 1``;
+    a list of whole numbers is taken as it is."""
+    if isinstance(seeds, (list, tuple, range)):
+        if not seeds:
+            raise ValueError("seeds must not be an empty list")
+        return [_number("seed", s, low=0, integer=True) for s in seeds]
+    count = _number("seeds", seeds, low=1, integer=True)
+    if count > limits.MAX_RUNS:
+        raise ValueError(f"seeds must be at most {limits.MAX_RUNS:,}, got {count:,}")
+    return [config.seed + k for k in range(count)]
+
+
+def check_jobs(jobs) -> int:
+    return _number("jobs", jobs, low=1, integer=True)
+
+
+def run_many(configs, *, seeds=None, jobs=1) -> list:
+    """Run each Config (with each of ``seeds``, if given) and return the Results in order.
+
+    ``configs`` is a Config or a list of them; ``seeds`` a count or a list (see
+    ``seed_list``); the runs of one Config come together, seed by seed.
+    ``jobs`` > 1 runs up to that many at once in spawned worker processes.
+    """
+    configs = [configs] if isinstance(configs, Config) else list(configs)
+    if seeds is not None:
+        configs = [c.replace(seed=s) for c in configs for s in seed_list(c, seeds)]
+    jobs = check_jobs(jobs)
+    limits.check_batch(configs)
+    if jobs == 1 or len(configs) < 2:
+        return [_run_one(c) for c in configs]
+    reason = _why_not_in_processes(configs)
+    if reason:
+        warnings.warn(f"jobs={jobs}: {reason}; running the {len(configs)} runs one after "
+                      "another in this process instead", RuntimeWarning, stacklevel=2)
+        return [_run_one(c) for c in configs]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(jobs, len(configs)), mp_context=context) as pool:
+        try:
+            return list(pool.map(_run_one, configs))
+        except BrokenProcessPool:
+            raise RuntimeError(
+                "a worker process stopped before it could run: a script that runs experiments "
+                "with jobs > 1 must start them under `if __name__ == '__main__':`") from None
+        except BaseException:     # a failed run or an interrupt: drop the runs not started
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+def _run_one(config):
+    return get_backend(config.backend)(config)
+
+
+class _ModuleRecorder(pickle.Pickler):
+    """Pickles to nowhere, noting the module of every class and function it meets."""
+
+    def __init__(self):
+        super().__init__(io.BytesIO(), protocol=pickle.HIGHEST_PROTOCOL)
+        self.modules = {}
+
+    def reducer_override(self, obj):
+        kind = obj if isinstance(obj, type) or callable(obj) else type(obj)
+        module = getattr(kind, "__module__", None)
+        if module is not None:
+            self.modules.setdefault(module, getattr(kind, "__qualname__", repr(kind)))
+        return NotImplemented
+
+
+def _why_not_in_processes(configs):
+    """Why these runs cannot go to spawned workers (None if they can)."""
+    real = sorted({c.backend for c in configs} - {"simulated"})
+    if real:
+        return (f"runs on the {', '.join(real)} backend measure wall-clock time, which "
+                "runs side by side would distort")
+    main_has_file = hasattr(sys.modules.get("__main__"), "__file__")
+    for config in configs:
+        recorder = _ModuleRecorder()
+        try:
+            recorder.dump(config)
+        except Exception as err:  # noqa: BLE001 - any pickling failure means "not here"
+            return f"the Config cannot be sent to another process ({err})"
+        if "__main__" in recorder.modules and not main_has_file:
+            return (f"{recorder.modules['__main__']} is defined in this notebook or session "
+                    "(module __main__), which worker processes cannot import; define it in a "
+                    ".py module to run in parallel")
+    return None

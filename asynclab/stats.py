@@ -1,0 +1,105 @@
+"""Means and confidence intervals over repeated runs (different seeds).
+
+The interval is Student's t-interval: ``mean ± t(1 - (1 - level) / 2, n - 1) · s / √n``
+with ``s`` the sample standard deviation. SciPy is not a dependency, so the
+t quantile is computed here: the t distribution's CDF through the regularised
+incomplete beta function (a continued fraction, as in Numerical Recipes §6.4),
+inverted by bisection. tests/test_stats.py checks it against published tables.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["Estimate", "estimate", "t_quantile", "t_cdf"]
+
+
+def _beta_fraction(a, b, x):
+    """Continued fraction of the incomplete beta function (modified Lentz's method)."""
+    tiny, eps = 1e-300, 1e-15
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    result = d
+    for m in range(1, 500):
+        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            result *= c * d
+        if abs(c * d - 1.0) < eps:
+            break
+    return result
+
+
+def _incomplete_beta(a, b, x):
+    """The regularised incomplete beta function I_x(a, b), for 0 <= x <= 1."""
+    if x <= 0.0 or x >= 1.0:
+        return 0.0 if x <= 0.0 else 1.0
+    log_front = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+                 + a * math.log(x) + b * math.log1p(-x))
+    if x < (a + 1.0) / (a + b + 2.0):        # where the fraction converges fast
+        return math.exp(log_front) * _beta_fraction(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _beta_fraction(b, a, 1.0 - x) / b
+
+
+def t_cdf(t: float, df: float) -> float:
+    """P(T <= t) for Student's t with ``df`` degrees of freedom."""
+    tail = 0.5 * _incomplete_beta(df / 2.0, 0.5, df / (df + t * t))
+    return 1.0 - tail if t >= 0 else tail
+
+
+def t_quantile(p: float, df: float) -> float:
+    """The ``p`` quantile of Student's t with ``df`` degrees of freedom (0 < p < 1)."""
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must be between 0 and 1 (exclusive), got {p!r}")
+    if not df > 0:
+        raise ValueError(f"df must be greater than 0, got {df!r}")
+    if p < 0.5:
+        return -t_quantile(1.0 - p, df)
+    low, high = 0.0, 1.0
+    while t_cdf(high, df) < p:               # bracket the quantile
+        low, high = high, 2.0 * high
+    for _ in range(200):                     # bisection: exact to the last bits
+        middle = 0.5 * (low + high)
+        if middle in (low, high):
+            break
+        low, high = (middle, high) if t_cdf(middle, df) < p else (low, middle)
+    return 0.5 * (low + high)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The mean of ``n`` values and its confidence interval (NaN when n < 2)."""
+    mean: float
+    low: float
+    high: float
+    n: int
+    level: float = 0.95
+
+    def __str__(self):
+        if self.n == 0:
+            return "no values"
+        if self.n == 1:
+            return f"{self.mean:.4g} (one value)"
+        return f"{self.mean:.4g} [{self.low:.4g}, {self.high:.4g}]"
+
+    def to_dict(self):
+        clean = (lambda x: x if math.isfinite(x) else None)  # noqa: E731 (JSON has no NaN)
+        return {"mean": clean(self.mean), "ci_low": clean(self.low),
+                "ci_high": clean(self.high), "n": self.n}
+
+
+def estimate(values, level: float = 0.95) -> Estimate:
+    """Mean and ``level`` t-interval of ``values`` (finite numbers)."""
+    values = [float(v) for v in values]
+    n = len(values)
+    if n == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0, level)
+    mean = math.fsum(values) / n
+    if n == 1:
+        return Estimate(mean, math.nan, math.nan, 1, level)
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    half = t_quantile(1.0 - (1.0 - level) / 2.0, n - 1) * sd / math.sqrt(n)
+    return Estimate(mean, mean - half, mean + half, n, level)
