@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import os
 import pickle
 import sys
 import warnings
@@ -104,7 +105,11 @@ def _why_not_in_processes(configs):
     if real:
         return (f"runs on the {', '.join(real)} backend measure wall-clock time, which "
                 "runs side by side would distort")
-    main_has_file = hasattr(sys.modules.get("__main__"), "__file__")
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file is not None and not os.path.exists(main_file):
+        return (f"this session's main script ({main_file}) is not a file that worker "
+                "processes can import; run it from a .py file to run in parallel")
+    main_has_file = main_file is not None
     for config in configs:
         recorder = _ModuleRecorder()
         try:

@@ -115,6 +115,20 @@ def test_a_class_defined_in_an_interactive_session_falls_back_to_serial_and_says
     assert "running the 2 runs one after another" in warned and equal == "True"
 
 
+def test_a_script_read_from_standard_input_falls_back_to_serial_and_says_so():
+    """Spawned workers re-import the main script: one piped into Python has no file."""
+    code = textwrap.dedent("""
+        import asynclab
+        config = asynclab.Config(gradients=40, eval_points=2)
+        runs = asynclab.run_many([config], seeds=2, jobs=2)
+        print(runs[1].history.loss == asynclab.run(config, seed=1).history.loss)
+    """)
+    done = subprocess.run([sys.executable], input=code, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "True", done.stderr
+    assert "main script (<stdin>) is not a file that worker processes can import" in done.stderr
+
+
 def test_a_run_that_fails_in_a_worker_raises_here_and_leaves_no_process():
     bad = BASE.replace(policy="sync", fail=((1, 3),))       # sync stalls without worker 1
     with pytest.raises(asynclab.StalledError):
