@@ -6,7 +6,7 @@ import pytest
 import asynclab
 from asynclab.course import capstone
 
-WORKED_ANSWER = {"policy": "async", "workers": 6, "lr": 0.0811}   # lesson 09's stored answer
+WORKED_ANSWER = {"policy": "async", "workers": 6, "lr": 0.0811}   # lesson 11's stored answer
 
 
 # -- what the learner may choose ---------------------------------------------------------------
@@ -103,6 +103,6 @@ def test_measure_matches_the_runs_it_summarises():
 
 def test_the_lessons_numeric_question_agrees_with_the_cluster():
     from asynclab.course import questions
-    q = questions.get("09-server-capacity")
+    q = questions.get("11-server-capacity")
     right = q.options[q.right()[0]].value
     assert right == pytest.approx(1 / capstone.CLUSTER.apply_time)

@@ -24,6 +24,11 @@ def test_each_worked_solution_agrees_with_the_engine(exercise_id, capsys):
     ("04-staleness-aware", lambda lr, staleness: lr / max(staleness, 1), "staleness 1"),
     ("05-ssp-rule", lambda mine, slowest, bound: mine - slowest < bound, "engine gives True"),
     ("05-ssp-rule", lambda mine, slowest, bound: True, "engine gives False"),
+    ("09-ring-time", lambda n, nbytes, latency, bandwidth: 2 * n * (latency + nbytes / n /
+                                                                    bandwidth), "workers"),
+    ("09-ring-time", lambda n, nbytes, latency, bandwidth: 2 * (n - 1) * (latency + nbytes /
+                                                                          bandwidth), "workers"),
+    ("10-heavy-ball", lambda w, v, g, lr, mu: (w - lr * g, v), "momentum 0.9"),
 ])
 def test_a_plausible_mistake_is_caught_with_the_first_differing_case(exercise_id, mistake, words):
     outcome = exercise.check(exercise_id, mistake, show=False)
@@ -53,3 +58,12 @@ def test_show_and_solution_print_the_task_and_the_answer(capsys):
     assert "return my_clock - slowest_clock <= bound" in capsys.readouterr().out
     listed = exercise.list_exercises(lesson=5)
     assert [e["id"] for e in listed] == ["05-ssp-rule"]
+
+
+def test_the_other_common_momentum_convention_is_right_too():
+    """PyTorch keeps v = mu v + g and steps lr v; others keep the step itself,
+    s = mu s + lr g. With a constant lr both move the weights alike."""
+    def step_form(params, step, gradient, lr, momentum):
+        step = momentum * step + lr * gradient
+        return params - step, step
+    assert exercise.check("10-heavy-ball", step_form, show=False).ok

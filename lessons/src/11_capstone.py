@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 09 · Capstone: tune a cluster
+# # 11 · Capstone: tune a cluster
 #
 # You have met every piece: barriers and stragglers, staleness, bounded
 # staleness, backup workers, local SGD, lock-free updates, a saturated
@@ -33,7 +33,7 @@ print(capstone.describe())
 # (0.2 s), and its turn at the server.
 
 # %%
-quiz.ask("09-server-capacity")
+quiz.ask("11-server-capacity")
 
 # %%
 c = capstone.CLUSTER
@@ -54,7 +54,7 @@ print(f"a sync step pushes {c.workers} gradients: {c.workers * c.apply_time:.1f}
 # on top of their straggler wait. Keep that in mind.
 
 # %%
-quiz.ask("09-sync-cost")
+quiz.ask("11-sync-cost")
 
 # %% [markdown]
 # ## The references
@@ -136,7 +136,7 @@ report = capstone.check(my_choice)
 # with 5% stragglers, and 16 pushes through the server.
 
 # %%
-quiz.ask("09-why-fewer")
+quiz.ask("11-why-fewer")
 
 # %% [markdown]
 # ## Going further
