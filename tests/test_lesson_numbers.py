@@ -3,8 +3,9 @@
 Every number a lesson's text or its quiz feedback states (one with a decimal point,
 a percent sign, an "x" of a ratio, or three digits or more; years and small counts
 are left out) must appear among the numbers of that lesson's code (a setting) or its
-stored outputs (a measurement), or be listed in `lessons/cited_numbers.json` with
-where it comes from: a paper's figure or table, or the arithmetic that derives it.
+stored outputs (a measurement), or be listed in the lesson's `lessons/cited/NN.json`
+(``{"as written": "where it comes from"}``): a paper's figure or table, or the
+arithmetic that derives it.
 A change that makes the text disagree with what the notebook prints fails here.
 """
 import json
@@ -17,7 +18,12 @@ from asynclab.course import questions
 
 LESSONS = Path(__file__).resolve().parents[1] / "lessons"
 NOTEBOOKS = sorted(LESSONS.glob("[0-9][0-9]_*.ipynb"))
-CITED = json.loads((LESSONS / "cited_numbers.json").read_text(encoding="utf-8"))
+
+
+def cited(lesson):
+    """{number as written: where it comes from} of lesson ``lesson`` ("03")."""
+    path = LESSONS / "cited" / f"{lesson}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 # A number, with what follows it: %, x or × (a ratio), or nothing.
 NUMBER = re.compile(r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?)(\s?%|x\b|×)?")
@@ -87,22 +93,23 @@ def prose(notebook):
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_number_in_the_text_comes_from_the_notebook_or_is_cited(notebook):
     known = sources(notebook)
-    cited = CITED.get(notebook.name[:2], {})
+    listed = cited(notebook.name[:2])
     missing = []
     for where, text in prose(notebook):
         for written, digits, suffix in claims(text):
-            if digits in known or f"{float(digits):g}" in known or written in cited:
+            if digits in known or f"{float(digits):g}" in known or written in listed:
                 continue
             missing.append(f"{where}: {written!r}")
     assert not missing, ("numbers neither printed by the notebook nor listed in "
-                         "lessons/cited_numbers.json:\n" + "\n".join(missing))
+                         f"lessons/cited/{notebook.name[:2]}.json:\n" + "\n".join(missing))
 
 
 def test_every_cited_number_says_where_it_comes_from_and_is_still_used():
-    for lesson, numbers in CITED.items():
-        notebook = next(LESSONS.glob(f"{lesson}_*.ipynb"))
+    for path in sorted((LESSONS / "cited").glob("*.json")):
+        notebook = next(LESSONS.glob(f"{path.stem}_*.ipynb"))
         text = " ".join(t for _, t in prose(notebook))
-        for written, why in numbers.items():
+        for written, why in cited(path.stem).items():
+            lesson = path.stem
             assert len(why) > 10, f"{lesson}: {written!r} needs its source"
             assert written in text, f"{lesson}: {written!r} is cited but no longer in the text"
 
