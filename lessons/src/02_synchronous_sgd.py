@@ -315,9 +315,11 @@ quiz.ask("02-strong-scaling")
 # 2017). So each N gets its own tuned rate.
 #
 # The steps needed do not depend on the clock: synchronous SGD with N workers
-# of batch 4 takes the steps of one worker with batch 4·N (shown above). So we
-# count them cheaply on one worker, over a grid of rates and five seeds, and
-# multiply by the mean step time we derived and measured, H_N + 2 × 0.05 s.
+# of batch 4 takes the steps of one worker with batch 4·N (shown above, step
+# for step, when the batches are the same; with other draws of the examples,
+# the same steps in distribution). So we count them cheaply on one worker,
+# over a grid of rates and five seeds, and multiply by the mean step time we
+# derived and measured, H_N + 2 × 0.05 s.
 
 # %%
 target = 0.33
