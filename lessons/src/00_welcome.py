@@ -171,14 +171,17 @@ quiz.ask("00-gradients-in-time")
 # %% [markdown]
 # Your answers are saved on your machine (in `~/.asynclab/progress.json`, or
 # under `$ASYNCLAB_HOME` if you set it), so you can see what you have done.
-# (Answers given in code count like the widget's: the demonstration above
-# shows as one question answered and solved.)
+# What counts as an answer?
 
 # %%
 quiz.ask("00-answering")
 
 # %%
 quiz.progress(lesson=0)
+
+# %% [markdown]
+# The demonstration above already shows there, as one question answered and
+# solved.
 
 # %% [markdown]
 # ## Coding exercises
