@@ -128,8 +128,8 @@ print(f"4 shards at 1024 workers: {shards[-1]:.0f} per second (at most {4 / appl
 #   four shards deliver 4.0x what one server does.
 #
 # Downpour SGD (Dean et al., NIPS 2012, Section 4.1) sharded its parameter
-# server this way: with 10 shards, each stores and updates a tenth of the
-# weights. The paper's often-quoted speedups, 2.2x on 8 machines for a
+# server this way: with 10 shards, for example, each stores and updates a
+# tenth of the weights. The paper's often-quoted speedups, 2.2x on 8 machines for a
 # 42M-parameter speech model and more than 12x on 81 machines for a
 # 1.7B-parameter model (Figure 3), measure something else: *model
 # parallelism*, one model replica whose layers are split over that many
