@@ -108,7 +108,7 @@ print(two_workers)
 lr_for_two = two_workers.best_lr
 
 # %% [markdown]
-# Sweep S from 0 to 16, and async (S = ∞), with 8 workers at that rate, over
+# Sweep S from 0 to 8, and async (S = ∞), with 8 workers at that rate, over
 # 8 seeds. The time to target is split into two factors: how many updates the
 # run needed to reach the loss, and how many updates per second it made.
 
@@ -211,7 +211,7 @@ quiz.ask("05-best-bound")
 # 0.15 was tuned for two workers. A fair comparison tunes every bound for
 # the 8-worker cluster: `compare(..., tune=True)` runs each policy at every
 # rate of the grid with every seed and keeps its best rate (a smaller budget
-# of 400 gradients is plenty at these rates, and an evaluation every 4
+# of 240 gradients is plenty at these rates, and an evaluation every 4
 # gradients times the target finely).
 
 # %%
@@ -238,11 +238,12 @@ print(f"every bound faster tuned than at {lr_for_two}:",
 # than at 0.15, and the picture changes. `ssp:0` still loses to its
 # waiting, beyond the intervals. From `ssp:1` up the mean time keeps
 # falling as S grows, but every bound's interval overlaps async's: the
-# bound no longer makes a difference we can establish with 8 seeds. On this problem a bound buys nothing once the rate is tuned for the
-# staleness; it may still help where the staleness itself hurts (a model
-# that diverges on very stale gradients), or as a safeguard when the rate
-# cannot be re-tuned. When you can re-tune, check whether plain async with a
-# smaller step does as well.
+# bound no longer makes a difference we can establish with 8 seeds. On this
+# problem a bound buys nothing once the rate is tuned for the staleness; it
+# may still help where the staleness itself hurts (a model that diverges on
+# very stale gradients), or as a safeguard when the rate cannot be
+# re-tuned. When you can re-tune, check whether plain async with a smaller
+# step does as well.
 
 # %%
 quiz.ask("05-tuned-bound")
