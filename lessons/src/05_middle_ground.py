@@ -35,7 +35,8 @@ from asynclab.course import exercise, explore, quiz
 
 bowl = asynclab.LeastSquares()            # 100 features, 2000 examples
 problem = asynclab.Logistic(features=50, examples=1000)
-print(f"the least-squares bowl's best loss: {bowl.loss(np.linalg.lstsq(*bowl.data, rcond=None)[0]):.4f}")
+best_weights = np.linalg.lstsq(*bowl.data, rcond=None)[0]
+print(f"the least-squares bowl's best loss: {bowl.loss(best_weights):.4f}")
 
 
 def apart(a, b):
@@ -62,7 +63,8 @@ for policy in ("ssp:1", "async"):
     plots.timeline(r)
     plt.show()
     clocks = np.bincount([e.worker for e in r.trace.of_kind("compute")], minlength=4)
-    print(f"{policy}: gradients per worker {clocks.tolist()}, waiting {r.summary.wait_fraction:.0%}")
+    print(f"{policy}: gradients per worker {clocks.tolist()}, "
+          f"waiting {r.summary.wait_fraction:.0%}")
 
 # %% [markdown]
 # Under `ssp:1` the three fast workers keep stopping (light grey) until
@@ -419,7 +421,8 @@ print("policy     lr   rounds to target   gradients in them   communicating   "
       "time to target [95% interval]")
 for policy, runs in local.items():
     rounds = updates_to_target(runs)
-    print(f"{policy:8} {runs.config.lr:4g} {rounds:13.1f} {rounds * 8 * runs.config.policy.local_steps:18.0f}"
+    gradients = rounds * 8 * runs.config.policy.local_steps
+    print(f"{policy:8} {runs.config.lr:4g} {rounds:13.1f} {gradients:18.0f}"
           f" {runs.estimate('comm_fraction').mean:15.0%}       {runs.estimate('time_to_target')} s")
 print("no best rate at the edge of its grid:", not any(r.tuning.at_edge for r in local.values()))
 print()

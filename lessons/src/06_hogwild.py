@@ -54,23 +54,24 @@ sparse = asynclab.SparseLogistic(features=10_000, nonzeros=10, examples=5000)
 # writing). Each worker computes one example's gradient in 1 s on average.
 
 # %%
-print("workers   gradients per second      idle (waiting for the lock)")
+print("workers   gradients per second      queueing for the lock")
 print("          async (lock)  hogwild     async")
-lock_rates = {}
+server_rates = {}
 for n in (1, 4, 16, 32, 64):
     runs = {policy: asynclab.run(problem=sparse, policy=policy, workers=n, gradients=2000, lr=1.0,
                                  batch=1, apply_time=0.05, eval_points=2)
             for policy in ("async", "hogwild")}
-    lock_rates[n] = {p: r.summary.gradients_per_second for p, r in runs.items()}
-    print(f"{n:5} {lock_rates[n]['async']:13.1f} {lock_rates[n]['hogwild']:10.1f} "
-          f"{runs['async'].summary.idle_fraction:11.0%}")
+    server_rates[n] = {p: r.summary.gradients_per_second for p, r in runs.items()}
+    print(f"{n:5} {server_rates[n]['async']:13.1f} {server_rates[n]['hogwild']:10.1f} "
+          f"{runs['async'].summary.queue_fraction:11.0%}")
 print("the lock caps async at 1 / 0.05 s = 20 gradients per second:",
-      max(r["async"] for r in lock_rates.values()) <= 20.0)
+      max(r["async"] for r in server_rates.values()) <= 20.0)
 
 # %% [markdown]
 # Below 20 workers the server keeps up and both policies scale alike. Beyond
 # that, updates arrive faster than one lock can apply them: async workers
-# spend most of their time queueing, while lock-free workers keep scaling.
+# spend most of their time queueing for it, while lock-free workers keep
+# scaling.
 # The longer the gradient compared with the time the lock is held, the later
 # the cap bites: Niu et al. found locking schemes competitive only when a
 # gradient took about a millisecond or more.
@@ -328,21 +329,22 @@ def updates_per_second(update, threads, steps):
 loops = {"lock-free": (lock_free, 2000), "locked sparse": (locked_sparse, 2000),
          "locked dense": (locked_dense, 400)}
 with threadpool_limits(limits=1, user_api="blas"):
-    lock_rates = {name: {n: updates_per_second(f, n, steps) for n in (1, 2)}
+    loop_rates = {name: {n: updates_per_second(f, n, steps) for n in (1, 2)}
                   for name, (f, steps) in loops.items()}
 print("update          1 thread     2 threads")
-for name, r in lock_rates.items():
+for name, r in loop_rates.items():
     print(f"{name:13} {r[1]:9.0f}/s {r[2]:10.0f}/s")
-print(f"\nwith 2 threads: the lock costs {lock_rates['lock-free'][2] / lock_rates['locked sparse'][2]:.2f}x,"
-      f" the dense rewrite {lock_rates['locked sparse'][2] / lock_rates['locked dense'][2]:.1f}x")
+two = {name: r[2] for name, r in loop_rates.items()}
+print(f"\nwith 2 threads: the lock costs {two['lock-free'] / two['locked sparse']:.2f}x, "
+      f"the dense rewrite {two['locked sparse'] / two['locked dense']:.1f}x")
 
 # %% [markdown]
 # The claims the text relies on, with margins wide enough to hold on a busy
 # machine:
 
 # %%
-lock_cost = lock_rates["lock-free"][1] / lock_rates["locked sparse"][1]
-dense_cost = lock_rates["locked sparse"][1] / lock_rates["locked dense"][1]
+lock_cost = loop_rates["lock-free"][1] / loop_rates["locked sparse"][1]
+dense_cost = loop_rates["locked sparse"][1] / loop_rates["locked dense"][1]
 print("one thread: the lock around a sparse write leaves at least two thirds of the rate:",
       lock_cost < 1.5)
 print("one thread: rewriting every weight under the lock halves the rate, or worse:",
