@@ -153,7 +153,7 @@ for pool in threadpool_info():
 # %% [markdown]
 # Measure the four combinations of 1 or N workers (threads doing the matrix
 # products above, N = your number of cores) and 1 or N BLAS threads each,
-# in matrix products per second (best of 3):
+# in matrix products per second (best of 5):
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -162,7 +162,7 @@ cores = os.cpu_count()
 
 def products_per_second(workers, blas_threads):
     with threadpool_limits(limits=blas_threads, user_api="blas"):
-        return workers * 20 / best_time(numpy_products, workers)
+        return workers * 20 / best_time(numpy_products, workers, tries=5)
 
 
 blas = {(w, b): products_per_second(w, b) for w in (1, cores) for b in (1, cores)}
