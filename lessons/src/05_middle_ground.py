@@ -437,7 +437,7 @@ local_time = {p: r.estimate("time_to_target") for p, r in local.items()}
 fastest = min(local_time, key=lambda p: local_time[p].mean)
 print(f"fastest: {fastest}, {local_time['sync'].mean / local_time[fastest].mean:.1f}x sooner than "
       f"tuned sync; beyond the intervals: {apart(local_time['sync'], local_time[fastest])}")
-print(f"the 95% intervals of that ratio's two times: sync {local_time['sync']} s, "
+print(f"the two times behind that ratio, with their 95% intervals: sync {local_time['sync']} s, "
       f"{fastest} {local_time[fastest]} s")
 print("rounds never increase with H:",
       all(np.diff([updates_to_target(r) for r in local.values()]) <= 0))
