@@ -198,7 +198,7 @@ print(f"async takes {time_at['async'].mean / time_at[fastest].mean:.1f}x as long
 #   what another 8 seeds could change.
 #
 # The parameter-server literature saw a clearer middle. Li et al. (OSDI
-# 2014, Figure 13), on sparse logistic regression: with no delay allowed the
+# 2014, Section 5.1), on sparse logistic regression: with no delay allowed the
 # workers idled about 50% of the time, with a delay of 16 about 1.7%, but
 # convergence per update degraded as the delay grew, and a delay of 8 was
 # best overall. Ho et al. (2013) found SSP faster than both bulk-synchronous
