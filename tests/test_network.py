@@ -364,13 +364,13 @@ def test_the_timeline_draws_background_messages_on_a_thin_lane_and_queue_in_its_
     timeline = plots.Timeline(Figure().add_subplot())
     ax = timeline.update(r)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert {"compute", "queue (server or its link)",
-            "communication in the background"} <= set(labels)
+    assert {"compute", "queueing",
+            "sent in background"} <= set(labels)
     lane = timeline.bars["background"].get_path().vertices[:, 1]
     assert np.allclose(sorted(set(np.round(lane % 1, 6))), [0.25, 0.4])   # a thin lane
     main = timeline.bars["compute"].get_path().vertices[:, 1]
     assert np.allclose(np.ptp(main[:5]), 0.65)  # the row leaves room for the lane
     plain = plots.timeline(run(policy="async", workers=3, gradients=24)).axes[0]
     plain_labels = [t.get_text() for t in plain.get_legend().get_texts()]
-    assert "queue (server or its link)" not in plain_labels
-    assert "communication in the background" not in plain_labels
+    assert "queueing" not in plain_labels
+    assert "sent in background" not in plain_labels
