@@ -67,3 +67,19 @@ def test_the_other_common_momentum_convention_is_right_too():
         step = momentum * step + lr * gradient
         return params - step, step
     assert exercise.check("10-heavy-ball", step_form, show=False).ok
+
+
+@pytest.mark.parametrize("exercise_id", list(exercise.EXERCISES))
+def test_the_skeleton_as_given_is_not_yet_and_says_why(exercise_id):
+    """The lesson stores the check of the untouched skeleton: feedback, never a crash."""
+    namespace = {}
+    exec(exercise.get(exercise_id).skeleton, namespace)
+    skeleton = next(v for k, v in namespace.items() if callable(v) and not k.startswith("__"))
+    outcome = exercise.check(exercise_id, skeleton, show=False)
+    assert not outcome.ok and str(outcome).startswith(f"✗ Not yet ({exercise_id})")
+
+
+def test_a_heavy_ball_that_returns_one_array_is_told_what_to_return():
+    outcome = exercise.check("10-heavy-ball", lambda w, v, g, lr, mu: w - lr * g, show=False)
+    assert str(outcome).startswith("✗ Not yet (10-heavy-ball): heavy_ball must return two "
+                                   "arrays, new_params and new_velocity; it returned array(")

@@ -151,7 +151,11 @@ def _heavy_ball_cases(fn):
         for step in range(6):
             g = np.round(rng.normal(size=3), 3)
             server.push(0, g, server.version)
-            params, velocity = fn(params, velocity, g, lr, momentum)
+            returned = fn(params, velocity, g, lr, momentum)
+            if not (isinstance(returned, (tuple, list)) and len(returned) == 2):
+                raise _Unusable(f"heavy_ball must return two arrays, new_params and "
+                                f"new_velocity; it returned {_fmt(returned)}")
+            params, velocity = returned
             for i in range(3):
                 out.append((f"momentum {momentum}, lr {lr}, step {step + 1}, weight {i}",
                             float(server.params[i]), float(np.asarray(params)[i])))
@@ -259,6 +263,10 @@ class _Raised(Exception):
     """The learner's function raised (kept apart from errors of the checker itself)."""
 
 
+class _Unusable(Exception):
+    """The learner's function returned something the checker cannot use (says what)."""
+
+
 def _guarded(function):
     def call(*args):
         try:
@@ -275,6 +283,8 @@ def _outcome(e, function):
         cases = e.cases(_guarded(function))
     except _Raised as err:               # say what the learner's code raised; do not crash
         return Outcome(e.id, 0, 0, None, f"your function raised {err}")
+    except _Unusable as err:
+        return Outcome(e.id, 0, 0, None, str(err))
     passed, first = 0, None
     for words, expected, got in cases:
         if _same(expected, got):
