@@ -143,3 +143,14 @@ def test_build_rejects_unknown_lessons_with_usage_exit_2(capsys):
     with pytest.raises(SystemExit) as stop:
         build.main(["99"])
     assert stop.value.code == 2 and "no source for lesson 99" in capsys.readouterr().err
+
+
+def test_the_lessons_readme_lists_every_lesson_with_its_time_and_the_readme_every_title():
+    listed = (LESSONS / "README.md").read_text(encoding="utf-8")
+    course = (LESSONS.parent / "README.md").read_text(encoding="utf-8")
+    for source in SOURCES:
+        first = source.read_text(encoding="utf-8").split("# %%\n")[0]
+        time = re.search(r"\*\*Time:\*\* (about \d+ minutes)", first).group(1)
+        assert f"| `{source.stem}.ipynb` | {time} |" in listed, source.stem
+        title = re.search(r"^# # (\d\d · [^:\n]+)", first, re.M).group(1).replace(" · ", " ")
+        assert f"| {title}" in course, f"README's course table lacks {title!r}"
