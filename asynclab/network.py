@@ -7,11 +7,16 @@ A *message* is one push or one pull of the parameter vector (``nbytes``).
   constant or a law (``exp:0.05``), drawn per message from the worker's own
   network stream (:class:`MessageClock`); a constant draws nothing.
 * The server has one shared **link** (``server_bandwidth``, default
-  unlimited). Every push and pull of a server-based policy crosses it, one
-  message at a time, first come first served: a message waits for it
-  (*queue*), moves its bytes at the lower of the two bandwidths while holding
-  it, then travels for its latency, which holds no shared link (latency is
-  not serialised).
+  unlimited). Every push and pull of a server-based policy crosses it, first
+  come first served: a message waits for it (*queue*), holds it for
+  ``nbytes / server_bandwidth``, its bytes at the link's own rate, and
+  arrives once its bytes have moved at the lower of the two bandwidths and
+  its latency has passed (latency holds no shared link: it is not
+  serialised). A server link no faster than the workers' links carries one
+  message at a time; one k times as fast as a worker's link carries up to k
+  at once, each at its worker's pace. That is also a server sharded over k
+  machines with links like the workers': each shard's link carries S/k of
+  every message, so k shards move N messages in ``N·S/(k·bandwidth)``.
 * A **ring all-reduce** among N workers (``allreduce``) has no server: a
   reduce-scatter then an all-gather, 2(N-1) rounds in which every worker sends
   S/N bytes to its neighbour over its own link. A round ends when its slowest
@@ -89,7 +94,8 @@ class MessageClock:
 
 
 class Link:
-    """A link that carries one message at a time, first come first served.
+    """A link that takes messages one after another, first come first served,
+    each holding it for the seconds it asks for.
 
     Requests must come in the order of their ``ready`` times (the event loop
     makes them in time order), so reserving the next free slot at request
@@ -119,6 +125,9 @@ class Network:
         self.server = Link() if math.isfinite(server_bandwidth) else None
         # Seconds a message's bytes take through both links: the slower one sets the pace.
         self.transfer = nbytes / min(timing.bandwidth, server_bandwidth)
+        # Seconds a message holds the server's link: its bytes at the link's own rate
+        # (the same as ``transfer`` unless the server's link is the faster one).
+        self.hold = nbytes / server_bandwidth
         constant = not isinstance(timing.latency, Distribution)
         # The one message time of the default model (nothing varies, nothing queues),
         # computed as before so that default runs keep their numbers bit for bit.
@@ -130,7 +139,7 @@ class Network:
         bytes start moving (after any queue for the server's link) and when it
         has arrived."""
         latency = self.clocks[worker].latency()
-        start = ready if self.server is None else self.server.reserve(ready, self.transfer)
+        start = ready if self.server is None else self.server.reserve(ready, self.hold)
         return start, start + self.transfer + latency
 
     def allreduce(self, workers):

@@ -33,8 +33,8 @@ KINDS = {
     COMPUTE: ("compute", OKABE_ITO["blue"]),
     "comm": ("communication", OKABE_ITO["orange"]),
     WAIT: ("idle (waiting)", "#D0D0D0"),
-    QUEUE: ("queue (server or its link)", OKABE_ITO["vermillion"]),
-    "background": ("communication in the background", OKABE_ITO["orange"]),
+    QUEUE: ("queueing", OKABE_ITO["vermillion"]),
+    "background": ("sent in background", OKABE_ITO["orange"]),
 }
 DRAWN_AS = {COMPUTE: (COMPUTE,), "comm": COMMUNICATION, WAIT: (WAIT,),  # -> trace kinds
             QUEUE: (QUEUE,), "background": BACKGROUND}

@@ -24,6 +24,11 @@ def test_each_worked_solution_agrees_with_the_engine(exercise_id, capsys):
     ("04-staleness-aware", lambda lr, staleness: lr / max(staleness, 1), "staleness 1"),
     ("05-ssp-rule", lambda mine, slowest, bound: mine - slowest < bound, "engine gives True"),
     ("05-ssp-rule", lambda mine, slowest, bound: True, "engine gives False"),
+    ("09-ring-time", lambda n, nbytes, latency, bandwidth: 2 * n * (latency + nbytes / n /
+                                                                    bandwidth), "workers"),
+    ("09-ring-time", lambda n, nbytes, latency, bandwidth: 2 * (n - 1) * (latency + nbytes /
+                                                                          bandwidth), "workers"),
+    ("10-heavy-ball", lambda w, v, g, lr, mu: (w - lr * g, v), "momentum 0.9"),
 ])
 def test_a_plausible_mistake_is_caught_with_the_first_differing_case(exercise_id, mistake, words):
     outcome = exercise.check(exercise_id, mistake, show=False)
@@ -53,3 +58,28 @@ def test_show_and_solution_print_the_task_and_the_answer(capsys):
     assert "return my_clock - slowest_clock <= bound" in capsys.readouterr().out
     listed = exercise.list_exercises(lesson=5)
     assert [e["id"] for e in listed] == ["05-ssp-rule"]
+
+
+def test_the_other_common_momentum_convention_is_right_too():
+    """PyTorch keeps v = mu v + g and steps lr v; others keep the step itself,
+    s = mu s + lr g. With a constant lr both move the weights alike."""
+    def step_form(params, step, gradient, lr, momentum):
+        step = momentum * step + lr * gradient
+        return params - step, step
+    assert exercise.check("10-heavy-ball", step_form, show=False).ok
+
+
+@pytest.mark.parametrize("exercise_id", list(exercise.EXERCISES))
+def test_the_skeleton_as_given_is_not_yet_and_says_why(exercise_id):
+    """The lesson stores the check of the untouched skeleton: feedback, never a crash."""
+    namespace = {}
+    exec(exercise.get(exercise_id).skeleton, namespace)
+    skeleton = next(v for k, v in namespace.items() if callable(v) and not k.startswith("__"))
+    outcome = exercise.check(exercise_id, skeleton, show=False)
+    assert not outcome.ok and str(outcome).startswith(f"✗ Not yet ({exercise_id})")
+
+
+def test_a_heavy_ball_that_returns_one_array_is_told_what_to_return():
+    outcome = exercise.check("10-heavy-ball", lambda w, v, g, lr, mu: w - lr * g, show=False)
+    assert str(outcome).startswith("✗ Not yet (10-heavy-ball): heavy_ball must return two "
+                                   "arrays, new_params and new_velocity; it returned array(")

@@ -38,17 +38,43 @@ def test_notebook_was_rebuilt_from_its_current_source(source):
     assert stored == expected, "run: python lessons/build.py " + source.name[:2]
 
 
+QUESTIONS_PER_LESSON = 5         # at least; the course has at least 60 (issue 14)
+
+
 @pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.stem)
-def test_lesson_shape_objectives_quizzes_exploration_summary(source):
+def test_lesson_shape_objectives_prerequisites_time_quizzes_exploration_summary(source):
     text = source.read_text(encoding="utf-8")
     lesson = int(source.name[:2])
-    assert "By the end of this lesson" in text.split("# %%\n")[0]
+    first = text.split("# %%\n")[0]
+    assert first.startswith(f"# %% [markdown]\n# # {lesson:02d} · ")
+    assert "By the end of this lesson" in first
+    assert re.search(r"\*\*Prerequisites:\*\* \S", first), "a Prerequisites line"
+    assert re.search(r"\*\*Time:\*\* about \d+ minutes", first), "a Time line"
     assert "## Summary" in text
     asked = re.findall(r'quiz\.ask\("([^"]+)"\)', text)
-    assert len(asked) >= 3
+    assert len(asked) >= QUESTIONS_PER_LESSON
     bank = [q.id for q in questions.bank().values() if q.lesson == lesson]
     assert sorted(asked) == sorted(bank), "each of the lesson's questions is asked once"
-    assert "explore(" in text
+    assert "explore(" in text or "replay(" in text
+    assert "exercise.solution(" not in text, "worked solutions stay out of the notebook"
+    titles = [line for cell in notebook(source)["cells"] if cell["cell_type"] == "markdown"
+              for line in "".join(cell["source"]).splitlines() if line.startswith("# ")]
+    assert len(titles) == 1, f"one title (H1) per lesson, got {titles}"
+
+
+def test_the_bank_has_at_least_60_questions_and_every_option_explained():
+    bank = list(questions.bank().values())
+    assert len(bank) >= 60
+    for q in bank:
+        assert all(o.explanation.strip() for o in q.options), q.id
+
+
+def test_every_exercise_is_posed_in_its_lesson():
+    from asynclab.course import exercise
+    for e in exercise.EXERCISES.values():
+        source = next(s for s in SOURCES if int(s.name[:2]) == e.lesson)
+        text = source.read_text(encoding="utf-8")
+        assert f'exercise.check("{e.id}"' in text, f"{e.id} is not checked in {source.name}"
 
 
 def test_lesson_03_has_the_course_question_and_the_replay():
@@ -117,3 +143,14 @@ def test_build_rejects_unknown_lessons_with_usage_exit_2(capsys):
     with pytest.raises(SystemExit) as stop:
         build.main(["99"])
     assert stop.value.code == 2 and "no source for lesson 99" in capsys.readouterr().err
+
+
+def test_the_lessons_readme_lists_every_lesson_with_its_time_and_the_readme_every_title():
+    listed = (LESSONS / "README.md").read_text(encoding="utf-8")
+    course = (LESSONS.parent / "README.md").read_text(encoding="utf-8")
+    for source in SOURCES:
+        first = source.read_text(encoding="utf-8").split("# %%\n")[0]
+        time = re.search(r"\*\*Time:\*\* (about \d+ minutes)", first).group(1)
+        assert f"| `{source.stem}.ipynb` | {time} |" in listed, source.stem
+        title = re.search(r"^# # (\d\d · [^:\n]+)", first, re.M).group(1).replace(" · ", " ")
+        assert f"| {title}" in course, f"README's course table lacks {title!r}"

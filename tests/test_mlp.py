@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import asynclab
 from asynclab.mlp import Network
@@ -142,3 +143,35 @@ def test_options_that_do_not_apply_are_refused():
     with pytest.raises(ValueError, match="features does not apply to problem 'logistic'"):
         make_problem("logistic", dataset="digits", features=3)
     assert make_problem("logistic", features=3).features == 3
+
+
+BLAS_THREADS_SEEN = []
+
+
+class _BlasProbe(asynclab.LeastSquares):
+    """Least squares that notes how many threads BLAS may use while it computes."""
+
+    def gradient(self, w, idx=None):
+        BLAS_THREADS_SEEN.extend(i["num_threads"] for i in threadpool_info()
+                                 if i["user_api"] == "blas")
+        return super().gradient(w, idx)
+
+
+def test_a_simulated_run_keeps_blas_to_one_thread_and_its_numbers():
+    from asynclab.backends.simulated import Simulation
+    BLAS_THREADS_SEEN.clear()
+    cfg = asynclab.Config(problem=_BlasProbe(features=20, examples=200), workers=3,
+                          gradients=30, eval_points=3)
+    with threadpool_limits(limits=2, user_api="blas"):
+        pinned = asynclab.run(cfg)
+        assert BLAS_THREADS_SEEN and set(BLAS_THREADS_SEEN) == {1}
+        assert {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"} == {2}
+        free = Simulation(cfg).run()            # the loop itself, under the caller's 2 threads
+    np.testing.assert_array_equal(pinned.params, free.params)
+    mlp = asynclab.MLP(hidden=(16,))
+    cfg = asynclab.Config(problem=mlp, policy="async", gradients=200, eval_points=4)
+    with threadpool_limits(limits=2, user_api="blas"):
+        free = Simulation(cfg).run()
+    pinned = asynclab.run(cfg)
+    np.testing.assert_array_equal(pinned.params, free.params)
+    assert pinned.history.accuracy == free.history.accuracy

@@ -123,6 +123,36 @@ def test_async_saturates_at_server_bandwidth_over_2s():
     assert rates[-1] == pytest.approx(1 / (2 * s), rel=1e-3)
 
 
+@pytest.mark.parametrize("k", [1, 2, 4, 8])
+@pytest.mark.parametrize("c", [0.5, 3.0])
+def test_a_server_link_k_times_as_fast_as_the_workers_is_k_shards(k, c):
+    """Worker links of bandwidth B (a message takes m = S/B on them) and a server
+    link of k·B, i.e. k shards with links like the workers', each carrying S/k of
+    every message: the server's link takes a new message every s = m/k. After a
+    barrier pull k starts at k·s and arrives at k·s + m; its push is ready at
+    k·s + m + c. If the pushes find the link free, the last arrives at
+    c + (N-1)s + 2m; if not, the link never idles and the last push starts at
+    (2N-1)s: a step takes max((2N-1)s + m, c + (N-1)s + 2m), which for k = 1 is
+    the one-link formula max(2Ns, c + (N+1)s)."""
+    workers, steps, m = 8, 5, 0.25
+    s = m / k
+    r = run(policy="sync", workers=workers, gradients=workers * steps, compute=f"const:{c}",
+            bandwidth=S / m, server_bandwidth=k * S / m)
+    expected = max((2 * workers - 1) * s + m, c + (workers - 1) * s + 2 * m)
+    assert r.summary.time / steps == pytest.approx(expected, rel=1e-12)
+    if k == 1:
+        assert expected == pytest.approx(max(2 * workers * s, c + (workers + 1) * s))
+
+
+def test_async_saturates_at_server_bandwidth_over_2s_even_with_slower_worker_links():
+    m, k = 0.04, 4                   # worker links: 0.04 s a message; the server's: 4x faster
+    rates = [run(policy="async", workers=n, gradients=4000, compute="const:0.05",
+                 bandwidth=S / m, server_bandwidth=k * S / m).summary.gradients_per_second
+             for n in (1, 40, 80)]
+    assert rates[0] == pytest.approx(1 / (0.05 + 2 * m))
+    assert rates[1] == pytest.approx(rates[2], rel=1e-3) == pytest.approx(k / (2 * m), rel=1e-3)
+
+
 def test_the_servers_apply_is_queue_time():
     r = run(policy="async", workers=8, gradients=400, compute="const:0.01", apply_time=0.1)
     assert r.trace.of_kind(QUEUE) and not r.trace.of_kind(WAIT)
@@ -286,8 +316,9 @@ def test_no_link_carries_two_messages_at_once(config):
         for (_, e1), (s2, _) in zip(mine, mine[1:]):
             assert s2 >= e1 - 1e-9
     if config.policy.has_server and math.isfinite(config.server_bandwidth):
-        # The server's link holds each message while its bytes move, from its start.
-        hold = SMALL.nbytes / min(config.bandwidth, config.server_bandwidth)
+        # The server's link holds each message while its own share of the bytes moves
+        # (S / server_bandwidth: the whole message when it is the slower link).
+        hold = SMALL.nbytes / config.server_bandwidth
         busy = sorted(e.start for e in messages)
         assert all(b - a >= hold * (1 - 1e-9) for a, b in zip(busy, busy[1:]))
 
@@ -333,13 +364,13 @@ def test_the_timeline_draws_background_messages_on_a_thin_lane_and_queue_in_its_
     timeline = plots.Timeline(Figure().add_subplot())
     ax = timeline.update(r)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert {"compute", "queue (server or its link)",
-            "communication in the background"} <= set(labels)
+    assert {"compute", "queueing",
+            "sent in background"} <= set(labels)
     lane = timeline.bars["background"].get_path().vertices[:, 1]
     assert np.allclose(sorted(set(np.round(lane % 1, 6))), [0.25, 0.4])   # a thin lane
     main = timeline.bars["compute"].get_path().vertices[:, 1]
     assert np.allclose(np.ptp(main[:5]), 0.65)  # the row leaves room for the lane
     plain = plots.timeline(run(policy="async", workers=3, gradients=24)).axes[0]
     plain_labels = [t.get_text() for t in plain.get_legend().get_texts()]
-    assert "queue (server or its link)" not in plain_labels
-    assert "communication in the background" not in plain_labels
+    assert "queueing" not in plain_labels
+    assert "sent in background" not in plain_labels

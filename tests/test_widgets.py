@@ -67,6 +67,20 @@ def test_redraw_matches_a_direct_run_bit_for_bit():
     assert ex.text() == explore(workers=6, policy="async", lr=0.2, **SMALL).text()
 
 
+def test_momentum_is_a_control_and_a_network_on_digits_can_be_explored():
+    mlp = asynclab.MLP(hidden=(16,))
+    ex = explore(("workers", "lr", "momentum"), problem=mlp, gradients=300, policy="async",
+                 momentum=0.5, lr=0.1)
+    assert ex.result.config.momentum == 0.5 and ex.result.summary.final_accuracy > 0.5
+    ex.redraw(momentum=0.9)
+    assert ex.result.history.loss == asynclab.run(ex.config()).history.loss
+    assert ex.previous.config.momentum == 0.5
+    assert ex.figure.axes[1].lines[0].get_label() == "before: momentum 0.5"
+    slider = ex.widget.children[0].children[2]
+    assert slider.description == "momentum" and slider.value == 0.9
+    assert explore(**SMALL).result.config.momentum == 0.0          # off unless asked for
+
+
 def test_bad_settings_are_clear_errors_and_change_nothing():
     ex = explore(**SMALL)
     before = dict(ex.values)

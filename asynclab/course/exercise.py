@@ -119,6 +119,49 @@ def _ssp_cases(fn):
     return out
 
 
+def _ring_cases(fn):
+    """One synchronous step on a simulated cluster whose gradients are averaged by a
+    ring all-reduce, with constant compute times of 1 s: the step's time minus 1 s."""
+    rng = np.random.default_rng(9)
+    out = []
+    for _ in range(10):
+        n = int(rng.integers(2, 9))
+        features = int(rng.integers(10, 2000))
+        latency = float(np.round(rng.uniform(0.0, 0.05), 3))
+        bandwidth = float(rng.choice([1e4, 1e5, 1e6]))
+        problem = LeastSquares(features=features, examples=50)
+        result = run(Config(problem=problem, policy="allreduce", workers=n, gradients=n,
+                            compute="const:1", latency=latency, bandwidth=bandwidth,
+                            eval_points=2))
+        out.append((f"{n} workers, {problem.nbytes} bytes, latency {latency} s, bandwidth "
+                    f"{bandwidth:g} B/s", result.summary.time - 1.0,
+                    fn(n, problem.nbytes, latency, bandwidth)))
+    return out
+
+
+def _heavy_ball_cases(fn):
+    """Push a sequence of gradients through the engine's parameter server with momentum;
+    the learner's step, applied to the same gradients, must move the weights alike."""
+    rng = np.random.default_rng(4)
+    out = []
+    for momentum, lr in ((0.9, 0.1), (0.5, 0.3), (0.0, 0.2)):
+        server = ParameterServer(parse_policy("async"), np.zeros(3), 1, lr=lr,
+                                 momentum=momentum)
+        params, velocity = np.zeros(3), np.zeros(3)
+        for step in range(6):
+            g = np.round(rng.normal(size=3), 3)
+            server.push(0, g, server.version)
+            returned = fn(params, velocity, g, lr, momentum)
+            if not (isinstance(returned, (tuple, list)) and len(returned) == 2):
+                raise _Unusable(f"heavy_ball must return two arrays, new_params and "
+                                f"new_velocity; it returned {_fmt(returned)}")
+            params, velocity = returned
+            for i in range(3):
+                out.append((f"momentum {momentum}, lr {lr}, step {step + 1}, weight {i}",
+                            float(server.params[i]), float(np.asarray(params)[i])))
+    return out
+
+
 EXERCISES = {e.id: e for e in (
     Exercise(
         "02-sync-step", 2, "How long a synchronous step takes",
@@ -158,6 +201,35 @@ EXERCISES = {e.id: e for e in (
                 # (async): SSP sits in between.
                 return my_clock - slowest_clock <= bound
             """)),
+    Exercise(
+        "09-ring-time", 9, "How long a ring all-reduce takes",
+        "N workers average their gradients (S bytes each) by a ring all-reduce: a "
+        "reduce-scatter then an all-gather, each N - 1 rounds in which every worker sends "
+        "S/N bytes to its neighbour over its own link (latency plus bytes over bandwidth). "
+        "Return the seconds the whole all-reduce takes.",
+        "def ring_time(workers, nbytes, latency, bandwidth):\n    ...  # seconds\n",
+        _ring_cases,
+        textwrap.dedent("""\
+            def ring_time(workers, nbytes, latency, bandwidth):
+                # 2(N - 1) rounds; in each, every worker sends one chunk of S/N bytes.
+                rounds = 2 * (workers - 1)
+                return rounds * (latency + nbytes / workers / bandwidth)
+            """)),
+    Exercise(
+        "10-heavy-ball", 10, "One step of heavy-ball momentum",
+        "Heavy-ball momentum keeps a velocity: each step adds the new gradient to the "
+        "velocity, shrunk by the momentum, and moves the weights by the learning rate "
+        "times the velocity. Given the weights, the velocity, a gradient, lr and the "
+        "momentum, return the new weights and the new velocity (numpy arrays).",
+        "def heavy_ball(params, velocity, gradient, lr, momentum):\n"
+        "    ...  # return new_params, new_velocity\n",
+        _heavy_ball_cases,
+        textwrap.dedent("""\
+            def heavy_ball(params, velocity, gradient, lr, momentum):
+                # The velocity remembers past gradients, each older one shrunk by momentum.
+                velocity = momentum * velocity + gradient
+                return params - lr * velocity, velocity
+            """)),
 )}
 
 
@@ -191,6 +263,10 @@ class _Raised(Exception):
     """The learner's function raised (kept apart from errors of the checker itself)."""
 
 
+class _Unusable(Exception):
+    """The learner's function returned something the checker cannot use (says what)."""
+
+
 def _guarded(function):
     def call(*args):
         try:
@@ -207,6 +283,8 @@ def _outcome(e, function):
         cases = e.cases(_guarded(function))
     except _Raised as err:               # say what the learner's code raised; do not crash
         return Outcome(e.id, 0, 0, None, f"your function raised {err}")
+    except _Unusable as err:
+        return Outcome(e.id, 0, 0, None, str(err))
     passed, first = 0, None
     for words, expected, got in cases:
         if _same(expected, got):

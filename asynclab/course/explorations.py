@@ -38,7 +38,7 @@ GRADIENTS = 1000
 DEFAULTS = {
     "workers": 4, "policy": "sync", "bound": 2, "compute": "exp:1",
     "straggler_prob": 0.0, "straggler_factor": 5.0, "latency": 0.0, "bandwidth": 1e6,
-    "lr": 0.5, "batch": 32, "staleness_aware": False, "x": "time",
+    "lr": 0.5, "batch": 32, "staleness_aware": False, "momentum": 0.0, "x": "time",
 }
 ALL_CONTROLS = ("workers", "policy", "bound", "compute", "straggler_prob", "straggler_factor",
                 "latency", "bandwidth", "lr", "x")
@@ -84,6 +84,9 @@ def _control(name, value, policies):
                                            description="minibatch size", **slider),
         "staleness_aware": lambda: w.Checkbox(description="staleness-aware step size",
                                               indent=False, value=value, layout=layout),
+        "momentum": lambda: w.FloatSlider(min=0, max=0.95, step=0.05, description="momentum",
+                                          tooltip="heavy-ball momentum applied by the server",
+                                          **slider),
         "x": lambda: w.Dropdown(options=X_CHOICES, description="loss against", **common),
     }
     return css(make[name](), "asynclab-control", f"asynclab-control-{name}")
@@ -138,7 +141,7 @@ class Exploration:
             workers=v["workers"], policy=policy, compute=v["compute"], lr=v["lr"],
             straggler=(p, factor) if p > 0 else None, latency=v["latency"],
             bandwidth=v["bandwidth"], batch=v["batch"], staleness_aware=v["staleness_aware"],
-            speeds=self.base.speeds[:v["workers"]])
+            momentum=v["momentum"], speeds=self.base.speeds[:v["workers"]])
 
     def redraw(self, **changes):
         """Apply ``changes`` to the settings, re-run if needed, redraw; returns the Figure.
@@ -284,8 +287,8 @@ class Exploration:
 def explore(controls=ALL_CONTROLS, **settings) -> Exploration:
     """A dashboard over the simulated cluster; display it (last line of a cell) to use it.
 
-    ``controls`` names the settings that get a widget (see ``DEFAULTS``; ``batch``
-    and ``staleness_aware`` are available too). Keywords set the starting value
+    ``controls`` names the settings that get a widget (see ``DEFAULTS``; ``batch``,
+    ``staleness_aware`` and ``momentum`` are available too). Keywords set the starting value
     of a control or fix any other Config field (``problem``, ``gradients``,
     ``seed``, ``speeds``, ``target_loss``...). ``policies`` lists the policy
     drop-down's choices; ``"ssp"`` uses the staleness bound control.

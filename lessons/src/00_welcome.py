@@ -9,25 +9,49 @@
 #
 # 1. say how a lesson is organised and what the *simulated cluster* is;
 # 2. check that your set-up works, and run and reproduce a first experiment;
-# 3. answer a quiz question with the widgets and in code, and see your progress;
-# 4. use an exploration: controls that re-run an experiment and redraw it.
+# 3. answer a quiz question with the widgets and in code, try again after a wrong
+#    answer, and see your progress;
+# 4. find the coding exercises and check your own function against the engine;
+# 5. say what makes a comparison of two training methods fair;
+# 6. use an exploration: controls that re-run an experiment and redraw it.
+#
+# **Prerequisites:** basic Python (running a notebook cell, calling a function).
+# No distributed-systems background is needed.
+#
+# **Time:** about 20 minutes.
 
 # %% [markdown]
 # ## How the course works
 #
-# Each lesson is a notebook in `lessons/`. It starts with objectives, explains
-# one idea at a time in short paragraphs, and backs every claim with an
-# experiment you run in the notebook. Explorations let you change the
-# settings and watch what happens; quiz questions check your understanding and
-# explain every option, the wrong ones included. A summary closes the lesson.
+# Each lesson is a notebook in `lessons/`. It starts with objectives,
+# prerequisites and a time estimate, explains one idea at a time in short
+# paragraphs, and backs every claim with an experiment you run in the notebook.
+# Explorations let you change the settings and watch what happens; quiz
+# questions and coding exercises check your understanding. A summary closes
+# the lesson.
 #
-# | lesson | topic |
+# | lesson | what you learn |
 # | --- | --- |
-# | 00 | this welcome |
-# | 01 | SGD on one worker: the baseline |
-# | 02 | synchronous data-parallel SGD: barriers, stragglers, communication |
-# | 03 | asynchronous updates: the parameter server without a barrier |
-# | 04 | the price of asynchrony: staleness, divergence, staleness-aware steps |
+# | 00 Welcome | how the course works: experiments, quizzes, exercises, fair comparisons |
+# | 01 SGD on one worker | loss, gradient, learning rate, minibatches: the baseline |
+# | 02 Synchronous data-parallel SGD | the barrier, the slowest of N workers (H_N), stragglers, message costs, strong and weak scaling |
+# | 03 Asynchronous updates and communication overhead | no barrier; waiting, transfer, contention and overlap measured; the sync/async race |
+# | 04 The price of asynchrony | staleness, progress per update and per second, divergence, staleness-aware steps |
+# | 05 The middle ground | bounded staleness (SSP), backup workers, local SGD |
+# | 06 Hogwild! | lock-free updates to shared parameters, sparse collisions |
+# | 07 Real engines on your machine | threads and processes, the GIL, BLAS threads, shared memory, a lost worker |
+# | 08 Scaling out | many simulated workers, the same experiment on Ray |
+# | 09 Beyond the parameter server | overlap, a shared link, ring all-reduce, scaling laws |
+# | 10 A neural network on real data | an MLP on handwritten digits: accuracy, staleness, momentum |
+# | 11 Capstone | choose and tune a strategy for a described cluster |
+#
+# Three pages go with the lessons: the [glossary](glossary.md) (every term the
+# course uses), the [references](references.md) (the papers quoted, with links)
+# and a one-page [cheat sheet](cheatsheet.md) of the update policies and their
+# trade-offs. The whole course is also a website, built from these notebooks
+# (`python lessons/site.py`, see the README): there every lesson, the glossary,
+# the references and the cheat sheet are pages, and the quizzes work in the
+# page without a Python kernel.
 #
 # The experiments run on a **simulated cluster**. The workers compute *real*
 # gradients of a real training problem with numpy, but how long each gradient
@@ -46,7 +70,7 @@ import matplotlib.pyplot as plt
 
 import asynclab
 from asynclab import plots
-from asynclab.course import quiz, explore
+from asynclab.course import exercise, explore, quiz
 
 print("Python 3.10 or newer:", sys.version_info >= (3, 10))
 print("asynclab imported from the course package:", asynclab.run is not None)
@@ -69,16 +93,44 @@ print(f"simulated time: {s.time:.4g} s ({s.gradients_per_second:.3g} gradients p
 print(f"loss: {s.initial_loss:.4f} at the start, {s.final_loss:.4f} at the end")
 
 # %% [markdown]
-# The *timeline* shows what each worker did and when: blue bars are gradient
-# computations. (The figures of later lessons add communication and waiting.)
+# The *timeline* shows what each worker did and when: each bar is one gradient
+# computation. (The figures of later lessons add communication and waiting.)
 
 # %%
 plots.timeline(first)
 plt.show()
 
 # %% [markdown]
-# The compute times are random, but drawn from generators seeded by `seed`.
-# Run the same experiment again and compare every number of the loss history:
+# ## Quizzes
+#
+# A quiz question appears as widgets: choose an option and press **Check**.
+#
+# - A **wrong** answer is marked ✗ and explains only the option you chose, so
+#   you can think again: press **Try again**.
+# - A **right** answer is marked ✓ and explains every option, the wrong ones
+#   included.
+# - **Show solution** gives the answer and every explanation at once, without
+#   counting as an answer: use it when you are stuck.
+#
+# Right and wrong are said in words and marks, never by colour alone. The
+# options appear shuffled (in the same order every time you open a question),
+# and their letters A, B, C... follow the order you see. Try this one:
+
+# %%
+quiz.ask("00-simulated-time")
+
+# %% [markdown]
+# ## Reproducible runs
+#
+# The compute times of the first experiment were random. Before you run it
+# again with the same `seed`, predict what you will get:
+
+# %%
+quiz.ask("00-same-seed")
+
+# %% [markdown]
+# Now run it again, compare every number of the loss history and of the
+# trace, and run it once more with another seed:
 
 # %%
 again = asynclab.run(problem=problem, policy="async", workers=4, gradients=400, lr=0.5,
@@ -91,43 +143,35 @@ print("seed 1 gives another run:", other_seed.trace.rows != first.trace.rows,
       f"(it takes {other_seed.summary.time:.4g} s instead of {s.time:.4g} s)")
 
 # %% [markdown]
-# ## Quizzes
+# ## Answering in code
 #
-# A quiz question appears as widgets: choose an option and press **Check**. The
-# feedback says in words whether you are right (marked ✓ or ✗, never by colour
-# alone) and explains *every* option. Try this one:
-
-# %%
-quiz.ask("00-simulated-time")
-
-# %% [markdown]
 # Without a notebook front end (a terminal, or CI) `quiz.ask` prints the
-# question instead, and you answer in code with `quiz.answer(id, choice)`: a
-# letter for a single choice, a list of letters for "choose all that apply", a
-# number for a numeric question. The feedback is the same as the widget's and
-# `answer` returns `True` or `False`.
+# question instead, with its options lettered in the order shown, and you
+# answer in code with `quiz.answer(id, choice)`: a letter for a single choice,
+# a list of letters for "choose all that apply", a number for a numeric
+# question. The feedback is the widget's, and `answer` returns `True` or
+# `False`.
 #
-# Here is an answer in code, deliberately wrong, to show what the feedback
-# looks like. (This is the practice question; the real ones are yours.)
+# The run above has settled the question you just predicted, so here is the
+# flow in code on that question: first a wrong answer (the tempting one about
+# racing workers), which explains only that choice, then a second try.
 
 # %%
-quiz.answer("00-gradients-in-time", 5)
+quiz.answer("00-same-seed", "D")
+
+# %%
+quiz.answer("00-same-seed", "C")
 
 # %% [markdown]
-# Now answer it yourself, with the widget or in code:
+# Now a question of your own, with the widget or in code:
 
 # %%
 quiz.ask("00-gradients-in-time")
 
 # %% [markdown]
-# Reproducibility, as you saw above, is a property worth being sure of:
-
-# %%
-quiz.ask("00-same-seed")
-
-# %% [markdown]
 # Your answers are saved on your machine (in `~/.asynclab/progress.json`, or
-# under `$ASYNCLAB_HOME` if you set it), so you can see what you have done:
+# under `$ASYNCLAB_HOME` if you set it), so you can see what you have done.
+# What counts as an answer?
 
 # %%
 quiz.ask("00-answering")
@@ -136,8 +180,57 @@ quiz.ask("00-answering")
 quiz.progress(lesson=0)
 
 # %% [markdown]
-# `quiz.solution(id)` shows the answer and all explanations without counting as
-# an attempt: use it after you have tried.
+# The demonstration above already shows there, as one question answered and
+# solved.
+
+# %% [markdown]
+# ## Coding exercises
+#
+# Some lessons ask you to write one small function that the engine also
+# contains: a rule of a policy or a formula of the timing model. It takes
+# three steps:
+#
+# - `exercise.show(id)` prints the task and the function to complete;
+# - you write the function in the next cell;
+# - `exercise.check(id, your_function)` runs the engine on many cases and
+#   says whether your function predicts what the engine does, and if not,
+#   the first case where it differs.
+#
+# `exercise.solution`, given the exercise's id, prints a worked solution. Ask
+# for it only after you have tried: `check` already tells you where your function goes wrong. These
+# are the exercises of the course:
+
+# %%
+for e in exercise.list_exercises():
+    print(f"lesson {e['lesson']:02d}  {e['id']:20}  {e['title']}")
+
+# %% [markdown]
+# ## A fair comparison
+#
+# The course compares training methods, and a comparison is easy to get
+# wrong. The later lessons hold every comparison to three rules:
+#
+# 1. **Each method at its own tuned learning rate.** Methods tolerate different
+#    learning rates; one rate for all favours whichever it happens to suit.
+#    `asynclab.tune` tries a grid of rates and keeps the best.
+# 2. **Several seeds.** One run is one draw of random compute times and
+#    minibatches. The two seeds above already differ by several seconds.
+# 3. **A confidence interval.** Over the seeds, report the mean with its 95%
+#    interval, and call a difference real only when it is large compared with
+#    the intervals.
+#
+# Here is the first experiment tuned over three learning rates, with five
+# seeds each. Each row is one rate: the mean time to reach a loss of 0.4, its
+# 95% interval, and how many seeds got there. You will read tables like this
+# one in every lesson that compares.
+
+# %%
+tuning = asynclab.tune(problem=problem, policy="async", workers=4, gradients=400,
+                       compute="exp:1", target_loss=0.4, lrs=[0.1, 0.5, 2.0], seeds=5)
+print(tuning)
+
+# %%
+quiz.ask("00-fair-comparison")
 
 # %% [markdown]
 # ## Explorations
@@ -145,8 +238,8 @@ quiz.progress(lesson=0)
 # An exploration is a small dashboard: each control is a setting of the
 # experiment; every change re-runs it on the simulated cluster and redraws the
 # worker timeline and the loss curve. The curve of the settings *before* your
-# change stays on the plot in grey, so you always compare with the last run.
-# Try more workers, or the asynchronous policy:
+# change stays on the plot, dashed and grey, so you always compare with the
+# last run. Try more workers, or the synchronous policy:
 
 # %%
 dashboard = explore(["workers", "policy", "compute"], policy="async", gradients=400)
@@ -166,12 +259,20 @@ dashboard.figure
 # %% [markdown]
 # ## Summary
 #
-# - Lessons are notebooks: objectives, short explanations, experiments,
-#   explorations, quizzes, a summary.
+# - Lessons are notebooks: objectives, prerequisites, time, short
+#   explanations, experiments, explorations, quizzes, exercises, a summary.
+#   The glossary, references and cheat sheet sit beside them, and the whole
+#   course is also a website.
 # - The simulated cluster computes real gradients on a virtual clock; a run is
 #   a function of its settings and its `seed`, reproducible bit for bit.
-# - `quiz.ask(id)` shows a question; `quiz.answer(id, choice)` answers it in
-#   code with the same feedback; `quiz.progress()` shows what you have done.
+# - `quiz.ask(id)` shows a question; a wrong answer explains your choice and
+#   lets you try again, a right one (or Show solution) explains every option.
+#   `quiz.answer(id, choice)` does the same in code, with letters in the order
+#   shown; `quiz.progress()` shows what you have done.
+# - `exercise.show(id)` and `exercise.check(id, fn)` pose and check a coding
+#   exercise; ask `exercise.solution` only after you have tried.
+# - A fair comparison tunes each method's learning rate, repeats over seeds
+#   and weighs the difference against its confidence interval.
 # - `explore(...)` gives controls that re-run and redraw an experiment; its
 #   `redraw(...)` does the same from code.
 #

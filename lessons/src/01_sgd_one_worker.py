@@ -11,6 +11,11 @@
 # 3. explain how the learning rate decides between slow progress, fast progress and divergence;
 # 4. say what the minibatch size trades: the noise of a step against its cost;
 # 5. measure the one-worker baseline in simulated time.
+#
+# **Prerequisites:** lesson 00; derivatives and the gradient of a function of
+# several variables; numpy arrays.
+#
+# **Time:** about 30 minutes.
 
 # %%
 # %matplotlib inline
@@ -23,6 +28,7 @@ import asynclab
 from asynclab.backends.base import worker_streams
 from asynclab import plots
 from asynclab.course import quiz, explore
+from asynclab.plotstyle import readable_log_axis
 
 # %% [markdown]
 # ## Loss and gradient
@@ -93,8 +99,9 @@ print("identical weights:", np.array_equal(one.params, w))
 # ## The learning rate
 #
 # Too small a learning rate crawls; a larger one makes faster progress but
-# bounces around more near the minimum; too large a one overshoots further at
-# every step and the loss explodes. What do you expect to see past that limit?
+# bounces around more near the minimum, where the minibatch noise of each step
+# is scaled up with it; too large a one overshoots further at every step and
+# the loss explodes. What do you expect to see past that limit?
 
 # %%
 quiz.ask("01-lr-too-large")
@@ -114,18 +121,29 @@ print(" lr     final loss   ended above its start")
 for lr, r in zip(rates, sweep):
     s = r.summary
     print(f"{lr:4}   {s.final_loss:10.4g}   {s.final_loss > s.initial_loss}")
+final = {lr: r.summary.final_loss for lr, r in zip(rates, sweep)}
+print("lr 0.01 crawls (ends above lr 0.1):", final[0.01] > final[0.1])
+print("lr 0.6 bounces (ends above lr 0.1):", final[0.6] > final[0.1])
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for lr, r in zip(rates, sweep):
     ax.plot(r.history.updates, r.history.loss, label=f"lr {lr}")
-ax.set(yscale="log", ylim=(3e-3, 10), xlabel="steps", ylabel="loss (all data)")
+readable_log_axis(ax)
+ax.set(ylim=(3e-3, 10), xlabel="steps", ylabel="loss (all data)")
 ax.legend(frameon=False)
 plt.show()
 
 # %% [markdown]
 # For a quadratic, gradient descent on all the data is stable only while
-# `lr < 2 / λ`, where `λ` is the largest curvature (eigenvalue of `XᵀX / n`).
+# `lr < 2 / λ`, where `λ` is the largest curvature (eigenvalue of `XᵀX / n`):
+# along that direction each step multiplies the error by `1 − lr·λ`, which
+# must stay between −1 and 1. Before computing it, try the formula:
+
+# %%
+quiz.ask("01-stability-limit")
+
+# %% [markdown]
 # Minibatch noise lowers the limit a little:
 
 # %%
@@ -136,6 +154,24 @@ print("lr 0.6 is below the limit and converges:",
       sweep[3].summary.final_loss < sweep[3].summary.initial_loss)
 print("lr 1.0 is below the full-batch limit, yet minibatch SGD diverges:",
       1.0 < 2 / curvature and sweep[4].summary.final_loss > sweep[4].summary.initial_loss)
+
+# %% [markdown]
+# **A preview: momentum.** A small rate is safe but crawls. *Heavy-ball
+# momentum* keeps a velocity, `v ← μ·v + g`, and steps `w ← w − lr·v`: each
+# step also carries on a share μ of the previous ones, so along a steady slope
+# a rate `lr` moves like `lr / (1 − μ)`. With μ = 0.9 the crawling rate 0.01
+# behaves roughly like 0.1:
+
+# %%
+heavy = asynclab.run(problem=bowl, workers=1, policy="sync", gradients=200, lr=0.01,
+                     momentum=0.9, compute="const:1", seed=0)
+print(f"lr 0.01: final loss {final[0.01]:.4g} plain, {heavy.summary.final_loss:.4g} with "
+      f"momentum 0.9 (lr 0.1 plain: {final[0.1]:.4g})")
+print("momentum speeds up the small rate:", heavy.summary.final_loss < final[0.01])
+
+# %% [markdown]
+# Momentum returns in lesson 10, where asynchronous workers turn out to add
+# some of it by themselves.
 
 # %% [markdown]
 # ## Minibatches
@@ -162,7 +198,7 @@ print(f"spread of a batch-128 gradient: {spread[128]:.3f}")
 print(f"ratio: {spread[8] / spread[128]:.1f}   (sqrt(16) = 4)")
 
 # %% [markdown]
-# Now the cost. With the same number of examples processed (16 384), a larger
+# Now the cost. With the same number of examples processed (16,384), a larger
 # batch takes fewer, better steps. Up to a point that pays off; beyond it, the
 # steps are too few:
 
@@ -182,7 +218,8 @@ print("best batch:", batches[int(np.argmin(losses))],
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for b, r in by_batch.items():
     ax.plot(np.array(r.history.gradients) * b, r.history.loss, label=f"batch {b}")
-ax.set(yscale="log", xlabel="examples processed", ylabel="loss (all data)")
+readable_log_axis(ax)
+ax.set(xlabel="examples processed", ylabel="loss (all data)")
 ax.legend(frameon=False)
 plt.show()
 
@@ -208,8 +245,9 @@ print(f"500 gradients of exactly 0.2 s: {check.summary.time:.4g} simulated secon
 # %% [markdown]
 # With random compute times (exponential, mean 1 s) the time is the sum of the
 # draws, about one second per gradient. The worker is never idle: there is no
-# one to wait for. We also record the time it takes to reach a loss of 0.32,
-# the **target** the next lessons race to.
+# one to wait for. We also record the time it takes to reach a loss of 0.32:
+# the time to a **target** loss is how the next lessons race one way of
+# training against another.
 
 # %%
 baseline = asynclab.run(problem=problem, workers=1, policy="sync", gradients=1000, lr=0.5,
@@ -257,5 +295,7 @@ print(lab.text())
 #   steps gain.
 # - One worker is never idle; its run takes the sum of its gradient times. It
 #   reaches our target loss of 0.32 in the time printed above: the baseline.
+# - Momentum carries a share of past steps into each new one, so a small
+#   learning rate moves faster (lesson 10 returns to it).
 #
 # Next: **02 · Synchronous data-parallel SGD**: more workers, one barrier.

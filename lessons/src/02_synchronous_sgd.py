@@ -12,8 +12,15 @@
 # 3. derive why a step lasts as long as the slowest worker (H_N for exponential
 #    compute times), and measure it;
 # 4. predict how stragglers stretch every step;
-# 5. compute a message's time as latency plus size over bandwidth;
-# 6. find, by measurement, where adding workers stops helping.
+# 5. compute a message's time as latency plus size over bandwidth, and a step's
+#    time from its workers' compute times (a coding exercise);
+# 6. tell strong scaling from weak scaling, and find, by measurement, where
+#    adding workers stops helping in each.
+#
+# **Prerequisites:** lesson 01 (SGD, learning rate, minibatch, the one-worker
+# baseline); the mean of a random time, and the exponential distribution.
+#
+# **Time:** about 40 minutes.
 
 # %%
 # %matplotlib inline
@@ -23,7 +30,8 @@ import numpy as np
 import asynclab
 from asynclab.backends.base import worker_streams
 from asynclab import plots
-from asynclab.course import quiz, explore
+from asynclab.course import exercise, explore, quiz
+from asynclab.stats import estimate
 
 problem = asynclab.Logistic(features=50, examples=1000)
 
@@ -42,8 +50,8 @@ def harmonic(n):
 # averages them and applies one update. Only then may the workers start the
 # next step: that waiting point is the **barrier**.
 #
-# The timeline shows it: blue is computing, orange communicating (here 0.1 s
-# per message), grey waiting at the barrier.
+# The timeline shows it, one row per worker: computing, communicating (here
+# 0.1 s per message) and, in grey, waiting at the barrier.
 
 # %%
 few = asynclab.run(problem=problem, policy="sync", workers=4, gradients=24, lr=0.5,
@@ -98,34 +106,52 @@ quiz.ask("02-step-time")
 #
 # For N = 4: H₄ = 25/12 ≈ 2.083 s, more than twice the mean of one gradient.
 #
-# **Measurement.** Run 800 synchronous steps for each N and divide the time by
-# the number of steps. (We evaluate the loss only twice: we are timing, not
-# training.)
+# **Measurement.** Run 800 synchronous steps for each N. A step lasts as long
+# as its slowest compute time, so the trace gives all 800 step times; their
+# mean comes with a 95% confidence interval, since 800 random steps are a
+# sample, not the expectation itself. (We evaluate the loss only twice: we are
+# timing, not training.)
 
 # %%
+def step_times(result):
+    """Each step's duration: the longest of its workers' compute times."""
+    per_worker = {}
+    for e in result.trace.of_kind("compute"):
+        per_worker.setdefault(e.worker, []).append(e.duration)
+    return np.max(np.array(list(per_worker.values())), axis=0)
+
+
 sizes = [1, 2, 4, 8, 16]
 timed = {n: asynclab.run(problem=problem, policy="sync", workers=n, gradients=800 * n,
                          compute="exp:1", eval_points=2, seed=0) for n in sizes}
-print("  N    H_N    measured step   idle: measured  1 - 1/H_N")
+measured = {n: estimate(step_times(r)) for n, r in timed.items()}
+print("  N    H_N    measured step [95% CI]    idle: measured  1 - 1/H_N")
 for n, r in timed.items():
-    step = r.summary.time / r.summary.updates
-    print(f"{n:3}  {harmonic(n):5.3f}   {step:8.3f}       {r.summary.idle_fraction:9.2f}"
-          f"  {1 - 1 / harmonic(n):9.2f}")
-errors = [abs(r.summary.time / r.summary.updates / harmonic(n) - 1) for n, r in timed.items()]
-print(f"largest relative difference from H_N: {max(errors):.1%} (within 5%: {max(errors) < 0.05})")
+    m = measured[n]
+    print(f"{n:3}  {harmonic(n):5.3f}   {m.mean:5.3f} [{m.low:5.3f}, {m.high:5.3f}]"
+          f"       {r.summary.idle_fraction:5.2f}      {1 - 1 / harmonic(n):5.2f}")
+print("H_N inside every 95% interval:",
+      all(m.low <= harmonic(n) <= m.high for n, m in measured.items()))
+four = measured[4].mean
+print(f"N = 4: measured {four:.3f} s against H_4 = {harmonic(4):.3f} s, "
+      f"{abs(four / harmonic(4) - 1):.1%} apart")
 
 # %%
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
 ns = np.arange(1, 17)
 ax.plot(ns, [harmonic(n) for n in ns], label="H_N (derived)")
 ax.plot(ns, np.log(ns) + 0.5772, linestyle=":", label="ln N + 0.577")
-ax.plot(sizes, [r.summary.time / r.summary.updates for r in timed.values()], "o",
-        label="measured")
+means = np.array([m.mean for m in measured.values()])
+bars = [means - [m.low for m in measured.values()], [m.high for m in measured.values()] - means]
+ax.errorbar(sizes, means, yerr=bars, fmt="o", capsize=3, label="measured (95% CI)")
 ax.set(xlabel="workers N", ylabel="mean step time (s)")
 ax.legend(frameon=False)
 plt.show()
 
 # %% [markdown]
+# Measured and derived agree within the noise of 800 steps: for N = 4 the
+# mean step is 2.1% below H₄, inside its interval.
+#
 # A worker computes for 1 s on average and then waits for the others, so it
 # is idle a fraction 1 − 1/H_N of the time: half the time with 4 workers, 70%
 # with 16. The table shows the measurement agreeing.
@@ -144,13 +170,18 @@ plt.show()
 
 # %%
 p, f = 0.05, 10
-print("  N   P(some worker straggles)   step: predicted  measured")
+print("  N   P(some worker straggles)   step: predicted  measured (2000 steps)")
+gaps = []
 for n in (1, 4, 16):
-    r = asynclab.run(problem=problem, policy="sync", workers=n, gradients=3000 * n,
+    r = asynclab.run(problem=problem, policy="sync", workers=n, gradients=2000 * n,
                      compute="const:1", straggler=(p, f), eval_points=2, seed=0)
     chance = 1 - (1 - p) ** n
-    print(f"{n:3}   {chance:18.2f}   {1 + (f - 1) * chance:14.2f}  "
-          f"{r.summary.time / r.summary.updates:8.2f}")
+    predicted, step = 1 + (f - 1) * chance, r.summary.time / r.summary.updates
+    gaps.append(abs(step / predicted - 1))
+    print(f"{n:3}   {chance:18.2f}   {predicted:14.2f}  {step:8.2f}")
+print("measured within 5% of predicted:", max(gaps) < 0.05)
+print(f"one worker: {(f - 1) * p:.0%} longer on average; 16 workers: "
+      f"{1 + (f - 1) * (1 - (1 - p) ** 16):.1f} times as long")
 
 # %% [markdown]
 # One straggler in twenty gradients costs one worker 45% on average, but it
@@ -193,56 +224,150 @@ print(f"time spent communicating: {talk.summary.comm_fraction:.0%} "
       f"(predicted {2 * message / (1 + 2 * message):.0%})")
 
 # %% [markdown]
-# ## Where adding workers stops helping
+# Here every worker has a link of its own. Lessons 03 and 09 go further: a
+# real parameter server has *one* network link shared by all workers, which
+# carries one message at a time. After each barrier the server sends all N
+# pulls at the same moment, and they queue on its link one behind another:
+# many messages to or from one place at once, called *incast*. One shared
+# link of the same bandwidth (`server_bandwidth=`), four workers: the last
+# pull waits for three others, 3 × 0.1 s.
+
+# %%
+shared = asynclab.run(problem=problem, policy="sync", workers=4, gradients=400,
+                      compute="const:1", latency=latency, bandwidth=bandwidth,
+                      server_bandwidth=bandwidth, eval_points=2)
+transfer = problem.nbytes / bandwidth
+print(f"step time with one shared server link: predicted {1 + 2 * message + 3 * transfer:.3g} s, "
+      f"measured {shared.summary.time / shared.summary.updates:.3g} s; "
+      f"queueing {shared.summary.queue_fraction:.0%} of the time")
+
+# %% [markdown]
+# ## Exercise: the time of a synchronous step
 #
-# The time to reach a target loss is *(steps needed) × (time per step)*.
+# Put the pieces together: pull, compute, push, and the barrier. Write the
+# step's duration from the workers' compute times and the time of one message
+# (each worker has its own link). `check` runs the simulator on a dozen
+# clusters and compares.
+
+# %%
+exercise.show("02-sync-step")
+
+# %%
+def step_time(compute_times, message):
+    ...  # your code: seconds
+
+
+outcome = exercise.check("02-sync-step", step_time)
+
+# %% [markdown]
+# ## Strong and weak scaling: where adding workers stops helping
 #
-# - **Steps needed** fall as N grows, because each step averages more
-#   examples and is less noisy, but only until the total batch is big enough
-#   (lesson 01): after that, extra gradients per step are wasted.
-# - **Time per step** grows with N: the barrier waits for the slowest of N
-#   (H_N), and communication adds a fixed cost per step.
+# "Add workers" can mean two different experiments:
 #
-# To see both we give each worker a small, noisy minibatch of 4 examples,
-# add 0.05 s of latency, and time how long each cluster size takes to reach a
-# loss of 0.33 (at most 400 steps; the median over three seeds).
+# - **Strong scaling**: a *fixed* job on more workers. The batch of a step
+#   stays the same (here 32 examples) and is split among the N workers, so
+#   each computes on 32/N examples. Does the job finish sooner?
+# - **Weak scaling**: the job *grows* with the workers. Each worker keeps its
+#   own batch (here 4 examples), so a step averages 4·N examples. Does a step
+#   still take as long, and does the bigger batch buy progress?
+#
+# Either way, the time to a target loss is *(steps needed) × (time per step)*.
+#
+# **Strong scaling.** Every N runs the very same SGD: a batch of 32 per step,
+# hence the same steps needed and the same best learning rate. Only the time
+# per step changes. In the simulator a gradient takes the time you set,
+# whatever its batch, so we set it in proportion to each worker's share:
+# exponential with mean 1/N s, for 32/N examples. A step then waits for the
+# slowest of N such shares, H_N/N on average, plus a pull and a push of 0.05 s
+# each that no split makes shorter.
+
+# %%
+strong = {}
+for n in [1, 2, 4, 8, 16, 32]:
+    r = asynclab.run(problem=problem, policy="sync", workers=n, gradients=300 * n,
+                     batch=32 // n, compute=f"exp:{1 / n}", latency=0.05, eval_points=2, seed=0)
+    strong[n] = r.summary.time / r.summary.updates
+print("  N   examples per worker   step: H_N/N + 0.1   measured   speedup over 1 worker")
+for n, step in strong.items():
+    print(f"{n:3}   {32 // n:19}   {harmonic(n) / n + 0.1:17.3f}   {step:8.3f}"
+          f"   {strong[1] / step:8.2f}x")
+print(f"ceiling as N grows: (1 + 0.1) / 0.1 = {1.1 / 0.1:.0f}x; 32 workers reach "
+      f"{strong[1] / strong[32] / 11:.0%} of it, and spend {0.1 / strong[32]:.0%} of a step "
+      "on messages")
+
+# %% [markdown]
+# Splitting the batch divides the compute of a step, but not its messages:
+# with 32 workers the 0.1 s of communication is already 44% of a step. As N
+# grows the step can never fall below that 0.1 s, so the speedup can never pass
+# (1 + 0.1)/0.1 = 11, however many workers you add. This is **Amdahl's law**:
+# the part of a fixed job that does not shrink with N caps its speedup.
+
+# %%
+quiz.ask("02-strong-scaling")
+
+# %% [markdown]
+# **Weak scaling.** Now each worker keeps a batch of 4, so the compute of a
+# step does not shrink; it *grows*, like H_N, because the step waits for the
+# slowest of more workers (table above). What the extra workers buy is a
+# bigger batch, 4·N examples, which is less noisy (lesson 01) and takes fewer
+# steps to the target, but only if the learning rate grows with it: a larger
+# batch tolerates a larger rate (the *linear scaling rule*, Goyal et al.
+# 2017). So each N gets its own tuned rate.
+#
+# The steps needed do not depend on the clock: synchronous SGD with N workers
+# of batch 4 takes the steps of one worker with batch 4·N (shown above, step
+# for step, when the batches are the same; with other draws of the examples,
+# the same steps in distribution). So we count them cheaply on one worker,
+# over a grid of rates and five seeds, and multiply by the mean step time we
+# derived and measured, H_N + 2 × 0.05 s.
 
 # %%
 target = 0.33
-sizes = [1, 2, 4, 8, 16, 32]
-
-
-def race(n, seed):
-    r = asynclab.run(problem=problem, policy="sync", workers=n, gradients=400 * n, batch=4,
-                     lr=0.5, latency=0.05, target_loss=target, eval_points=401, seed=seed)
-    when = r.summary.time_to_target
-    if when is None:
-        return np.inf, np.inf
-    return when, r.history.updates[r.history.time.index(when)]
-
-
-print("  N   steps to target   gradients to target   step time (H_N + 2 x 0.05)   time to target")
-best = {}
-for n in sizes:
-    times, steps = np.median([race(n, seed) for seed in range(3)], axis=0)
-    per_step = 2 * 0.05 + harmonic(n)
-    best[n] = times
-    if np.isinf(times):
-        print(f"{n:3}   not within 400 steps")
-    else:
-        print(f"{n:3}   {steps:10.0f}   {steps * n:15.0f}   {per_step:23.2f}   {times:18.0f} s")
-fastest = min(best, key=best.get)
-print(f"fastest: {fastest} workers; 32 workers are slower than that: {best[32] > best[fastest]}")
+lrs = [0.25, 0.5, 1, 2, 4, 8]
+print("  N   batch   at lr 0.5: steps   time     tuned: lr   steps [95% CI]      time")
+weak = {}
+for n in [4, 16, 64]:
+    tuning = asynclab.tune(problem=problem, policy="sync", workers=1, batch=4 * n,
+                           gradients=150, compute="const:1", target_loss=target,
+                           eval_points=150, lrs=lrs, seeds=5)
+    at_half = next(row for row in tuning.rows if row.lr == 0.5)
+    assert at_half.ok == 5 and tuning.best.ok == 5, "every seed reaches the target"
+    fixed = at_half.estimate
+    best = tuning.best.estimate
+    per_step = harmonic(n) + 2 * 0.05
+    weak[n] = (fixed.mean * per_step, best.mean * per_step, tuning.at_edge)
+    print(f"{n:3}   {4 * n:5}   {fixed.mean:16.1f}   {fixed.mean * per_step:5.0f} s"
+          f"   {tuning.best_lr:9g}   {best.mean:5.1f} [{best.low:4.1f}, {best.high:4.1f}]"
+          f"   {best.mean * per_step:5.0f} s")
+print("no best rate at the edge of the grid:", not any(edge for *_, edge in weak.values()))
+print("at lr 0.5, 64 workers are slower than 4:", weak[64][0] > weak[4][0])
+print("tuned, 64 workers are faster than 16, and 16 than 4:",
+      weak[64][1] < weak[16][1] < weak[4][1])
 
 # %% [markdown]
-# A single worker with such a small batch is too noisy to reach the target
-# in 400 steps at all. Up to about 8 workers, more workers cut the steps
-# needed much faster than the step time grows. From 8 to 32 workers the
-# steps needed hardly fall while every step gets longer, and the *gradients*
-# needed (steps × N) grow several-fold: the extra workers compute gradients
-# that no longer buy progress, and the time to target flattens, then grows.
-# Where exactly the sweet spot lies depends on the problem, the batch and the
-# communication cost; that there is one does not.
+# Check the product on one real run: 16 workers of batch 4 at their tuned rate
+# on the simulated cluster, five seeds.
+
+# %%
+check16 = asynclab.compare(["sync"], problem=problem, workers=16, batch=4, lr=2,
+                           gradients=16 * 40, latency=0.05, target_loss=target,
+                           eval_points=40, seeds=5)["sync"]
+measured16 = check16.summary["time_to_target"]
+print(f"16 workers, time to target: {measured16} s over 5 seeds; steps x step time "
+      f"predicted {weak[16][1]:.0f} s, inside the interval: "
+      f"{measured16.low <= weak[16][1] <= measured16.high}")
+
+# %% [markdown]
+# The two columns tell opposite stories. At one fixed rate the bigger batch
+# cuts the steps little (it removes noise that the small rate hardly minded),
+# while every step gets longer: 64 workers look *slower* than 4. Each at its
+# tuned rate, the rate grows with the batch, the steps fall nearly in
+# proportion to N, and the step time grows only like ln N: on this problem
+# weak scaling keeps paying up to 64 workers. It must stop paying somewhere:
+# the rate cannot grow past the curvature limit of lesson 01, and once the
+# batch has no noise left to remove the steps stop falling; from there on,
+# extra workers only lengthen the step. Comparing worker counts at one
+# learning rate puts that point in the wrong place.
 
 # %%
 quiz.ask("02-more-workers")
@@ -279,8 +404,14 @@ print(lab.text())
 # - A straggler in any worker stretches the whole step:
 #   E[step] = 1 + (f−1)(1 − (1−p)^N) grows quickly with N.
 # - A message costs latency + size/bandwidth; a step pays two per worker.
-# - Adding workers helps while a bigger total batch still cuts the steps
-#   needed faster than the barrier and communication lengthen each step; past
-#   that point it stops helping, and then hurts.
+# - A step's time is a pull, the slowest worker's gradient and a push
+#   (the exercise).
+# - Strong scaling (a fixed batch split over N workers) speeds up each step
+#   until the part that does not shrink, the messages, dominates: Amdahl's
+#   law caps the speedup.
+# - Weak scaling (a batch per worker) makes each step longer (H_N) and
+#   bigger; it pays while the bigger batch, at a rate tuned for it, cuts the
+#   steps needed faster than the step grows. Compare worker counts each at
+#   its own tuned rate, or you will misplace that point.
 #
 # Next: **03 · Asynchronous updates**: what happens if nobody waits?

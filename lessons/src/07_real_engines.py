@@ -15,7 +15,13 @@
 #    that a run leaves nothing behind;
 # 4. inject latency and bandwidth limits to make communication visible on
 #    one machine, and compare with the simulator's prediction;
-# 5. lose a worker mid-run and see which policies survive.
+# 5. lose a worker mid-run, see which policies survive, and read where the
+#    survivors' time went.
+#
+# **Prerequisites:** lessons 03 (asynchronous updates, communication),
+# 05 (`ssp:S`, backup workers) and 06 (threads and processes, Hogwild!).
+#
+# **Time:** about 35 minutes.
 #
 # Cells that measure wall-clock time print different numbers on every run
 # and every machine; the text says what to look for.
@@ -107,7 +113,7 @@ with threadpool_limits(limits=1, user_api="blas"):   # one BLAS thread per Pytho
 # NBVAL_IGNORE_OUTPUT
 small = asynclab.Logistic(features=50, examples=1000)
 large = asynclab.Logistic(features=100_000, examples=256)   # as in benchmarks/bench_backends.py
-per_worker = {small: 4000, large: 100}
+per_worker = {small: 4000, large: 50}
 print("problem            backend    1 worker      2 workers    speedup")
 for name, problem in (("small steps", small), ("large steps", large)):
     for backend in ("thread", "process"):
@@ -118,22 +124,23 @@ for name, problem in (("small steps", small), ("large steps", large)):
 
 # %% [markdown]
 # What to look for (on an otherwise idle machine with two cores): threads
-# give no speedup on small steps and a clear one on large steps (about 1.8x
-# was measured when the course was written); processes can speed up both,
-# because each has its own interpreter. If other programs keep your cores
-# busy, every speedup shrinks towards 1x or below: compare with
-# `python benchmarks/bench_backends.py`, which measures the same rows with
-# repeats and prints the load average. Processes cost more to
-# start (each imports numpy and rebuilds the data, a fraction of a second)
-# and to talk to, so for short runs threads on large steps can still win.
+# give no speedup on small steps and a clear one on large steps (1.86-2.00x
+# in three runs of the benchmark below when the course was written);
+# processes can speed up both, because each has its own interpreter. If
+# other programs keep your cores busy, every speedup shrinks towards 1x or
+# below: compare with `python benchmarks/bench_backends.py`, which measures
+# the same kinds of rows with repeats and prints the load average.
+# Processes cost more to start (each imports numpy and rebuilds the data, a
+# fraction of a second) and to talk to, so for short runs threads on large
+# steps can still win.
 
 # %% [markdown]
 # ## BLAS oversubscription
 #
 # numpy hands matrix products to a BLAS library, which starts its own
-# threads, by default one per core. Two workers that each use a
-# multi-threaded BLAS on a two-core machine run four busy threads on two
-# cores.
+# threads, by default one per core. Several workers that each use a
+# multi-threaded BLAS run more busy threads than there are cores: on two
+# cores, two workers with two BLAS threads each make four.
 
 # %%
 quiz.ask("07-oversubscription")
@@ -144,27 +151,65 @@ for pool in threadpool_info():
     print(f"{pool['internal_api']}: {pool['num_threads']} threads ({pool['filepath']})")
 
 # %% [markdown]
-# Run two workers doing matrix products, first with BLAS at its default (or
-# at least 2 threads each), then limited to one thread each with
-# threadpoolctl:
+# Measure the four combinations of 1 or N workers (threads doing the matrix
+# products above, N = your number of cores) and 1 or N BLAS threads each,
+# in matrix products per second (best of 5):
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-for blas_threads in (max(2, os.cpu_count()), 1):
+cores = os.cpu_count()
+
+
+def products_per_second(workers, blas_threads):
     with threadpool_limits(limits=blas_threads, user_api="blas"):
-        one, two = best_time(numpy_products, 1, tries=2), best_time(numpy_products, 2, tries=2)
-    print(f"BLAS with {blas_threads} thread{'s' * (blas_threads > 1)} each: 1 worker {one:.3f} s, "
-          f"2 workers {two:.3f} s "
-          f"-> {2 * one / two:.2f}x the work per second")
+        return workers * 20 / best_time(numpy_products, workers, tries=5)
+
+
+blas = {(w, b): products_per_second(w, b) for w in (1, cores) for b in (1, cores)}
+print(f"load average over the last minute {os.getloadavg()[0]:.1f} on {cores} cores\n")
+print(f"products per second   BLAS 1 thread each   BLAS {cores} threads each")
+for w in (1, cores):
+    print(f"{w} worker{'s' * (w > 1):1}           {blas[w, 1]:14.0f}/s {blas[w, cores]:20.0f}/s")
+print(f"\none worker, {cores} BLAS threads against 1:    {blas[1, cores] / blas[1, 1]:.2f}x "
+      "(BLAS uses the other cores)")
+print(f"{cores} pinned workers against one:           {blas[cores, 1] / blas[1, 1]:.2f}x "
+      "(the workers use them)")
+print(f"oversubscribed against pinned, {cores} workers: {blas[cores, cores] / blas[cores, 1]:.2f}x "
+      f"({cores * cores} busy threads against {cores}: the penalty itself)")
+print(f"{cores} workers against 1, both with {cores} BLAS threads: "
+      f"{blas[cores, cores] / blas[1, cores]:.2f}x")
 
 # %% [markdown]
-# With one BLAS thread per worker, two workers should do close to twice the
-# work per second; with BLAS threads on top of the workers, the threads
-# preempt each other and thrash the caches, and the gain shrinks or turns
-# into a loss (0.75x was measured on a two-core machine like this one when
-# the course was written). That is why the thread and process backends wrap
-# every run in `threadpool_limits(limits=1, user_api="blas")`, and restore
-# the previous limits afterwards. The same applies outside asynclab: set
+# Read the table in pairs that differ in one thing:
+#
+# - **One worker, 1 against N BLAS threads.** On an idle machine, one worker
+#   with multi-threaded BLAS already does close to N times the products of a
+#   pinned one: BLAS alone keeps every core busy.
+# - **N pinned workers against one.** The workers keep the cores busy
+#   instead, with about the same total.
+# - **Oversubscribed against pinned, both N workers.** This is the penalty
+#   of oversubscription itself: the same work on the same cores, with N x N
+#   threads competing for N cores instead of N. On an idle two-core machine
+#   it is small, under a tenth of the rate: the extra threads find no free
+#   core, so the products take turns, and switching between threads and
+#   refilling the caches costs a little.
+# - **The last line** is the comparison the first edition of this lesson
+#   drew: N workers against one worker, both with multi-threaded BLAS. A
+#   second worker adds almost nothing there, but not because
+#   oversubscription is expensive: one worker had already used every core.
+#   Comparing it with the pinned pair (close to N times one pinned worker)
+#   mixes two effects.
+#
+# On a busy machine, multi-threaded BLAS can do much worse than this: its
+# threads wait for each other inside every product, and when one of them is
+# descheduled by another program the others wait too. If the load average
+# printed above is near or above your number of cores, expect the
+# multi-threaded column to collapse.
+#
+# That is why the thread and process backends wrap every run in
+# `threadpool_limits(limits=1, user_api="blas")`, and restore the previous
+# limits afterwards: one BLAS thread per worker, so the workers, not BLAS,
+# decide how the cores are shared. The same applies outside asynclab: set
 # `OMP_NUM_THREADS=1` (or use threadpoolctl) when you run several numeric
 # processes side by side.
 
@@ -248,19 +293,23 @@ threads = asynclab.run(policy="async", backend="thread", workers=2, gradients=20
                        delay="const:0.004", eval_points=2, **network)
 s = threads.summary
 pushes = [e.duration for e in threads.trace.of_kind("push")]
-print(f"threads: communicating {s.comm_fraction:.0%}, computing {s.compute_fraction:.0%}, "
-      f"idle {s.idle_fraction:.0%}; a push took {np.median(pushes) * 1000:.1f} ms (median)")
+print(f"threads: computing {s.compute_fraction:.0%}, communicating {s.transfer_fraction:.0%}, "
+      f"waiting {s.wait_fraction:.0%}, queueing for the server {s.queue_fraction:.0%}; "
+      f"a push took {np.median(pushes) * 1000:.1f} ms (median)")
 plots.timeline(threads)
 plt.show()
 
 # %% [markdown]
-# The measured fractions should be close to the simulator's two thirds
-# communicating and one third computing: each gradient costs a 4 ms pull, a
-# 4 ms push and about 4 ms of compute. Sleeps overshoot a little, more on a
-# busy machine, and the real gradient adds a fraction of a millisecond. This
-# is how to rehearse a slow network on a laptop: inject the message cost,
-# then compare policies (lesson 05's local SGD, for instance) on real
-# workers.
+# On real workers the summary splits the time the way the simulator does:
+# computing, communicating (a worker's own messages: here the injected
+# sleeps), waiting (at a barrier or a staleness bound) and queueing (for the
+# server's lock), adding up to 1. The measured fractions should be close to
+# the simulator's two thirds communicating and one third computing: each
+# gradient costs a 4 ms pull, a 4 ms push and about 4 ms of compute. Sleeps
+# overshoot a little, more on a busy machine, and the real gradient adds a
+# fraction of a millisecond. This is how to rehearse a slow network on a
+# laptop: inject the message cost, then compare policies (lesson 05's local
+# SGD, for instance) on real workers.
 
 # %% [markdown]
 # ## Losing a worker
@@ -293,17 +342,54 @@ for policy in ("async", "ssp:2", "backup:1", "sync"):
 # (instead of waiting forever). One backup worker makes sync tolerant: each
 # step needs only three.
 #
-# The same on processes, where the worker process really exits:
+# The same on processes, where the worker process really exits. Between a
+# worker and this notebook's process (the server), the weights and the
+# gradients travel through pipes and shared memory; the time a message
+# spends on the way counts as communication, even with nothing injected.
 
 # %%
-r = asynclab.run(policy="async", **{**crash, "backend": "process"})
-print(f"process backend, async: {r.summary.gradients} gradients, lost workers "
-      f"{list(r.summary.failed_workers)}")
-plots.timeline(r)
+# NBVAL_IGNORE_OUTPUT
+lost = asynclab.run(policy="async", **dict(crash, backend="process"))
+s, share = lost.summary, lost.summary.per_worker
+died = next(e.start for e in lost.trace.of_kind("fail"))
+alive = [w for w in range(s.workers) if w not in s.failed_workers]
+print(f"worker 1 was lost {died:.3f} s into a run of {s.time:.3f} s ({died / s.time:.0%})\n")
+print("share of the time        compute   communication   waiting   queueing")
+print(f"mean of all 4 (summary)  {s.compute_fraction:7.0%} {s.transfer_fraction:15.0%} "
+      f"{s.wait_fraction:9.0%} {s.queue_fraction:10.0%}")
+print(f"the 3 survivors          {np.mean([share['compute'][w] for w in alive]):7.0%} "
+      f"{np.mean([share['comm'][w] for w in alive]):15.0%} "
+      f"{np.mean([share['wait'][w] for w in alive]):9.0%} "
+      f"{np.mean([share['queue'][w] for w in alive]):10.0%}")
+# Worker 1's shares of its own life, not of the run: it recorded nothing after `died`.
+busy = {k: share[k][1] * s.time / died for k in ("compute", "comm", "queue")}
+print(f"worker 1, while alive    {busy['compute']:7.0%} {busy['comm']:15.0%} "
+      f"{max(0.0, 1 - sum(busy.values())):9.0%} {busy['queue']:10.0%}")
+
+# %%
+survivors_wait = np.mean([share["wait"][w] for w in alive])
+print(f"process backend, async: {s.gradients} gradients, lost workers {list(s.failed_workers)}")
+print("the summary's mean waiting share is above the survivors' (it counts worker 1's time "
+      "after its loss):", s.wait_fraction > survivors_wait)
+print("the survivors waited less than a quarter of the time:", survivors_wait < 0.25)
+print("the survivors spent some of their time communicating through pipes:",
+      all(share["comm"][w] > 0 for w in alive))
+plots.timeline(lost)
 plt.show()
 
+# %%
+quiz.ask("07-lost-time")
+
 # %% [markdown]
-# The X marks the moment worker 1 was lost; the others carry on.
+# The X marks the moment worker 1 was lost; the others carry on. Read the
+# fractions with the loss in mind. The summary, and the timeline's title,
+# average over all four workers, and after its loss worker 1 records
+# nothing, which the summary counts as waiting: that time is not a worker
+# idling for its peers, it is a worker that is gone. The honest reading
+# takes the survivors over the run and the lost worker over its own life:
+# the survivors barely waited (asynchronous workers never wait for each
+# other), spent a small share in pipes (communication, even without
+# injected latency), and computed the rest.
 
 # %% [markdown]
 # ## Explore
@@ -335,16 +421,23 @@ print(lab.text())
 # - Python threads run Python code one at a time (the GIL); only the time
 #   spent inside numpy and BLAS overlaps. Processes run in parallel but cost
 #   more to start and to talk to.
-# - A multi-threaded BLAS inside each of several workers oversubscribes the
-#   cores; pin BLAS to one thread per worker with threadpoolctl (the
-#   backends do).
+# - One worker with a multi-threaded BLAS already uses every core. Several
+#   such workers oversubscribe the cores; the penalty, measured against
+#   pinned workers on the same cores, is small on an idle machine and can be
+#   large on a busy one. Pin BLAS to one thread per worker with threadpoolctl
+#   (the backends do).
 # - The process backend shares weights, inboxes and counters in one shared
 #   memory segment per run and removes it afterwards, also when a run fails.
 # - Injected latency and bandwidth make communication measurable on one
 #   machine; the measured share matches the simulator's formula
 #   `latency + size / bandwidth` per message.
+# - On real workers the summary splits the time into computing,
+#   communicating (injected sleeps, and time in pipes on processes), waiting
+#   and queueing.
 # - A lost worker stops synchronous SGD (`StalledError`), but not async,
-#   `ssp:S` or sync with a backup worker.
+#   `ssp:S` or sync with a backup worker. After a loss, averages over all
+#   workers count the lost worker's remaining time as waiting: read the
+#   survivors' shares instead.
 #
 # Next: hundreds to thousands of simulated workers, and the same experiment
 # on Ray.

@@ -34,7 +34,8 @@ def _notebook_7_start_error(entry: "Entry", origin: str) -> bool:
 
 def _font_cached_for_jupyterlab(entry: "Entry", origin: str) -> bool:
     path = urlsplit(entry.url).path
-    return ("status of 403" in entry.text and path.startswith("/static/notebook/")
+    return ("status of 403" in entry.text
+            and path.startswith(("/static/notebook/", "/static/lab/"))
             and path.endswith((".woff", ".woff2", ".ttf", ".eot")))
 
 
@@ -46,10 +47,11 @@ NOISE = [
     ("Jupyter Notebook 7.6's own start-up errors (NOTEBOOK_7_START_ERRORS), thrown from its "
      "notebook_core bundle on any notebook; asynclab has no front-end code",
      _notebook_7_start_error),
-    ("a font of Notebook 7 refused with 403 after JupyterLab loaded a font of the same file "
-     "name from the same server: jupyter_server's FileFindHandler caches a file's location "
-     "by name for every static route, so Notebook 7's route then finds JupyterLab's copy "
-     "outside its own folder. The tests open both front ends on one server",
+    ("a font of one front end refused with 403 after the other front end loaded a font of "
+     "the same file name from the same server: jupyter_server's FileFindHandler caches a "
+     "file's location by name for every static route, so the second route then finds the "
+     "first one's copy outside its own folder (either order: Notebook 7 after JupyterLab, "
+     "or JupyterLab after Notebook 7). The tests open both front ends on one server",
      _font_cached_for_jupyterlab),
 ]
 
