@@ -3,9 +3,12 @@
     python benchmarks/bench_allreduce.py            # about a minute
     python benchmarks/bench_allreduce.py --steps 20 # quicker, noisier
 
-Two workers, d = 1,000,000 parameters (8 MB per gradient). Both sides sum
-two rows of one shared-memory array chunk by chunk in ring order, one
-reduce-scatter round and one all-gather round with a barrier after each:
+Two workers, d = 1,000,000 parameters (8 MB per gradient). Both sides compute
+the same least-squares gradient (8 rows of a 64 MB data matrix, with one BLAS
+thread per process as the backend's workers run, so the caches and the cores
+are in the same state when the reduction starts), then sum two rows of one
+shared-memory array chunk by chunk in ring order, one reduce-scatter round and
+one all-gather round with a barrier after each:
 
 * ``bare ring``: two processes and a ``multiprocessing.Barrier``, nothing else
   (timed from both gradients ready to the end of its all-gather round);
@@ -25,14 +28,26 @@ import time
 from multiprocessing import shared_memory
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 import asynclab
 from asynclab.results import PULL, PUSH
 
 DIM = 1_000_000
+BATCH = 8
+
+
+def _problem():
+    return asynclab.LeastSquares(features=DIM, examples=BATCH)
 
 
 def _bare_worker(worker, segment, steps, barrier, out):
+    with threadpool_limits(limits=1, user_api="blas"):   # one BLAS thread, as the backend's workers
+        _bare_ring(worker, segment, steps, barrier, out)
+
+
+def _bare_ring(worker, segment, steps, barrier, out):
+    problem, params = _problem(), np.zeros(DIM)
     shm = shared_memory.SharedMemory(name=segment)
     rows = np.ndarray((2, DIM), buffer=shm.buf)
     mine, other = rows[worker], rows[1 - worker]
@@ -43,7 +58,7 @@ def _bare_worker(worker, segment, steps, barrier, out):
     times = []
     rng = np.random.default_rng(worker)
     for _ in range(steps):
-        mine[:] = rng.standard_normal(DIM)       # a new gradient
+        mine[:] = problem.gradient(params, problem.sample(rng, BATCH))   # a new gradient
         barrier.wait()
         start = time.perf_counter()
         mine[reduce_part] += other[reduce_part]
@@ -75,9 +90,8 @@ def bare_ring(steps):
 
 
 def engine_ring(steps):
-    problem = asynclab.LeastSquares(features=DIM, examples=8)
-    r = asynclab.run(problem=problem, backend="process", policy="allreduce", workers=2,
-                     gradients=2 * steps, batch=8, lr=1e-3, eval_points=2)
+    r = asynclab.run(problem=_problem(), backend="process", policy="allreduce", workers=2,
+                     gradients=2 * steps, batch=BATCH, lr=1e-3, eval_points=2)
     pushes = [e for e in r.trace.of_kind(PUSH) if e.worker == 0]
     pulls = [e for e in r.trace.of_kind(PULL) if e.worker == 0]
     return float(np.median([b.end - a.start for a, b in zip(pushes, pulls)]))
