@@ -27,7 +27,7 @@ import heapq
 import itertools
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ..momentum import HeavyBall, local_step
 from ..network import Network
@@ -351,5 +351,18 @@ def run(config, record_path=False):
     other runs of ``run_many(jobs=)``, say) holds. On a busy 2-core machine an
     MLP run on digits took about 4x longer with them. The numbers do not change.
     """
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas().limit(limits=1, user_api="blas"):
         return Simulation(config, record_path).run()
+
+
+_controller = None
+
+
+def _blas() -> ThreadpoolController:
+    """The process's BLAS libraries, found once: looking them up scans the loaded
+    libraries (about 1 ms, a twentieth of a dashboard's run). The simulation's
+    arithmetic is numpy's, whose BLAS is loaded with numpy, before any run."""
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller
