@@ -34,6 +34,10 @@ from .widgets import Layers, css, image_widget, new_figure, panels, show_dashboa
 # Small enough that a run plus a redraw feels live (see benchmarks/bench_widgets.py).
 PROBLEM = Logistic(features=50, examples=1000)
 GRADIENTS = 1000
+# Points on the loss curve: as smooth as a 640-pixel-wide figure shows. Each one
+# evaluates the loss on all the data and the held-out set (about 65 us on the
+# default problem); 100 of them would be a tenth of a redraw.
+EVAL_POINTS = 50
 
 DEFAULTS = {
     "workers": 4, "policy": "sync", "bound": 2, "compute": "exp:1",
@@ -106,6 +110,7 @@ class Exploration:
         fixed = {k: v for k, v in settings.items() if k not in known}
         fixed.setdefault("problem", PROBLEM)
         fixed.setdefault("gradients", GRADIENTS)
+        fixed.setdefault("eval_points", EVAL_POINTS)
         try:
             self.base = Config(**fixed)
         except TypeError:
@@ -290,7 +295,7 @@ def explore(controls=ALL_CONTROLS, **settings) -> Exploration:
     ``controls`` names the settings that get a widget (see ``DEFAULTS``; ``batch``,
     ``staleness_aware`` and ``momentum`` are available too). Keywords set the starting value
     of a control or fix any other Config field (``problem``, ``gradients``,
-    ``seed``, ``speeds``, ``target_loss``...). ``policies`` lists the policy
+    ``seed``, ``speeds``, ``target_loss``, ``eval_points``...). ``policies`` lists the policy
     drop-down's choices; ``"ssp"`` uses the staleness bound control.
     """
     return Exploration(controls, **settings)
