@@ -9,9 +9,11 @@ A *metric* is a Summary field where lower is better: ``time_to_target`` (needs
 run's). How runs that never get there count: a run *reaches* when its metric
 has a value and it did not diverge. Rates are ranked first by how many seeds
 reached, then by the mean metric over those seeds (the 95% t-interval is
-over the same seeds), then by the mean final loss, which also decides when no
-rate reached on any seed. So a rate that reached on 3 seeds of 3 beats one
-that was faster on 2 of 3.
+over the same seeds), then by how few seeds diverged, then by the mean final
+loss of the seeds that did not. The last two decide when no rate reached on
+any seed, so a rate that diverged on some seeds never wins on the final loss
+of the others. A rate that reached on 3 seeds of 3 beats one that was faster
+on 2 of 3.
 """
 from __future__ import annotations
 
@@ -116,8 +118,8 @@ class Row:
 
     def rank_key(self):
         mean = self.estimate.mean if self.ok else math.inf
-        return (-self.ok, mean, self.final_loss if math.isfinite(self.final_loss) else math.inf,
-                self.lr)
+        return (-self.ok, mean, self.diverged,
+                self.final_loss if math.isfinite(self.final_loss) else math.inf, self.lr)
 
     def to_dict(self):
         e = self.estimate.to_dict()
@@ -171,8 +173,8 @@ class Tuning:
             lines.append(f"  {row.lr:>8g}  {mean:>10}  {ci:>23}  {row.ok:>4}/{n:<2}  "
                          f"{row.diverged:>8}{mark}")
         if not self.reached:
-            lines.append("No rate reached on any seed: the best is the one with the lowest "
-                         "mean final loss.")
+            lines.append("No rate reached on any seed: the best is the one with the fewest "
+                         "diverged seeds, then the lowest mean final loss.")
         if self.at_edge:
             lines.append(f"The best rate {self.best_lr:g} is at the edge of the grid: "
                          "try rates beyond it.")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import asynclab
-from asynclab import tuning
+from asynclab import stats, tuning
 
 PROBLEM = asynclab.LeastSquares(features=10, examples=100)
 BASE = asynclab.Config(problem=PROBLEM, workers=4, gradients=200, eval_points=50,
@@ -84,6 +84,15 @@ def test_no_rate_reaching_falls_back_to_the_lowest_final_loss():
     found = asynclab.tune(BASE, policy="sync", lrs=[0.001, 0.003], seeds=2, target_loss=1e-9)
     assert not found.reached and found.best_lr == 0.003
     assert "No rate reached on any seed" in str(found)
+
+
+def test_when_no_rate_reaches_a_rate_that_diverged_on_some_seeds_never_wins():
+    # Neither rate reached; 0.5 diverged on 2 of 3 seeds and its one survivor
+    # ended lower than every seed of 0.1, which never diverged.
+    nothing = stats.estimate([])
+    steady = tuning.Row(0.1, nothing, ok=0, diverged=0, missed=3, final_loss=0.3)
+    edge = tuning.Row(0.5, nothing, ok=0, diverged=2, missed=1, final_loss=0.01)
+    assert min([edge, steady], key=tuning.Row.rank_key) is steady
 
 
 def test_final_loss_metric_and_same_seeds_same_numbers():
