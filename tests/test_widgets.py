@@ -158,6 +158,18 @@ def test_replay_state_follows_the_time(sync_async):
     assert rp.time == rp.end                           # clamped
 
 
+def test_a_finished_runs_share_of_waiting_stops_changing():
+    quick, slow = (asynclab.run(policy="sync", workers=4, compute=f"exp:{mean}", gradients=200,
+                                problem=asynclab.LeastSquares(features=10, examples=100))
+                   for mean in (1, 3))
+    rp = replay(quick, slow, time=0)
+    done = quick.summary.time
+    assert done < rp.end
+    waits = quick.trace.busy_time(4)["wait"].sum() / (4 * done)
+    at_its_end, at_the_end = rp.state(done)[0]["idle"], rp.state(rp.end)[0]["idle"]
+    assert waits > 0.2 and at_its_end == pytest.approx(waits) and at_the_end == at_its_end
+
+
 def test_replay_names_the_run_that_reaches_the_target_first(sync_async):
     sync, async_ = sync_async
     target = 0.4

@@ -23,7 +23,7 @@ from matplotlib.patches import Rectangle
 from ..plots import Timeline, convergence
 from ..plotstyle import SERIES_COLOURS
 from ..results import QUEUE, WAIT
-from .animation import animation_html
+from .animation import INTERVAL_MS, animation_html
 from .widgets import Layers, css, image_widget, new_figure, panels, png, show_dashboard
 
 CURTAIN = 2.2     # z-order: above bars (1) and curves (2), below spines (2.5) and legends (5)
@@ -136,9 +136,10 @@ class Replay:
             i = int(np.searchsorted(h.time, t, side="right")) - 1
             clipped = np.minimum(waits, t)
             waited = float((clipped[:, 1] - clipped[:, 0]).sum())
+            lived = min(t, r.summary.time)       # a finished run's share stops changing
             out.append({"policy": r.summary.policy, "updates": h.updates[max(i, 0)],
                         "loss": h.loss[max(i, 0)],
-                        "idle": waited / (r.config.workers * t) if t > 0 else 0.0,
+                        "idle": waited / (r.config.workers * lived) if lived > 0 else 0.0,
                         "reached": reached is not None and reached <= t,
                         "finished": t >= r.summary.time})
         return out
@@ -168,7 +169,7 @@ class Replay:
         if self._widget is None:
             import ipywidgets as w
             frame = round(self.time / self.end * self.frames)
-            self.play = css(w.Play(min=0, max=self.frames, step=1, value=frame, interval=400,
+            self.play = css(w.Play(min=0, max=self.frames, step=1, value=frame, interval=INTERVAL_MS,
                                    description="Play", tooltip="play the two runs over time"),
                             "asynclab-play")
             self.slider = css(w.IntSlider(min=0, max=self.frames, value=frame, readout=False,
