@@ -22,6 +22,7 @@ import functools
 import gzip
 import os
 import zipfile
+import zlib
 from typing import NamedTuple
 
 import numpy as np
@@ -111,7 +112,8 @@ def _digits_split(seed, test_fraction):
 def _images(images, labels, path):
     """Checked images (n, h, w) of intensities 0..255 and labels 0..9 -> float rows, ints."""
     where = f"data file {str(path)!r}"
-    if images.ndim < 2 or labels.ndim != 1 or len(images) != len(labels) or not len(labels):
+    if (images.ndim < 2 or labels.ndim != 1 or len(images) != len(labels) or not len(labels)
+            or not images.size):
         raise ValueError(f"{where}: expected images (n, height, width) and n labels, got "
                          f"shapes {images.shape} and {labels.shape}")
     if not (np.issubdtype(images.dtype, np.integer) and np.issubdtype(labels.dtype, np.integer)):
@@ -146,7 +148,7 @@ def read_idx(path) -> np.ndarray:
             raw = f.read()
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
-    except (OSError, EOFError) as err:
+    except (OSError, EOFError, zlib.error) as err:     # zlib.error: a corrupt gzip stream
         raise ValueError(f"data file {str(path)!r} cannot be read: {' '.join(str(err).split())}") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES or raw[3] < 1:
         raise ValueError(f"data file {str(path)!r} is not an IDX file (its first bytes "
@@ -176,7 +178,7 @@ def _read_npz(path):
                 raise ValueError(f"{where} lacks {', '.join(missing)}; an .npz data set "
                                  f"holds {', '.join(NPZ_KEYS)}")
             return [archive[key] for key in NPZ_KEYS]
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as err:
         if str(err).startswith(where):
             raise
         raise ValueError(f"{where} is not a readable .npz file: {' '.join(str(err).split())}") from None

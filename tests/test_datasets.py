@@ -129,6 +129,12 @@ def test_malformed_idx_files_are_named(tmp_path):
     assert datasets.load("mnist", tmp_path).y_train.tolist() == [0] * 12
     (tmp_path / "t10k-images-idx3-ubyte").write_bytes(b"\x1f\x8b not really gzip")
     assert "cannot be read" in _error("mnist", tmp_path)
+    corrupt = bytearray(gzip.compress(raw))
+    corrupt[12:20] = b"\xff" * 8                                    # a gzip header, a broken stream
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(bytes(corrupt))
+    assert "cannot be read" in _error("mnist", tmp_path)
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(_idx_bytes(np.zeros((5, 0), np.uint8)))
+    assert "expected images (n, height, width)" in _error("mnist", tmp_path)
 
 
 def test_malformed_npz_files_are_named(tmp_path):
