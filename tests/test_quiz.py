@@ -183,6 +183,8 @@ def test_multiple_select_needs_exactly_the_right_set():
     assert questions.parse_choice(q, letters) == right
     assert questions.parse_choice(q, list(letters.lower())) == right
     assert questions.parse_choice(q, ", ".join(letters)) == right
+    assert questions.parse_choice(q, " ".join(f"{x})" for x in letters.lower())) == right
+    assert questions.parse_choice(q, letters[0] + ".") == right[:1]
     assert questions.grade(q, right)[0]
     assert not questions.grade(q, right[:-1] or [i for i in range(len(q.options)) if i not in right])[0]
     everything = list(range(len(q.options)))

@@ -167,7 +167,9 @@ def parse_choice(q, choice):
         return value
     many = q.kind == "multiple"
     if isinstance(choice, str):
-        items = [c for c in choice.replace(",", " ").split()] if many else [choice]
+        # "A, C", "a) c)", "A." and "AC" all read as letters (a single answer keeps its text
+        # for _index, which strips the same marks and names it if it is no option).
+        items = [c.rstrip(".)") for c in choice.replace(",", " ").split()] if many else [choice]
         if many and len(items) == 1 and len(items[0]) > 1:
             items = list(items[0])          # "AC" means A and C
     elif many and isinstance(choice, (list, tuple, set, frozenset)):
