@@ -83,3 +83,9 @@ def test_a_heavy_ball_that_returns_one_array_is_told_what_to_return():
     outcome = exercise.check("10-heavy-ball", lambda w, v, g, lr, mu: w - lr * g, show=False)
     assert str(outcome).startswith("✗ Not yet (10-heavy-ball): heavy_ball must return two "
                                    "arrays, new_params and new_velocity; it returned array(")
+
+
+def test_a_heavy_ball_that_returns_numbers_is_told_their_shape():
+    outcome = exercise.check("10-heavy-ball", lambda w, v, g, lr, mu: (0.0, 0.0), show=False)
+    assert str(outcome).startswith("✗ Not yet (10-heavy-ball): heavy_ball must return "
+                                   "new_params and new_velocity shaped like params")

@@ -156,6 +156,9 @@ def _heavy_ball_cases(fn):
                 raise _Unusable(f"heavy_ball must return two arrays, new_params and "
                                 f"new_velocity; it returned {_fmt(returned)}")
             params, velocity = returned
+            if np.shape(params) != (3,) or np.shape(velocity) != (3,):
+                raise _Unusable(f"heavy_ball must return new_params and new_velocity shaped "
+                                f"like params (3 weights here); it returned {_fmt(returned)}")
             for i in range(3):
                 out.append((f"momentum {momentum}, lr {lr}, step {step + 1}, weight {i}",
                             float(server.params[i]), float(np.asarray(params)[i])))
@@ -179,8 +182,9 @@ EXERCISES = {e.id: e for e in (
     Exercise(
         "04-staleness-aware", 4, "The staleness-aware step size",
         "Zhang et al. (2016) divide the learning rate by the staleness so that old "
-        "gradients move the weights less. Return the step size the server uses for a "
-        "gradient with the given staleness (updates it missed).",
+        "gradients move the weights less; the engine divides by the staleness plus one, so "
+        "that a fresh gradient (staleness 0) keeps the full rate. Return the step size the "
+        "server uses for a gradient with the given staleness (updates it missed).",
         "def step_size(lr, staleness):\n    ...\n",
         _staleness_aware_cases,
         textwrap.dedent("""\
