@@ -73,8 +73,9 @@ def run_many(configs, *, seeds=None, jobs=1) -> list:
             return list(pool.map(_run_one, configs))
         except BrokenProcessPool:
             raise RuntimeError(
-                "a worker process stopped before it could run: a script that runs experiments "
-                "with jobs > 1 must start them under `if __name__ == '__main__':`") from None
+                "a worker process stopped before its runs were done (a script that runs "
+                "experiments with jobs > 1 must start them under `if __name__ == '__main__':`; "
+                "a process can also be killed, e.g. when memory runs out)") from None
         except BaseException:     # a failed run or an interrupt: drop the runs not started
             pool.shutdown(wait=True, cancel_futures=True)
             raise

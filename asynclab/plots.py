@@ -238,7 +238,9 @@ def _first(items):
 
 
 def _curve(runs, x, until, level, metric="loss"):
-    """x values, the mean of ``metric`` and its band (None for one run) of runs' histories."""
+    """x values, the mean of ``metric`` and its band (None for one run) of runs' histories.
+    Several runs are interpolated onto one grid up to the shortest run's end, the range
+    every seed covers."""
     curves = []
     for r in runs:
         xs = np.asarray(getattr(r.history, x), dtype=float)

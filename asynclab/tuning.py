@@ -134,7 +134,7 @@ class Tuning:
     policy: str
     metric: str
     seeds: tuple
-    rows: tuple                              # one Row per rate, in grid order
+    rows: tuple                              # one Row per rate, rates ascending
     best: Row
     runs: dict = field(repr=False, default_factory=dict)    # {lr: [Result per seed]}
 
@@ -178,6 +178,8 @@ class Tuning:
         if self.at_edge:
             lines.append(f"The best rate {self.best_lr:g} is at the edge of the grid: "
                          "try rates beyond it.")
+        elif len(self.rows) == 1:
+            lines.append("Only one rate was tried: nothing shows that another is not better.")
         return "\n".join(lines)
 
 

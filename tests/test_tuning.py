@@ -80,6 +80,11 @@ def test_a_best_rate_at_the_edge_of_the_grid_is_flagged():
     assert not single.at_edge
 
 
+def test_a_single_rate_is_not_called_the_edge_but_is_named_untested():
+    found = asynclab.tune(BASE, policy="sync", lrs=[0.3], seeds=2)
+    assert not found.at_edge and "Only one rate was tried" in str(found)
+
+
 def test_no_rate_reaching_falls_back_to_the_lowest_final_loss():
     found = asynclab.tune(BASE, policy="sync", lrs=[0.001, 0.003], seeds=2, target_loss=1e-9)
     assert not found.reached and found.best_lr == 0.003
