@@ -368,9 +368,9 @@ print(f"16 workers, time to target: {measured16} s over 5 seeds; steps x step ti
 # paying up to 64 workers. It must stop paying somewhere: the rate cannot
 # grow past the curvature limit of lesson 01 (from 16 to 64 workers the
 # tuned rate only doubled), and once the batch has no noise left to remove
-# the steps stop falling; from there on,
-# extra workers only lengthen the step. Comparing worker counts at one
-# learning rate puts that point in the wrong place.
+# the steps stop falling; from there on, extra workers only lengthen the
+# step. Comparing worker counts at one learning rate puts that point in the
+# wrong place.
 
 # %%
 quiz.ask("02-more-workers")
