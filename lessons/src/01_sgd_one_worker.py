@@ -200,7 +200,7 @@ print(f"ratio: {spread[8] / spread[128]:.1f}   (sqrt(16) = 4)")
 # %% [markdown]
 # Now the cost. With the same number of examples processed (16,384), a larger
 # batch takes fewer, better steps. Up to a point that pays off; beyond it, the
-# steps are too few:
+# steps are too few. A first look, at one learning rate (0.5) and one seed:
 
 # %%
 budget = 16384
@@ -211,7 +211,7 @@ print("batch   steps   loss after 16384 examples")
 for b, r in by_batch.items():
     print(f"{b:5}   {r.summary.updates:5}   {r.summary.final_loss:.4f}")
 losses = [r.summary.final_loss for r in by_batch.values()]
-print("best batch:", batches[int(np.argmin(losses))],
+print("at lr 0.5, seed 0: best batch:", batches[int(np.argmin(losses))],
       "| the largest batch is worse than the best:", losses[-1] > min(losses))
 
 # %%
@@ -224,6 +224,11 @@ ax.legend(frameon=False)
 plt.show()
 
 # %% [markdown]
+# This comparison holds the rate fixed at 0.5 and uses one seed, so it is a
+# first look, not a verdict on the best batch: lesson 02 shows that bigger
+# batches want bigger rates, so the largest batch may do better at a larger
+# rate.
+#
 # In the simulator a gradient takes the time you set with `compute=`, whatever
 # the batch; on real hardware it grows with the batch. Either way the lesson
 # holds: the batch size trades noise against cost, and bigger is not always

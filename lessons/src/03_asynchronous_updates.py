@@ -236,11 +236,10 @@ print("async's lead shrinks as latency grows:",
 # Transfer costs both policies the same, about 2L seconds per gradient: one
 # pull and one push. Without overlap async does nothing about it. So as
 # latency grows, the part async removes (waiting) becomes a smaller share of
-# what a gradient costs, and async's lead shrinks: the first edition of this
-# lesson found exactly that, and it is right. With constant latency the lead
-# falls from 1.88x to 1.36x. Jitter keeps more of it (1.61x at L = 1): a
-# random message time is one more random delay that the barrier waits out
-# for the slowest worker, and async does not.
+# what a gradient costs, and async's lead shrinks. With constant latency
+# the lead falls from 1.88x to 1.36x. Jitter keeps more of it (1.61x at
+# L = 1): a random message time is one more random delay that the barrier
+# waits out for the slowest worker, and async does not.
 
 # %%
 quiz.ask("03-bytes")
@@ -607,7 +606,9 @@ print(lab.text())
 #   - **transfer**: each gradient costs one pull and one push under both
 #     policies; as messages get slower, async's lead shrinks;
 #   - **contention**: sync's bursts after each barrier queue at a shared
-#     server link (incast); async's stream queues far less;
+#     server link (incast); async's stream queues far less while the link
+#     has room, but once the link itself is full async queues too (here
+#     more than sync);
 #   - **overlap**: async workers can hide their messages behind computation
 #     (1.50x even with constant compute times), at the price of staleness.
 # - Fairly compared (tuned rates, 10 fresh seeds, 95% intervals), async

@@ -184,9 +184,9 @@ quiz.ask("04-sufficient")
 quiz.ask("04-divergence")
 
 # %% [markdown]
-# What counts as *stable*? The first edition of this lesson called a rate
-# stable if the loss of one run ended below where it started. That is far too
-# lenient, as the table will show: sixteen workers at 0.2 pass it on seed 0
+# What counts as *stable*? A common, lenient test calls a rate stable if the
+# loss of one run ends below where it started. That is far too lenient, as
+# the table will show: sixteen workers at 0.2 pass it on seed 0
 # while ending far above what the others reach. Here a rate is **stable** for
 # N workers if, on *every* seed, its final loss is within a factor 3 of the
 # best final loss anywhere in the grid. The table shows, for each cell, the
@@ -280,17 +280,36 @@ tuned = {label: asynclab.tune(problem=bowl, policy="async", workers=16, gradient
 for label, t in tuned.items():
     print(f"{label}:\n{t}\n")
 plain, aware = (t.best_runs().summary["time_to_target"] for t in tuned.values())
-print(f"staleness-aware reaches the target {plain.mean / aware.mean:.1f}x sooner; "
-      f"the intervals do not overlap: {aware.high < plain.low}")
+print(f"on the tuning seeds, staleness-aware reaches the target {plain.mean / aware.mean:.1f}x "
+      f"sooner; the intervals do not overlap: {aware.high < plain.low}")
 reach = {label: [row.lr for row in t.rows if row.ok == len(t.seeds)] for label, t in tuned.items()}
 print("rates at which every seed reached the target:", reach)
 
 # %% [markdown]
-# Tuned, the staleness-aware runs reach the target sooner, beyond the
-# intervals, and they reach it over a wider range of rates: four rates of the
-# grid instead of three. Dividing by the staleness shrinks most the steps of
-# the very stale gradients in the long tail, so a larger base rate becomes
-# safe for the fresh ones. The price is that every stale gradient moves the
+# Picking the best of seven rates on the same five seeds flatters each rule a
+# little (the rate that got lucky wins). So race the two winners again on
+# five fresh seeds, 5-9:
+
+# %%
+raced = asynclab.run_many([t.best_runs().config for t in tuned.values()], seeds=range(5, 10))
+times = {label: [r.summary.time_to_target for r in raced[5 * i:5 * i + 5]]
+         for i, label in enumerate(tuned)}
+plain, aware = (estimate(t) for t in times.values())
+for label, e in zip(tuned, (plain, aware)):
+    print(f"{label:15} at lr {tuned[label].best_lr:g}: time to target {e} s (seeds 5-9)")
+# A seed gives both rules the same compute times and minibatches: compare seed by seed.
+sooner = estimate([p - a for p, a in zip(times["plain"], times["staleness-aware"])])
+print(f"staleness-aware reaches the target {plain.mean / aware.mean:.1f}x sooner; "
+      f"the intervals do not overlap: {aware.high < plain.low}")
+print(f"seed by seed it is sooner by {sooner} s; the interval excludes 0: {sooner.low > 0}")
+
+# %% [markdown]
+# Tuned, and raced again on fresh seeds, the staleness-aware runs reach the
+# target 1.5x sooner, beyond the intervals (narrowly; the seed-by-seed
+# difference is clearer), and they reach it over a wider range of rates:
+# four rates of the grid instead of three. Dividing by the staleness shrinks
+# most the steps of the very stale gradients in the long tail, so a larger
+# base rate becomes safe for the fresh ones. The price is that every stale gradient moves the
 # weights less.
 #
 # Other remedies bound the staleness itself (stale-synchronous parallel, Ho
@@ -338,8 +357,8 @@ print(lab.text())
 #   stability strictly (every seed within a small factor of the best loss),
 #   not by "ended below its start".
 # - Dividing the step by (staleness + 1) (Zhang et al. 2016) widens the range
-#   of rates that reach the target; tuned against plain steps, it reached the
-#   target sooner here, beyond the intervals.
+#   of rates that reach the target; tuned against plain steps and raced on
+#   fresh seeds, it reached the target sooner here, beyond the intervals.
 #
 # Next: **05 · The middle ground**: bounded staleness (SSP), backup workers
 # and local SGD.

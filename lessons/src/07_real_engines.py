@@ -193,8 +193,8 @@ print(f"{cores} workers against 1, both with {cores} BLAS threads: "
 #   it is small, under a tenth of the rate: the extra threads find no free
 #   core, so the products take turns, and switching between threads and
 #   refilling the caches costs a little.
-# - **The last line** is the comparison the first edition of this lesson
-#   drew: N workers against one worker, both with multi-threaded BLAS. A
+# - **The last line** is a common comparison, and a misleading one: N
+#   workers against one worker, both with multi-threaded BLAS. A
 #   second worker adds almost nothing there, but not because
 #   oversubscription is expensive: one worker had already used every core.
 #   Comparing it with the pinned pair (close to N times one pinned worker)
