@@ -13,7 +13,7 @@ import pytest
 
 from asynclab.course import questions, quiz
 
-LESSONS = range(10)    # lessons 00-09
+LESSONS = range(12)    # lessons 00-11
 
 
 @pytest.fixture
