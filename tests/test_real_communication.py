@@ -49,6 +49,17 @@ def test_allreduce_with_momentum_matches_sync_with_momentum(backend):
     assert not np.allclose(plain.params, simulated.params)      # momentum did something
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_allreduce_starts_from_the_problems_initial_parameters(backend):
+    """An MLP does not start from zeros: every ring worker starts where the
+    simulated one does, so they end with the same parameters."""
+    config = asynclab.Config(problem=asynclab.MLP(hidden=(8,)), policy="allreduce", workers=2,
+                             gradients=4, lr=0.1, seed=2, eval_points=3)
+    real, simulated = asynclab.run(config, backend=backend), asynclab.run(config)
+    assert real.history.loss[0] == pytest.approx(simulated.history.loss[0], abs=1e-12)
+    np.testing.assert_allclose(real.params, simulated.params, rtol=0, atol=1e-12)
+
+
 def test_the_shared_memory_ring_adds_in_the_order_of_ring_sum():
     """Three threads run the ring on one (3, d) array, as the backends do."""
     import threading
