@@ -94,6 +94,8 @@ FLAGS = {
     # Only paths under OUT (or impossible ones): a junk name would be a file in the cwd.
     "--chrome-trace": st.sampled_from([f"{OUT}/t.json", OUT, f"{OUT}/no/t.json", "",
                                        "/nonexistent/t.json"]),
+    "--plot": st.sampled_from([f"{OUT}/p.png", OUT, f"{OUT}/no/p.png", "", f"{OUT}/p.foo",
+                               "/nonexistent/p.png"]),
 }
 
 
