@@ -290,7 +290,8 @@ def _usage_on_value_error(check, *values):
 
 
 def _policies(args):
-    return [p for p in args.policy.split(",") if p]
+    from .policies import parse_policy_list
+    return _usage_on_value_error(parse_policy_list, args.policy, "--policy")
 
 
 def _check_jobs(args, configs):

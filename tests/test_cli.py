@@ -281,6 +281,10 @@ def test_compare_in_parallel_prints_the_same_table(capsys, tmp_path):
     (["run", "--chrome-trace", "/nonexistent-dir/t.json"], "cannot write the trace"),
     (["compare", "--plot", "/nonexistent-dir/x.png"],
      "cannot write the plot to '/nonexistent-dir/x.png': its folder does not exist"),
+    (["compare", "--policy", ","], "--policy must name at least one policy, got ','"),
+    (["compare", "--policy", "sync,async,sync"], "--policy lists 'sync' twice"),
+    (["tune", "--policy", "", "--target-loss", "0.4"], "--policy must name at least one"),
+    (["tune", "--policy", "ssp:1,ssp:1", "--target-loss", "0.4"], "lists 'ssp:1' twice"),
 ])
 def test_bad_tune_and_export_input_exits_2_with_one_line(capsys, args, needle):
     code, out, err = run_cli(capsys, *args)

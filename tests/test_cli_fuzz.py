@@ -49,7 +49,7 @@ def floats(low, high):
 FLAGS = {
     "--policy": st.one_of(st.sampled_from(["sync", "async", "hogwild", "ssp:2", "backup:1",
                                            "local:3", "allreduce", "ssp:", "backup:9",
-                                           "local:0"]), JUNK),
+                                           "local:0", "sync,async", "sync,sync", ","]), JUNK),
     "--backend": st.one_of(st.just("simulated"), JUNK),
     "--workers": ints(1, 6),
     "--gradients": ints(1, 150),
