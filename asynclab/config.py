@@ -149,7 +149,7 @@ class Config:
 
     def _check_combinations(self):
         policy = self.policy
-        if self.overlap and (policy.aggregate or policy.ring):
+        if self.overlap and policy.aggregate:      # allreduce aggregates too
             raise ValueError(f"overlap needs a policy without a per-step barrier (async, "
                              f"ssp:S or hogwild), got {policy.name!r}")
         if math.isfinite(self.server_bandwidth) and self.backend in ("thread", "process"):

@@ -80,8 +80,9 @@ def parse_policy(spec) -> Policy:
 
 
 def parse_policy_list(spec, name="policies") -> list:
-    """Policy names from a list or one comma-separated string (``"sync,async"``):
-    at least one, none twice, since each is one row of a comparison."""
+    """The policies (names or Policy objects) of a list or of one comma-separated
+    string (``"sync,async"``): at least one, none twice, since each is one row
+    of a comparison."""
     names = [p for p in spec.split(",") if p] if isinstance(spec, str) else list(spec)
     if not names:
         raise ValueError(f"{name} must name at least one policy, got {spec!r}")
