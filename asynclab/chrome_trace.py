@@ -78,14 +78,15 @@ def to_dict(result) -> dict:
                           "time": f"ts and dur are microseconds of {unit}"}}
 
 
-def check_writable(path) -> str:
-    """``path`` as a string if a file can be written there; ValueError naming it if not."""
+def check_writable(path, what="the trace") -> str:
+    """``path`` as a string if a file can be written there; ValueError naming it
+    (and ``what`` was to be written) if not."""
     path = os.fspath(path)
     if not path:
-        raise ValueError("cannot write the trace to '': give a file name")
+        raise ValueError(f"cannot write {what} to '': give a file name")
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise ValueError(f"cannot write the trace to {path!r}: "
+        raise ValueError(f"cannot write {what} to {path!r}: "
                          + ("it is a directory" if os.path.isdir(path) else
                             "its folder does not exist" if not os.path.isdir(folder) else
                             "its folder is not writable"))

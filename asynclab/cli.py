@@ -7,10 +7,12 @@ one line naming the worker.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import sys
+import uuid
 
 from .config import BACKEND_NAMES, Config
 from .datasets import DATASETS
@@ -206,8 +208,44 @@ def _plot(results, path, target, target_accuracy, window=None):
     plots.convergence(results, ax=axes[n], target=target)
     if curves == 2:
         plots.convergence(results, ax=axes[n + 1], target=target_accuracy, metric="accuracy")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        _save(fig, path)
+    finally:
+        plt.close(fig)
+
+
+def _save(fig, path):
+    """Write ``fig`` to ``path`` whole or not at all: into a new file beside it
+    (with the permissions the umask gives), then renamed."""
+    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), f".plot-{uuid.uuid4().hex}")
+    try:
+        with open(tmp, "xb") as f:
+            fig.savefig(f, dpi=100, format=_plot_format(path))
+        os.replace(tmp, path)
+    except BaseException as err:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(err, OSError):      # e.g. the disk filled up while writing
+            raise _UsageError(f"cannot write the plot to {path!r}: "
+                              f"{err.strerror or err}") from None
+        raise
+
+
+def _plot_format(path):
+    """The image format ``--plot`` names by its extension (none: PNG)."""
+    return os.path.splitext(path)[1][1:].lower() or "png"
+
+
+def _check_plot(path):
+    """Refuse a ``--plot`` path that cannot be written, before anything runs."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    from .chrome_trace import check_writable
+    _usage_on_value_error(check_writable, path, "the plot")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if _plot_format(path) not in formats:
+        raise _UsageError(f"cannot write the plot to {path!r}: its extension must name an "
+                          f"image format ({', '.join(sorted(formats))})")
 
 
 def _run(config):
@@ -252,7 +290,8 @@ def _usage_on_value_error(check, *values):
 
 
 def _policies(args):
-    return [p for p in args.policy.split(",") if p]
+    from .policies import parse_policy_list
+    return _usage_on_value_error(parse_policy_list, args.policy, "--policy")
 
 
 def _check_jobs(args, configs):
@@ -279,6 +318,8 @@ def _cmd_compare(args):
     if args.window:
         from .plots import check_window
         window = _usage_on_value_error(check_window, args.window)
+    if args.plot is not None:
+        _check_plot(args.plot)
     if args.jobs > 1:
         results = dict(zip([str(c.policy) for c in configs], run_many(configs, jobs=args.jobs)))
     else:

@@ -75,6 +75,8 @@ class Config:
     latency: float | Distribution | str = 0.0   # seconds per message, or a law such as
                                      # 'exp:0.05' drawn per message (also injected on real backends)
     bandwidth: float = math.inf      # bytes per second of a worker's link (also injected)
+    # The server's side; a policy without a server (allreduce, hogwild) ignores
+    # both, so one Config can compare every policy.
     apply_time: float = 0.0          # server seconds to apply one gradient
     server_bandwidth: float = math.inf   # bytes per second of the server's shared link
     overlap: bool = False            # send and fetch in the background while computing
@@ -147,7 +149,7 @@ class Config:
 
     def _check_combinations(self):
         policy = self.policy
-        if self.overlap and (policy.aggregate or policy.ring):
+        if self.overlap and policy.aggregate:      # allreduce aggregates too
             raise ValueError(f"overlap needs a policy without a per-step barrier (async, "
                              f"ssp:S or hogwild), got {policy.name!r}")
         if math.isfinite(self.server_bandwidth) and self.backend in ("thread", "process"):

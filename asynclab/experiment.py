@@ -9,6 +9,7 @@ from __future__ import annotations
 from .backends import get_backend
 from .config import Config
 from .parallel import run_many, seed_list
+from .policies import parse_policy_list
 from .tuning import Runs, tune_all
 
 
@@ -43,8 +44,7 @@ def compare(policies, config: Config | None = None, /, *, seeds=None, tune=False
     intervals of every summary figure (``runs["sync"].summary["time"]``), and
     the tuning table. ``jobs`` > 1 runs in worker processes, bit-identically.
     """
-    if isinstance(policies, str):
-        policies = [p for p in policies.split(",") if p]
+    policies = parse_policy_list(policies)
     base = config.replace(**changes) if config is not None else Config(**changes)
     configs = [base.replace(policy=p) for p in policies]
     names = [str(c.policy) for c in configs]

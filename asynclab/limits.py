@@ -10,13 +10,18 @@ second on one core of a laptop), *bytes* the memory a run allocates.
 """
 from __future__ import annotations
 
+import math
+
+from .network import ring_time
+
 MAX_WORKERS = 100_000                # simulated workers (each is a generator and a few lists)
 MAX_REAL_WORKERS = 256               # threads or processes on one machine
 MAX_GRADIENTS = 10_000_000           # the trace keeps about 4 records per gradient
 MAX_WORK = 1e12                      # gradients x batch x parameters: about 15-30 minutes
 MAX_EVAL_WORK = 1e12                 # loss evaluations x examples x parameters
 MAX_DATA_BYTES = 4 << 30             # a problem's generated or loaded data
-MAX_INJECTED_SECONDS = 60.0          # one injected sleep on real workers (latency, delay)
+MAX_INJECTED_SECONDS = 60.0          # mean injected sleep on real workers: latency, a message
+                                     # (latency + bytes / bandwidth), delay, an allreduce step
 MAX_RING_DRAWS = 1e9                 # latencies a simulated ring draws: 2(N-1) per worker per step
 MAX_RUNS = 10_000                    # runs of one run_many / tune / compare call
 MAX_BATCH_WORK = 4 * MAX_WORK        # all of them together: an hour or two at most
@@ -66,11 +71,19 @@ def check(config):
         _refuse("loss evaluations x examples x parameters", eval_work, MAX_EVAL_WORK,
                 "use fewer eval_points or a smaller problem")
     if config.backend != "simulated":
+        # Mean seconds real workers sleep: per message, per gradient, per allreduce step.
         latency = config.latency
-        injected = [("latency", latency) if isinstance(latency, float)
-                    else ("latency (mean)", latency.mean)]
+        mean = latency if isinstance(latency, float) else latency.mean
+        injected = [("latency" if isinstance(latency, float) else "latency (mean)", mean)]
+        nbytes, bandwidth, n = problem.nbytes, config.bandwidth, config.workers
+        if math.isfinite(bandwidth):
+            injected.append((f"message time (latency + {nbytes:g} bytes / bandwidth "
+                             f"{bandwidth:g})", mean + nbytes / bandwidth))
         if config.delay is not None:
             injected.append(("delay (mean)", config.delay.mean))
+        if config.policy.ring:     # 2(N-1) rounds a step, each latency + bytes / (N bandwidth)
+            injected.append((f"allreduce step time (2(N-1) = {2 * (n - 1)} ring rounds)",
+                             ring_time(n, mean, nbytes, bandwidth)))
         for name, seconds in injected:
             if seconds > MAX_INJECTED_SECONDS:
                 raise ValueError(f"{name} must be at most {MAX_INJECTED_SECONDS:g} s on real "

@@ -77,3 +77,17 @@ def parse_policy(spec) -> Policy:
     if n < 1:
         raise ValueError(f"policy {spec!r}: local:H needs H >= 1")
     return Policy(spec, bound=0, aggregate=True, local_steps=n)
+
+
+def parse_policy_list(spec, name="policies") -> list:
+    """The policies (names or Policy objects) of a list or of one comma-separated
+    string (``"sync,async"``): at least one, none twice, since each is one row
+    of a comparison."""
+    names = [p for p in spec.split(",") if p] if isinstance(spec, str) else list(spec)
+    if not names:
+        raise ValueError(f"{name} must name at least one policy, got {spec!r}")
+    keys = [str(parse_policy(p)) for p in names]
+    twice = next((k for i, k in enumerate(keys) if k in keys[:i]), None)
+    if twice is not None:
+        raise ValueError(f"{name} lists {twice!r} twice, got {spec!r}; list each policy once")
+    return names

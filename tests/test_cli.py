@@ -279,8 +279,39 @@ def test_compare_in_parallel_prints_the_same_table(capsys, tmp_path):
     (["compare", "--window", "5:1", "--plot", "x.png"], "window must have finite T0 < T1"),
     (["compare", "--window", "5", "--plot", "x.png"], "window must look like T0:T1"),
     (["run", "--chrome-trace", "/nonexistent-dir/t.json"], "cannot write the trace"),
+    (["compare", "--plot", "/nonexistent-dir/x.png"],
+     "cannot write the plot to '/nonexistent-dir/x.png': its folder does not exist"),
+    (["compare", "--policy", ","], "--policy must name at least one policy, got ','"),
+    (["compare", "--policy", "sync,async,sync"], "--policy lists 'sync' twice"),
+    (["tune", "--policy", "", "--target-loss", "0.4"], "--policy must name at least one"),
+    (["tune", "--policy", "ssp:1,ssp:1", "--target-loss", "0.4"], "lists 'ssp:1' twice"),
 ])
 def test_bad_tune_and_export_input_exits_2_with_one_line(capsys, args, needle):
     code, out, err = run_cli(capsys, *args)
     assert code == 2 and out == "", err
     assert len(err.strip().splitlines()) == 1 and needle in err, err
+
+
+def test_a_plot_that_cannot_be_written_is_refused_before_running(capsys, tmp_path, monkeypatch):
+    import asynclab.cli
+    monkeypatch.setattr(asynclab.cli, "_run", lambda config: pytest.fail("it ran"))
+    code, out, err = run_cli(capsys, "compare", "--plot", str(tmp_path / "x.foo"), *SMALL)
+    assert code == 2 and out == "" and "its extension must name an image format (" in err
+    assert len(err.strip().splitlines()) == 1 and not list(tmp_path.iterdir())
+
+
+def test_a_plot_that_fails_while_written_is_one_line_and_leaves_nothing(
+        capsys, tmp_path, monkeypatch):
+    import errno
+    from matplotlib.figure import Figure
+
+    def disk_full(fig, f, **kwargs):
+        f.write(b"\x89PNG half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", disk_full)
+    png = tmp_path / "cmp.png"
+    code, _, err = run_cli(capsys, "compare", "--policy", "sync", "--plot", str(png), *SMALL)
+    assert code == 2 and err.strip() == (f"asynclab: error: cannot write the plot to "
+                                         f"{str(png)!r}: No space left on device")
+    assert not list(tmp_path.iterdir())

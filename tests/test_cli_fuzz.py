@@ -49,7 +49,7 @@ def floats(low, high):
 FLAGS = {
     "--policy": st.one_of(st.sampled_from(["sync", "async", "hogwild", "ssp:2", "backup:1",
                                            "local:3", "allreduce", "ssp:", "backup:9",
-                                           "local:0"]), JUNK),
+                                           "local:0", "sync,async", "sync,sync", ","]), JUNK),
     "--backend": st.one_of(st.just("simulated"), JUNK),
     "--workers": ints(1, 6),
     "--gradients": ints(1, 150),
@@ -94,6 +94,8 @@ FLAGS = {
     # Only paths under OUT (or impossible ones): a junk name would be a file in the cwd.
     "--chrome-trace": st.sampled_from([f"{OUT}/t.json", OUT, f"{OUT}/no/t.json", "",
                                        "/nonexistent/t.json"]),
+    "--plot": st.sampled_from([f"{OUT}/p.png", OUT, f"{OUT}/no/p.png", "", f"{OUT}/p.foo",
+                               "/nonexistent/p.png"]),
 }
 
 
@@ -142,6 +144,12 @@ def test_any_command_line_gets_an_answer_or_one_line(argv):
     (["--gradients", "5000000", "--batch", "1000", "--features", "1000"],
      "gradients x batch x parameters"),
     (["--backend", "thread", "--latency", "3600"], "latency must be at most 60 s"),
+    (["--backend", "thread", "--bandwidth", "1"],          # 8000 bytes a message: 8000 s
+     "message time (latency + 8000 bytes / bandwidth 1) must be at most 60 s"),
+    (["--backend", "process", "--latency", "59", "--bandwidth", "100"],
+     "message time (latency + 8000 bytes / bandwidth 100) must be at most 60 s"),
+    (["--backend", "thread", "--policy", "allreduce", "--workers", "64", "--latency", "1"],
+     "allreduce step time (2(N-1) = 126 ring rounds) must be at most 60 s"),
     (["--problem", "mlp", "--hidden", "1000000000"], "the problem's data in bytes"),
     (["--problem", "mlp", "--hidden", "4096,4096", "--gradients", "5000000"],
      "gradients x batch x parameters"),

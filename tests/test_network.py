@@ -161,6 +161,17 @@ def test_the_servers_apply_is_queue_time():
         s.queue_fraction + s.wait_fraction)
 
 
+@pytest.mark.parametrize("policy", ["allreduce", "hogwild"])
+def test_a_policy_without_a_server_ignores_the_servers_link_and_apply_time(policy):
+    """So one Config compares every policy (README, Communication; lesson 09)."""
+    plain = run(policy=policy, workers=3, gradients=60, latency=0.01)
+    served = run(policy=policy, workers=3, gradients=60, latency=0.01,
+                 server_bandwidth=S / 0.5, apply_time=0.5)
+    assert served.summary.time == plain.summary.time
+    np.testing.assert_array_equal(served.params, plain.params)
+    assert not served.trace.of_kind(QUEUE)
+
+
 # -- ring all-reduce ------------------------------------------------------------------------
 @pytest.mark.parametrize("workers", [2, 3, 5])
 def test_allreduce_step_is_compute_plus_the_ring(workers):

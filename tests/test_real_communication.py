@@ -49,6 +49,17 @@ def test_allreduce_with_momentum_matches_sync_with_momentum(backend):
     assert not np.allclose(plain.params, simulated.params)      # momentum did something
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_allreduce_starts_from_the_problems_initial_parameters(backend):
+    """An MLP does not start from zeros: every ring worker starts where the
+    simulated one does, so they end with the same parameters."""
+    config = asynclab.Config(problem=asynclab.MLP(hidden=(8,)), policy="allreduce", workers=2,
+                             gradients=4, lr=0.1, seed=2, eval_points=3)
+    real, simulated = asynclab.run(config, backend=backend), asynclab.run(config)
+    assert real.history.loss[0] == pytest.approx(simulated.history.loss[0], abs=1e-12)
+    np.testing.assert_allclose(real.params, simulated.params, rtol=0, atol=1e-12)
+
+
 def test_the_shared_memory_ring_adds_in_the_order_of_ring_sum():
     """Three threads run the ring on one (3, d) array, as the backends do."""
     import threading
@@ -106,6 +117,26 @@ def test_a_background_sender_overlaps_communication_with_computing(backend, poli
     plain = asynclab.run(problem=SMALL, backend=backend, policy=policy, workers=2,
                          gradients=80, latency=0.002, delay="const:0.004", lr=0.3)
     assert s.time < plain.summary.time
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_waiting_at_the_bound_under_overlap_is_wait_not_communication(backend):
+    """Under ssp:0 the fast worker spends about 3/4 of each step waiting for the
+    slow one, while its sender is parked at the bound: that is wait, as on the
+    simulated cluster, not its own messages (no latency: there are none)."""
+    config = asynclab.Config(problem=SMALL, policy="ssp:0", workers=2, gradients=24,
+                             overlap=True, speeds=(1, 4), compute="const:0.01",
+                             delay="const:0.01", lr=0.3)
+    real, simulated = asynclab.run(config, backend=backend), asynclab.run(config)
+    assert simulated.summary.wait_fraction == pytest.approx(0.375, abs=0.02)
+    assert simulated.summary.transfer_fraction == 0
+    # A loaded machine adds a few ms of scheduling per 40 ms step and at the
+    # start and end of the run: 0.1 is well above that and well below the 0.35
+    # of communication the hand-over used to be recorded as.
+    assert real.summary.wait_fraction == pytest.approx(simulated.summary.wait_fraction, abs=0.1)
+    assert real.summary.transfer_fraction < 0.1
+    assert real.trace.of_kind(WAIT)
+    assert real.summary.overlap_fraction < 0.05     # nor is the sender's parked time a fetch
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

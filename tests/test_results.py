@@ -83,6 +83,17 @@ def test_compare_runs_each_policy_on_the_same_cluster():
     assert rs["async"].summary.time == pytest.approx(30.0)
 
 
+@pytest.mark.parametrize("policies, needle", [
+    (",", "policies must name at least one policy, got ','"),
+    ([], "policies must name at least one policy"),
+    ("sync,async,sync", "policies lists 'sync' twice"),      # one row each: not collapsed
+    (["async", asynclab.parse_policy("async")], "policies lists 'async' twice"),
+])
+def test_compare_refuses_no_policy_or_one_twice(policies, needle):
+    with pytest.raises(ValueError, match=needle):
+        asynclab.compare(policies, problem=PROBLEM, gradients=10)
+
+
 def test_plots_return_figures_with_the_expected_content():
     rs = asynclab.compare(["sync", "async"], problem=PROBLEM, workers=3, gradients=60,
                           latency=0.2)

@@ -249,7 +249,7 @@ def run(config):
     block = SharedArrays.create(_layout(config))   # fails cleanly if /dev/shm is too small
     parent = _Parent(config, block)
     try:
-        if config.policy.lock_free:
+        if not config.policy.has_server:   # hogwild's one vector, or the one ring workers copy
             block.arrays["params"][:] = config.problem.initial_params()   # zeros, or an MLP's
         parent.start()
         return parent.run()

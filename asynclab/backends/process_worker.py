@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from ..results import PULL, PUSH, QUEUE, WAIT, Trace
 from .base import worker_streams
-from .realtime import Board, Silent, Slowdown, wall_clock, work
+from .realtime import Board, SenderLog, Slowdown, wall_clock, work
 from .sharedmem import SharedArrays
 
 POLL = 0.05            # seconds between checks for a stop while waiting
@@ -61,7 +61,7 @@ class _ProcessLink:
 
     def quiet(self):
         view = copy.copy(self)
-        view.log = Silent()
+        view.log = SenderLog()
         return view
 
     def stopped(self):

@@ -14,8 +14,8 @@ supplies:
 * ``link.ask(want)``, ``link.granted() -> int`` and ``link.checkpoint()``:
   lock-free runs only (ask for a share of the budget; wait for the answer).
 * ``link.log`` (a Trace, or anything with its ``record``), ``link.stopped()``
-  and ``link.fail()``; ``link.quiet()``, the same link recording nothing (for
-  a background sender, which records its own messages).
+  and ``link.fail()``; ``link.quiet()``, the same link recording into a
+  :class:`SenderLog` (for a background sender, which records its own messages).
 
 Lock-free Hogwild! needs no server: :class:`LockFreeChannel` computes on the
 one shared vector and writes into it. Time is wall-clock seconds since the run
@@ -31,7 +31,7 @@ from time import perf_counter
 import numpy as np
 
 from ..momentum import HeavyBall, local_step
-from ..results import APPLY, COMPUTE, PULL, PUSH
+from ..results import APPLY, COMPUTE, PULL, PUSH, WAIT
 from ..server import apply_lock_free
 from ..timing import Distribution, WorkerClock
 from .base import message_clocks
@@ -53,14 +53,25 @@ def wall_clock(start=None):
     return now
 
 
-class Silent:
-    """A log that keeps nothing: what a link records when it is a background
-    sender's (``link.quiet()``), whose messages are recorded by the sender."""
+class SenderLog:
+    """What a background sender's link (``link.quiet()``) records: no rows
+    (the sender records its own messages), only its last wait at a barrier or
+    staleness bound, ``(start, end)``. The sender hands that wait on to its
+    worker, whose own wait for the sender it is."""
 
     rows = ()
 
-    def record(self, *row):
-        pass
+    def __init__(self):
+        self._waited = None
+
+    def record(self, worker, kind, start, end, *rest):
+        if kind == WAIT:
+            self._waited = (start, end)
+
+    def take_wait(self):
+        """The wait since the last call, or None."""
+        waited, self._waited = self._waited, None
+        return waited
 
 
 def pause(seconds, stopped):

@@ -19,7 +19,6 @@ the coordinator reads (``shared``), and it reports evaluation points.
 """
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
@@ -97,8 +96,7 @@ def ring_life(worker, config, link, board, rng, slowdown, now, shared, buffers, 
     heavy_ball = HeavyBall(config.momentum)    # every worker applies the same steps: one velocity each
     mine = buffers[worker]
     chunk_bytes = problem.nbytes / n
-    injected = (messages.law is not None or messages.constant > 0
-                or math.isfinite(messages.bandwidth))
+    injected = not messages.instant
 
     def wire():     # one round's message: latency + S/N bytes at the worker's bandwidth
         pause(messages.latency() + chunk_bytes / messages.bandwidth, stopped)

@@ -74,7 +74,7 @@ class Simulation:
         # Overlap: per worker, the push handed to its sender, the parameters it
         # fetched, whether it is busy, and whether the computer waits for it.
         self._jobs, self._fetched = [None] * n, [None] * n
-        self._sending, self._handing = [False] * n, [False] * n
+        self._sending, self._waiting_for_sender = [False] * n, [False] * n
         self._ring = (-1, (0.0, 0.0))   # (step, seconds of its reduce-scatter and all-gather)
 
     # -- the event loop ---------------------------------------------------------------
@@ -183,7 +183,7 @@ class Simulation:
                 # Its link still carries the last push or fetch: its own messages,
                 # not hidden behind computation.
                 start = self.now
-                self._handing[w] = True
+                self._waiting_for_sender[w] = True
                 yield PARK
                 trace.record(w, PUSH, start, self.now, version)
             if self._fetched[w] is not None:
@@ -201,8 +201,8 @@ class Simulation:
             if self.budget.left and w in self.server.live:   # it will compute again
                 self._fetched[w] = yield from self._pull(w, FETCH)
             self._sending[w] = False
-            if self._handing[w]:
-                self._handing[w] = False
+            if self._waiting_for_sender[w]:
+                self._waiting_for_sender[w] = False
                 self._schedule(self.now, self._workers[w])
             yield PARK
 

@@ -25,7 +25,7 @@ from ..results import PUSH, QUEUE, WAIT
 from ..server import StalledError, WorkerError
 from .base import progress_bar, show_progress, worker_streams
 from .coordinator import Coordinator
-from .realtime import Board, Silent, Slowdown, wall_clock, work
+from .realtime import Board, SenderLog, Slowdown, wall_clock, work
 
 POLL = 0.05         # seconds between checks for a stop while waiting
 STOP_GRACE = 1.5    # seconds workers get to finish their step once told to stop
@@ -42,7 +42,7 @@ class _ThreadLink:
 
     def quiet(self):
         view = _ThreadLink(self.worker, self.run)
-        view.log = Silent()
+        view.log = SenderLog()
         return view
 
     def stopped(self):
