@@ -15,9 +15,8 @@ way a viewer would have to stack them anyway.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 
+from .files import check_writable, write_whole
 from .results import APPLY, DROP
 
 SERVER_KINDS = (APPLY, DROP)
@@ -78,30 +77,7 @@ def to_dict(result) -> dict:
                           "time": f"ts and dur are microseconds of {unit}"}}
 
 
-def check_writable(path, what="the trace") -> str:
-    """``path`` as a string if a file can be written there; ValueError naming it
-    (and ``what`` was to be written) if not."""
-    path = os.fspath(path)
-    if not path:
-        raise ValueError(f"cannot write {what} to '': give a file name")
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise ValueError(f"cannot write {what} to {path!r}: "
-                         + ("it is a directory" if os.path.isdir(path) else
-                            "its folder does not exist" if not os.path.isdir(folder) else
-                            "its folder is not writable"))
-    return path
-
-
 def write(result, path) -> str:
     """Write ``result``'s trace to ``path`` as JSON (whole or not at all); return the path."""
-    path = check_writable(path)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".trace-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(to_dict(result), f, allow_nan=False)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    path = check_writable(path, "the trace")
+    return write_whole(path, lambda f: json.dump(to_dict(result), f, allow_nan=False))

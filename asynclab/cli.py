@@ -7,15 +7,14 @@ one line naming the worker.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
 import sys
-import uuid
 
 from .config import BACKEND_NAMES, Config
 from .datasets import DATASETS
+from .files import check_writable, write_whole
 from .problems import PROBLEMS
 from .server import StalledError, WorkerError
 from .tuning import DEFAULT_LRS, METRICS
@@ -215,20 +214,12 @@ def _plot(results, path, target, target_accuracy, window=None):
 
 
 def _save(fig, path):
-    """Write ``fig`` to ``path`` whole or not at all: into a new file beside it
-    (with the permissions the umask gives), then renamed."""
-    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), f".plot-{uuid.uuid4().hex}")
+    """Write ``fig`` to ``path`` whole or not at all (see asynclab.files)."""
     try:
-        with open(tmp, "xb") as f:
-            fig.savefig(f, dpi=100, format=_plot_format(path))
-        os.replace(tmp, path)
-    except BaseException as err:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(err, OSError):      # e.g. the disk filled up while writing
-            raise _UsageError(f"cannot write the plot to {path!r}: "
-                              f"{err.strerror or err}") from None
-        raise
+        write_whole(path, lambda f: fig.savefig(f, dpi=100, format=_plot_format(path)),
+                    binary=True)
+    except OSError as err:          # e.g. the disk filled up while writing
+        raise _UsageError(f"cannot write the plot to {path!r}: {err.strerror or err}") from None
 
 
 def _plot_format(path):
@@ -240,7 +231,6 @@ def _check_plot(path):
     """Refuse a ``--plot`` path that cannot be written, before anything runs."""
     from matplotlib.backend_bases import FigureCanvasBase
 
-    from .chrome_trace import check_writable
     _usage_on_value_error(check_writable, path, "the plot")
     formats = FigureCanvasBase.get_supported_filetypes()
     if _plot_format(path) not in formats:
@@ -267,8 +257,8 @@ def _run(config):
 def _cmd_run(args):
     config = _checked_config(args, args.policy)
     if args.chrome_trace:
-        from .chrome_trace import check_writable, write
-        _usage_on_value_error(check_writable, args.chrome_trace)
+        from .chrome_trace import write
+        _usage_on_value_error(check_writable, args.chrome_trace, "the trace")
     result = _run(config)
     if args.chrome_trace:
         try:

@@ -1,5 +1,7 @@
 """A run's trace in Chrome's Trace Event Format: valid, complete, one track per worker."""
 import json
+import os
+import stat
 from collections import Counter
 
 import pytest
@@ -116,3 +118,13 @@ def test_cli_writes_the_trace_and_refuses_bad_paths(capsys, tmp_path):
         code = main(["run", "--gradients", "10", "--chrome-trace", str(bad)])
         out, err = capsys.readouterr()
         assert code == 2 and out == "" and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_trace_file_gets_the_permissions_the_umask_gives(run, tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = chrome_trace.write(run, tmp_path / "t.json")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644     # mkstemp's files were 0600
+    assert os.listdir(tmp_path) == ["t.json"]
