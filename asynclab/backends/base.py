@@ -34,9 +34,20 @@ def message_clocks(config):
     children gives the same first two as spawning two, so the minibatch and
     timing streams (and so every run without a latency law) are unchanged.
     """
-    network = np.random.SeedSequence(config.seed).spawn(3)[2]
-    return [MessageClock(config.latency, config.bandwidth, np.random.default_rng(s))
-            for s in network.spawn(config.workers)]
+    return [_message_clock(config, s) for s in _network_seeds(config)]
+
+
+def message_clock(config, worker):
+    """``message_clocks(config)[worker]``, without making the other workers' clocks."""
+    return _message_clock(config, _network_seeds(config)[worker])
+
+
+def _network_seeds(config):
+    return np.random.SeedSequence(config.seed).spawn(3)[2].spawn(config.workers)
+
+
+def _message_clock(config, seed):
+    return MessageClock(config.latency, config.bandwidth, np.random.default_rng(seed))
 
 
 def loss_diverged(problem, params, loss=None) -> bool:

@@ -34,7 +34,7 @@ from ..momentum import HeavyBall, local_step
 from ..results import APPLY, COMPUTE, PULL, PUSH, WAIT
 from ..server import apply_lock_free
 from ..timing import Distribution, WorkerClock
-from .base import message_clocks
+from .base import message_clock
 
 PAUSE_SLICE = 0.05     # seconds: injected sleeps are sliced so a stop is noticed this fast
 CHUNK_SECONDS = 0.1    # lock-free workers ask for about this much work at a time
@@ -72,6 +72,13 @@ class SenderLog:
         """The wait since the last call, or None."""
         waited, self._waited = self._waited, None
         return waited
+
+
+def wire(messages, nbytes, stopped):
+    """Sleep the injected time of one message of ``nbytes`` on a worker's own link
+    (``messages``, its MessageClock); nothing if its messages take no time."""
+    if not messages.instant:
+        pause(messages.message_time(nbytes), stopped)
 
 
 def pause(seconds, stopped):
@@ -237,7 +244,7 @@ def work(worker, config, link, board, rng, slowdown, now, shared=None, buffers=N
     """One worker's life. ``board`` holds the run's counters, ``rng`` draws
     the minibatches, ``shared`` is the parameter vector of a lock-free run (and
     of worker 0 under allreduce), ``buffers`` the rows of the ring all-reduce."""
-    messages = message_clocks(config)[worker]     # its messages' injected times
+    messages = message_clock(config, worker)     # its messages' injected times
     with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported, not warned
         if config.policy.ring:
             from .ring import ring_life
@@ -293,8 +300,7 @@ def _life(worker, config, link, board, rng, slowdown, now, shared, messages):
         if not grant:
             return
         if talks:
-            if not messages.instant:
-                pause(messages.message_time(nbytes), stopped)
+            wire(messages, nbytes, stopped)
             record(worker, PULL, channel.answered, now(), version)
         # Compute: one gradient, or up to local_steps of them on a private copy.
         update, local = None, params
@@ -311,6 +317,5 @@ def _life(worker, config, link, board, rng, slowdown, now, shared, messages):
             else:
                 update = grad
         start = now() if talks else None
-        if not messages.instant:
-            pause(messages.message_time(nbytes), stopped)
+        wire(messages, nbytes, stopped)
         channel.push(update, version, start)

@@ -27,7 +27,7 @@ from ..momentum import HeavyBall
 from ..network import ring_chunks
 from ..results import APPLY, PULL, PUSH, WAIT
 from ..server import Budget
-from .realtime import compute, pause
+from .realtime import compute, wire
 
 SPIN = 2000         # polls (each yields the core) before a waiting worker sleeps
 
@@ -57,19 +57,19 @@ class Rounds:
         return True
 
 
-def ring_phase(worker, buffers, rounds, done, stopped, gather, wire=None):
+def ring_phase(worker, buffers, rounds, done, stopped, gather, message=None):
     """One phase of the ring (the reduce-scatter, or with ``gather`` the
     all-gather): N-1 rounds, each after a barrier. ``done`` counts the rounds
     finished before; returns the count after, or None if the run stopped.
-    ``wire()`` is called before each round (an injected network delay)."""
+    ``message()`` is called before each round (an injected network delay)."""
     n = len(buffers)
     mine, left = buffers[worker], buffers[(worker - 1) % n]
     chunks = ring_chunks(buffers.shape[1], n)
     for r in range(n - 1):
         if not rounds.wait(done, stopped):
             return None
-        if wire is not None:
-            wire()
+        if message is not None:
+            message()
         if gather:
             part = chunks[(worker - r) % n]
             mine[part] = left[part]
@@ -98,8 +98,8 @@ def ring_life(worker, config, link, board, rng, slowdown, now, shared, buffers, 
     chunk_bytes = problem.nbytes / n
     injected = not messages.instant
 
-    def wire():     # one round's message: latency + S/N bytes at the worker's bandwidth
-        pause(messages.latency() + chunk_bytes / messages.bandwidth, stopped)
+    def round_message():     # one round's message: S/N bytes on the worker's link
+        wire(messages, chunk_bytes, stopped)
 
     computed, done, step = 0, 0, 0
     if fail_after == 0:
@@ -130,7 +130,7 @@ def ring_life(worker, config, link, board, rng, slowdown, now, shared, buffers, 
         for kind, gather in ((PUSH, False), (PULL, True)):   # reduce-scatter, all-gather
             start = now()
             done = ring_phase(worker, buffers, rounds, done, stopped, gather,
-                              wire if injected else None)
+                              round_message if injected else None)
             if done is None:
                 return
             record(worker, kind, start, now(), step)

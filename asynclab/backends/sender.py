@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..results import FETCH, PULL, PUSH, SEND, WAIT
-from .realtime import channel_of, compute, gradient_of, pause
+from .realtime import channel_of, compute, gradient_of, wire
 
 
 def overlapped_life(worker, config, link, board, rng, slowdown, now, shared, messages):
@@ -43,23 +43,19 @@ def overlapped_life(worker, config, link, board, rng, slowdown, now, shared, mes
     background = channel if lock_free else quiet
     gradient, fail_after = gradient_of(config), dict(config.fail).get(worker)
 
-    def wire():
-        if not messages.instant:
-            pause(messages.message_time(nbytes), stopped)
-
     def exchange(update, version):
         """The sender's job: push ``update`` (if any), then the next step's
         answer, and when it waited for it at a bound (None: it did not)."""
         if update is not None:
             start = now()
-            wire()
+            wire(messages, nbytes, stopped)
             background.push(update, version)
             record(worker, SEND, start, now(), version)
         start = now()
         grant, params, version = background.begin()
         waited = quiet.log.take_wait()
         if grant:
-            wire()
+            wire(messages, nbytes, stopped)
             params = params if lock_free else np.array(params)
             for a, b in _outside(start, now(), waited):
                 record(worker, FETCH, a, b, version)
@@ -71,7 +67,7 @@ def overlapped_life(worker, config, link, board, rng, slowdown, now, shared, mes
     grant, params, version = channel.begin()      # the first pull is in the foreground
     if not grant:
         return
-    wire()
+    wire(messages, nbytes, stopped)
     record(worker, PULL, channel.answered, now(), version)
     params = params if lock_free else np.array(params)
     computed = 0
