@@ -215,11 +215,16 @@ def _plot(results, path, target, target_accuracy, window=None):
 
 def _save(fig, path):
     """Write ``fig`` to ``path`` whole or not at all (see asynclab.files)."""
+    _written("the plot", path, lambda: write_whole(
+        path, lambda f: fig.savefig(f, dpi=100, format=_plot_format(path)), binary=True))
+
+
+def _written(what, path, write):
+    """``write()``; an OSError while it writes (a full disk, say) is one line, exit 2."""
     try:
-        write_whole(path, lambda f: fig.savefig(f, dpi=100, format=_plot_format(path)),
-                    binary=True)
-    except OSError as err:          # e.g. the disk filled up while writing
-        raise _UsageError(f"cannot write the plot to {path!r}: {err.strerror or err}") from None
+        return write()
+    except OSError as err:
+        raise _UsageError(f"cannot write {what} to {path!r}: {err.strerror or err}") from None
 
 
 def _plot_format(path):
@@ -261,11 +266,7 @@ def _cmd_run(args):
         _usage_on_value_error(check_writable, args.chrome_trace, "the trace")
     result = _run(config)
     if args.chrome_trace:
-        try:
-            write(result, args.chrome_trace)
-        except OSError as err:        # e.g. the disk filled up while writing
-            raise _UsageError(f"cannot write the trace to {args.chrome_trace!r}: "
-                              f"{err.strerror or err}") from None
+        _written("the trace", args.chrome_trace, lambda: write(result, args.chrome_trace))
     print(json.dumps(_json_summary(result)) if args.json else _text_summary(result))
     if args.chrome_trace and not args.json:
         print(f"trace written to {args.chrome_trace} (open it at https://ui.perfetto.dev)")
