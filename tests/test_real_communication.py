@@ -155,6 +155,16 @@ def test_time_in_a_pipe_is_communication_not_idle():
     assert len(r.trace.of_kind(PUSH)) == 200
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_lock_free_worker_sends_no_messages_without_injected_delays(backend):
+    # Hogwild! workers read and write the shared vector: nothing goes through a pipe,
+    # so there is no pull or push to record (the process link's pipe is not used).
+    r = asynclab.run(policy="hogwild", backend=backend, workers=2, gradients=200,
+                     eval_points=2, problem=asynclab.LeastSquares(features=10, examples=100))
+    assert r.trace.of_kind(PULL, PUSH) == [] and r.summary.comm_fraction == 0.0
+    assert len(r.trace.of_kind(APPLY)) == 200
+
+
 @pytest.mark.parametrize("args, needle", [
     (["--backend", "ray", "--policy", "allreduce"], "does not model policy 'allreduce'"),
     (["--backend", "ray", "--overlap"], "does not model overlap"),

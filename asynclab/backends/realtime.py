@@ -289,8 +289,9 @@ def _life(worker, config, link, board, rng, slowdown, now, shared, messages):
     gradient, nbytes = gradient_of(config), problem.nbytes
     heavy_ball = HeavyBall(config.momentum)    # this worker's velocity for local steps
     fail_after = dict(config.fail).get(worker)
-    # Messages are recorded if they take time: injected, or through a pipe.
-    talks = not messages.instant or getattr(link, "transit", False)
+    # Messages are recorded if they take time: injected, or through a pipe. A
+    # lock-free worker's channel is the shared vector, not its link's pipe.
+    talks = not messages.instant or getattr(channel, "transit", False)
     computed = 0
     if fail_after == 0:          # lost before its first gradient
         link.fail()
