@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import sys
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -355,14 +356,17 @@ def run(config, record_path=False):
         return Simulation(config, record_path).run()
 
 
-_controller = None
+_controller = (None, -1)     # (ThreadpoolController, len(sys.modules) when it was made)
 
 
 def _blas() -> ThreadpoolController:
-    """The process's BLAS libraries, found once: looking them up scans the loaded
-    libraries (about 1 ms, a twentieth of a dashboard's run). The simulation's
-    arithmetic is numpy's, whose BLAS is loaded with numpy, before any run."""
+    """The process's BLAS libraries. Looking them up scans the loaded libraries
+    (about 1 ms, a twentieth of a dashboard's run), so it is done again only
+    after a module has been imported since: a new extension module (SciPy,
+    say) may have brought its own BLAS, which must be limited too."""
     global _controller
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller
+    controller, modules = _controller
+    if controller is None or modules != len(sys.modules):
+        controller = ThreadpoolController()
+        _controller = (controller, len(sys.modules))
+    return controller
