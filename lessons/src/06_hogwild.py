@@ -263,7 +263,7 @@ for backend in ("thread", "process"):
 #   spends its time inside numpy and BLAS, which release the GIL (lesson 07).
 # - **Processes** each run their own interpreter. On an otherwise idle
 #   machine with at least two cores, two Hogwild! processes approach twice
-#   the rate of one (1.91-1.99x in three runs of
+#   the rate of one (1.88-1.93x in three runs of
 #   `python benchmarks/bench_backends.py` on two cores when the course was
 #   written; run it to measure yours). The lock-based process run can gain
 #   from a second worker too: the two workers compute their full-vector

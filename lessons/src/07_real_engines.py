@@ -124,7 +124,7 @@ for name, problem in (("small steps", small), ("large steps", large)):
 
 # %% [markdown]
 # What to look for (on an otherwise idle machine with two cores): threads
-# give no speedup on small steps and a clear one on large steps (1.86-2.00x
+# give no speedup on small steps and a clear one on large steps (1.77-1.79x
 # in three runs of the benchmark below when the course was written);
 # processes can speed up both, because each has its own interpreter. If
 # other programs keep your cores busy, every speedup shrinks towards 1x or
