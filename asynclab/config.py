@@ -12,6 +12,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import limits
 from .network import parse_latency
 from .policies import Policy, parse_policy
@@ -40,6 +42,15 @@ def _number(name, value, *, low=None, strict=False, integer=False, allow_inf=Fal
         bound = f"greater than {low}" if strict else f"at least {low}"
         raise ValueError(f"{name} must be {bound}, got {value!r}")
     return value
+
+
+def _flag(name, value):
+    """A boolean field: True or False (also numpy's, or 0 and 1), never a string
+    such as "False", which bool() would turn into True."""
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (int, np.integer))
+                                               and value in (0, 1)):
+        return bool(value)
+    raise ValueError(f"{name} must be True or False, got {value!r}")
 
 
 def parse_pair(name, spec, form):
@@ -103,7 +114,7 @@ class Config:
         s("lr", _number("lr", self.lr, low=0, strict=True))
         s("batch", _number("batch", self.batch, low=1, integer=True))
         s("seed", _number("seed", self.seed, low=0, integer=True))
-        s("staleness_aware", bool(self.staleness_aware))
+        s("staleness_aware", _flag("staleness_aware", self.staleness_aware))
         s("momentum", _number("momentum", self.momentum))
         if not 0 <= self.momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
@@ -125,9 +136,7 @@ class Config:
         s("apply_time", _number("apply_time", self.apply_time, low=0))
         s("server_bandwidth", _number("server_bandwidth", self.server_bandwidth, low=0,
                                       strict=True, allow_inf=True))
-        if not isinstance(self.overlap, (bool, int)) or self.overlap not in (0, 1):
-            raise ValueError(f"overlap must be True or False, got {self.overlap!r}")
-        s("overlap", bool(self.overlap))
+        s("overlap", _flag("overlap", self.overlap))
         self._check_combinations()
         s("fail", self._parse_fail(self.fail))
         if self.target_loss is not None:
@@ -140,6 +149,7 @@ class Config:
                 raise ValueError(f"target_accuracy needs a problem that reports accuracy "
                                  f"(logistic, sparse-logistic, mlp), not {self.problem.name!r}")
         s("eval_points", _number("eval_points", self.eval_points, low=2, integer=True))
+        s("progress", _flag("progress", self.progress))
         s("shards", _number("shards", self.shards, low=1, integer=True))
         s("ray_batch", _number("ray_batch", self.ray_batch, low=1, integer=True))
         if self.policy.backups >= self.workers:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .network import ring_time
 
 MAX_WORKERS = 100_000                # simulated workers (each is a generator and a few lists)
@@ -23,6 +25,8 @@ MAX_DATA_BYTES = 4 << 30             # a problem's generated or loaded data
 MAX_INJECTED_SECONDS = 60.0          # mean injected sleep on real workers: latency, a message
                                      # (latency + bytes / bandwidth), delay, an allreduce step
 MAX_RING_DRAWS = 1e9                 # latencies a simulated ring draws: 2(N-1) per worker per step
+MAX_VIRTUAL_SECONDS = 1e15          # a simulated run's time (30 million years): beyond it,
+                                     # sums of times overflow to infinity long before the end
 MAX_RUNS = 10_000                    # runs of one run_many / tune / compare call
 MAX_BATCH_WORK = 4 * MAX_WORK        # all of them together: an hour or two at most
 
@@ -70,7 +74,14 @@ def check(config):
     if eval_work > MAX_EVAL_WORK:
         _refuse("loss evaluations x examples x parameters", eval_work, MAX_EVAL_WORK,
                 "use fewer eval_points or a smaller problem")
-    if config.backend != "simulated":
+    if config.backend == "simulated":
+        seconds = virtual_seconds(config)
+        if not seconds <= MAX_VIRTUAL_SECONDS:      # also catches inf and NaN
+            raise ValueError(f"the run would take about {seconds:.3g} simulated seconds, more "
+                             f"than the {MAX_VIRTUAL_SECONDS:.0e} a run may take (its times would "
+                             "overflow); use a larger bandwidth or server_bandwidth, or a "
+                             "smaller latency, compute time or apply_time")
+    else:
         # Mean seconds real workers sleep: per message, per gradient, per allreduce step.
         latency = config.latency
         mean = latency if isinstance(latency, float) else latency.mean
@@ -88,6 +99,23 @@ def check(config):
             if seconds > MAX_INJECTED_SECONDS:
                 raise ValueError(f"{name} must be at most {MAX_INJECTED_SECONDS:g} s on real "
                                  f"workers (it is slept for real), got {seconds:g}")
+
+
+def virtual_seconds(config) -> float:
+    """A rough upper estimate of a simulated run's length in virtual seconds: every
+    gradient computed and sent one after another, at the slowest worker's mean
+    pace, through the server's link too."""
+    timing, nbytes = config.timing, config.problem.nbytes
+    latency = timing.latency if isinstance(timing.latency, float) else timing.latency.mean
+    slowest = max(timing.speeds, default=1.0)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        compute = np.float64(timing.compute.mean) * slowest * timing.straggle_factor
+        message = latency + np.float64(nbytes) / timing.bandwidth
+        server = np.float64(nbytes) / config.server_bandwidth
+        step = compute + 2 * message + 2 * server + timing.apply_time
+        if config.policy.ring:
+            step += ring_time(config.workers, latency, nbytes, timing.bandwidth)
+        return float(np.float64(config.gradients) * step)
 
 
 def check_batch(configs):
