@@ -10,10 +10,11 @@ from .experiment import compare, run
 from .parallel import run_many
 from .policies import Policy, parse_policy
 from .problems import MLP, LeastSquares, Logistic, Problem, SparseLogistic, make_problem
-from .results import Event, History, Result, Summary, Trace
+from .results import History, Result, Summary
 from .server import StalledError, WorkerError
 from .stats import Estimate
 from .timing import Distribution
+from .trace import Event, Trace
 from .tuning import Runs, Tuning, tune
 
 __version__ = "0.1.0"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 
 from .files import check_writable, write_whole
-from .results import APPLY, DROP
+from .trace import APPLY, DROP
 
 SERVER_KINDS = (APPLY, DROP)
 MICROSECONDS = 1e6

@@ -25,8 +25,8 @@ from matplotlib.ticker import FixedLocator, MaxNLocator
 from .config import parse_pair
 from .plotstyle import (OKABE_ITO, SERIES_COLOURS, describe, readable_log_axis, series_style,
                         show_alt_text)
-from .results import BACKGROUND, COMMUNICATION, COMPUTE, FAIL, QUEUE, WAIT
 from .stats import t_quantile
+from .trace import BACKGROUND, COMMUNICATION, COMPUTE, FAIL, QUEUE, WAIT
 
 # What a worker does -> (legend label, colour). The colours also differ in lightness.
 KINDS = {

@@ -31,7 +31,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import asynclab
-from asynclab.results import PULL, PUSH
+from asynclab.trace import PULL, PUSH
 
 DIM = 1_000_000
 BATCH = 8

@@ -9,7 +9,7 @@ import asynclab
 from asynclab.backends.coordinator import Coordinator
 from asynclab.backends.realtime import Board
 from asynclab.cli import main
-from asynclab.results import COMPUTE
+from asynclab.trace import COMPUTE
 
 SMALL = asynclab.Logistic(features=50, examples=500)
 BACKENDS = ["simulated", "thread", "process"]

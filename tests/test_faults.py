@@ -23,7 +23,7 @@ import pytest
 import asynclab
 from asynclab.backends import sharedmem
 from asynclab.backends.sharedmem import NotEnoughSharedMemory, leaked_segments
-from asynclab.results import COMPUTE, FAIL
+from asynclab.trace import COMPUTE, FAIL
 
 SMALL = asynclab.Logistic(features=50, examples=500)
 HERE = pathlib.Path(__file__).parent

@@ -4,7 +4,7 @@ import pytest
 
 import asynclab
 from asynclab.backends.base import worker_streams
-from asynclab.momentum import Quadratic, fit_momentum, measure_implicit_momentum
+from asynclab.implicit_momentum import Quadratic, fit_momentum, measure_implicit_momentum
 from helpers import SMALL, sgd_reference
 
 MLP = asynclab.MLP(hidden=(8,), examples=300)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import asynclab
 from asynclab.backends.base import message_clocks, worker_streams
 from asynclab.network import Link, MessageClock, parse_latency, ring_chunks, ring_sum, ring_time
-from asynclab.results import FETCH, PULL, PUSH, QUEUE, SEND, WAIT
+from asynclab.trace import FETCH, PULL, PUSH, QUEUE, SEND, WAIT
 
 PROBLEM = asynclab.LeastSquares(features=100, examples=100)      # S = 800 bytes
 S = PROBLEM.nbytes

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import asynclab
-from asynclab.results import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, QUEUE, WAIT
+from asynclab.trace import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, QUEUE, WAIT
 
 SMALL = asynclab.Logistic(features=50, examples=500)
 SPARSE = asynclab.SparseLogistic(features=2000, examples=1000, nonzeros=10)

@@ -8,7 +8,7 @@ import pytest
 import asynclab
 from asynclab.backends.ring import Rounds, ring_phase
 from asynclab.network import ring_sum
-from asynclab.results import APPLY, COMPUTE, FETCH, PULL, PUSH, SEND, WAIT
+from asynclab.trace import APPLY, COMPUTE, FETCH, PULL, PUSH, SEND, WAIT
 
 SMALL = asynclab.Logistic(features=50, examples=500)
 BACKENDS = ["thread", "process"]
@@ -63,6 +63,7 @@ def test_allreduce_starts_from_the_problems_initial_parameters(backend):
 def test_the_shared_memory_ring_adds_in_the_order_of_ring_sum():
     """Three threads run the ring on one (3, d) array, as the backends do."""
     import threading
+
     from asynclab.backends.realtime import Board
     n, d = 3, 11
     grads = np.random.default_rng(1).standard_normal((n, d)) * 1e3

@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_info
 
 import asynclab
 from asynclab.backends.realtime import Slowdown
-from asynclab.results import COMPUTE, PULL, PUSH
+from asynclab.trace import COMPUTE, PULL, PUSH
 
 SMALL = asynclab.Logistic(features=50, examples=500)
 

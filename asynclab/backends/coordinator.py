@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..results import APPLY, DROP, FAIL, Trace
 from ..server import Budget, ParameterServer, StalledError
+from ..trace import APPLY, DROP, FAIL, Trace
 from .base import Evaluator, loss_diverged, make_result
 
 

@@ -2,7 +2,7 @@
 
 A spawned child imports this module, attaches to the run's shared memory,
 rebuilds the problem's data from its pickled recipe, and runs the same worker
-loop as a thread does (:func:`~.realtime.work`), talking to the parent over
+loop as a thread does (:func:`~.worker.work`), talking to the parent over
 its pipe. It ignores SIGINT (Ctrl-C and the Jupyter interrupt reach the whole
 process group): the parent decides, and stops it through the board. It also
 stops if the parent dies.
@@ -21,10 +21,11 @@ from time import perf_counter
 
 from threadpoolctl import threadpool_limits
 
-from ..results import PULL, PUSH, QUEUE, WAIT, Trace
+from ..trace import PULL, PUSH, QUEUE, WAIT, Trace
 from .base import worker_streams
-from .realtime import Board, SenderLog, Slowdown, wall_clock, work
+from .realtime import Board, SenderLog, Slowdown, wall_clock
 from .sharedmem import SharedArrays
+from .worker import work
 
 POLL = 0.05            # seconds between checks for a stop while waiting
 PARENT_CHECK = 0.2     # seconds between checks that the parent is alive

@@ -45,8 +45,8 @@ import time
 
 import numpy as np
 
-from ..results import COMPUTE, Trace
 from ..server import StalledError, WorkerError
+from ..trace import COMPUTE, Trace
 from .base import Evaluator, make_result, progress_bar, show_progress
 
 INSTALL_HINT = "the ray backend needs Ray: pip install 'ray>=2.9'"

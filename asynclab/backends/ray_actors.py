@@ -29,11 +29,10 @@ import numpy as np
 import ray
 
 from ..momentum import HeavyBall, local_step
-from ..results import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, WAIT
 from ..server import Budget, ParameterServer, StalledError
+from ..trace import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, WAIT
 from .base import loss_diverged, worker_streams
 from .realtime import Slowdown
-
 
 # Ray's max_direct_call_object_size: smaller arguments and results travel
 # inside the call's own messages instead of through the object store.

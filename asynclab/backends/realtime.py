@@ -1,26 +1,12 @@
-"""A worker on real hardware, the same on threads and on processes.
+"""Pieces every worker on real hardware uses, on threads and on processes.
 
-The worker is written as the sequence of things it does, like the simulated
-one: begin a step (perhaps waiting for the server), pull, compute, push. What
-differs between backends is the *link* to the server side, which the backend
-supplies:
-
-* ``link.begin() -> (grant, params, version)``: may I start? ``grant`` is how
-  many gradients this step may compute (0: stop); blocks while parked.
-  ``link.answered`` is when the answer left the server side: from then on
-  the worker is pulling.
-* ``link.push(update, version, start)``: hand an update to the parameter
-  server; the link records the push, from ``start`` until the server has it.
-* ``link.ask(want)``, ``link.granted() -> int`` and ``link.checkpoint()``:
-  lock-free runs only (ask for a share of the budget; wait for the answer).
-* ``link.log`` (a Trace, or anything with its ``record``), ``link.stopped()``
-  and ``link.fail()``; ``link.quiet()``, the same link recording into a
-  :class:`SenderLog` (for a background sender, which records its own messages).
-
-Lock-free Hogwild! needs no server: :class:`LockFreeChannel` computes on the
-one shared vector and writes into it. Time is wall-clock seconds since the run
-started. ``time.perf_counter`` is a system-wide monotonic clock on Linux,
-macOS and Windows, so worker processes and the parent agree on it.
+The wall clock, injected sleeps (:func:`pause`, :func:`wire`,
+:class:`Slowdown`), the counters workers share (:class:`Board`), the
+lock-free channel of Hogwild! (:class:`LockFreeChannel`) and one recorded
+gradient (:func:`compute`). The worker's life, which puts them together, is
+:mod:`.worker`. Time is wall-clock seconds since the run started.
+``time.perf_counter`` is a system-wide monotonic clock on Linux, macOS and
+Windows, so worker processes and the parent agree on it.
 """
 from __future__ import annotations
 
@@ -28,13 +14,10 @@ import dataclasses
 import time
 from time import perf_counter
 
-import numpy as np
-
-from ..momentum import HeavyBall, local_step
-from ..results import APPLY, COMPUTE, PULL, PUSH, WAIT
+from ..momentum import HeavyBall
 from ..server import apply_lock_free
 from ..timing import Distribution, WorkerClock
-from .base import message_clock
+from ..trace import APPLY, COMPUTE, PUSH, WAIT
 
 PAUSE_SLICE = 0.05     # seconds: injected sleeps are sliced so a stop is noticed this fast
 CHUNK_SECONDS = 0.1    # lock-free workers ask for about this much work at a time
@@ -240,22 +223,6 @@ class LockFreeChannel:
             self.link.checkpoint()
 
 
-def work(worker, config, link, board, rng, slowdown, now, shared=None, buffers=None):
-    """One worker's life. ``board`` holds the run's counters, ``rng`` draws
-    the minibatches, ``shared`` is the parameter vector of a lock-free run (and
-    of worker 0 under allreduce), ``buffers`` the rows of the ring all-reduce."""
-    messages = message_clock(config, worker)     # its messages' injected times
-    with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported, not warned
-        if config.policy.ring:
-            from .ring import ring_life
-            ring_life(worker, config, link, board, rng, slowdown, now, shared, buffers, messages)
-        elif config.overlap:
-            from .sender import overlapped_life
-            overlapped_life(worker, config, link, board, rng, slowdown, now, shared, messages)
-        else:
-            _life(worker, config, link, board, rng, slowdown, now, shared, messages)
-
-
 def channel_of(worker, config, link, board, now, shared):
     """What a worker talks to: the link to the server, or under hogwild the
     shared vector itself."""
@@ -281,42 +248,3 @@ def compute(worker, config, gradient, params, rng, slowdown, now, record, versio
         end = now()
     record(worker, COMPUTE, start, end, version)
     return grad
-
-
-def _life(worker, config, link, board, rng, slowdown, now, shared, messages):
-    problem, record, stopped = config.problem, link.log.record, link.stopped
-    channel = channel_of(worker, config, link, board, now, shared)
-    gradient, nbytes = gradient_of(config), problem.nbytes
-    heavy_ball = HeavyBall(config.momentum)    # this worker's velocity for local steps
-    fail_after = dict(config.fail).get(worker)
-    # Messages are recorded if they take time: injected, or through a pipe. A
-    # lock-free worker's channel is the shared vector, not its link's pipe.
-    talks = not messages.instant or getattr(channel, "transit", False)
-    computed = 0
-    if fail_after == 0:          # lost before its first gradient
-        link.fail()
-        return
-    while not stopped():
-        grant, params, version = channel.begin()
-        if not grant:
-            return
-        if talks:
-            wire(messages, nbytes, stopped)
-            record(worker, PULL, channel.answered, now(), version)
-        # Compute: one gradient, or up to local_steps of them on a private copy.
-        update, local = None, params
-        for step in range(grant):
-            grad = compute(worker, config, gradient, local, rng, slowdown, now, record, version,
-                           stopped)
-            computed += 1
-            board.set_computed(worker, computed)
-            if computed == fail_after:
-                link.fail()
-                return
-            if config.policy.local_steps > 1:
-                local, update = local_step(local, update, grad, config.lr, heavy_ball)
-            else:
-                update = grad
-        start = now() if talks else None
-        wire(messages, nbytes, stopped)
-        channel.push(update, version, start)

@@ -25,8 +25,8 @@ import numpy as np
 
 from ..momentum import HeavyBall
 from ..network import ring_chunks
-from ..results import APPLY, PULL, PUSH, WAIT
 from ..server import Budget
+from ..trace import APPLY, PULL, PUSH, WAIT
 from .realtime import compute, wire
 
 SPIN = 2000         # polls (each yields the core) before a waiting worker sleeps

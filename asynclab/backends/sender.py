@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..results import FETCH, PULL, PUSH, SEND, WAIT
+from ..trace import FETCH, PULL, PUSH, SEND, WAIT
 from .realtime import channel_of, compute, gradient_of, wire
 
 

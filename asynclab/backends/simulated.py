@@ -32,10 +32,9 @@ from threadpoolctl import ThreadpoolController
 
 from ..momentum import HeavyBall, local_step
 from ..network import Network
-from ..results import (APPLY, COMPUTE, DROP, FAIL, FETCH, PULL, PUSH, QUEUE, SEND, WAIT,
-                       Trace)
 from ..server import Budget, ParameterServer, StalledError
 from ..timing import WorkerClock
+from ..trace import APPLY, COMPUTE, DROP, FAIL, FETCH, PULL, PUSH, QUEUE, SEND, WAIT, Trace
 from .base import Evaluator, make_result, message_clocks, progress_bar, worker_streams
 
 PARK = None   # yielded by a worker that waits for something to release it
@@ -345,7 +344,7 @@ def run(config, record_path=False):
 
     ``record_path=True`` also keeps every parameter vector the server made,
     in ``result.path`` (one row per update, the initial vector first), for
-    :func:`asynclab.momentum.measure_implicit_momentum`.
+    :func:`asynclab.implicit_momentum.measure_implicit_momentum`.
 
     BLAS runs on one thread: the simulation works in one thread on small
     matrices, where more BLAS threads only wait for cores that other work (the

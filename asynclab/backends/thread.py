@@ -21,11 +21,12 @@ import traceback
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..results import PUSH, QUEUE, WAIT
 from ..server import StalledError, WorkerError
+from ..trace import PUSH, QUEUE, WAIT
 from .base import progress_bar, show_progress, worker_streams
 from .coordinator import Coordinator
-from .realtime import Board, SenderLog, Slowdown, wall_clock, work
+from .realtime import Board, SenderLog, Slowdown, wall_clock
+from .worker import work
 
 POLL = 0.05         # seconds between checks for a stop while waiting
 STOP_GRACE = 1.5    # seconds workers get to finish their step once told to stop

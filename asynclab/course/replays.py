@@ -22,7 +22,7 @@ from matplotlib.patches import Rectangle
 
 from ..plots import Timeline, convergence
 from ..plotstyle import SERIES_COLOURS
-from ..results import QUEUE, WAIT
+from ..trace import QUEUE, WAIT
 from .animation import INTERVAL_MS, animation_html
 from .widgets import Layers, css, image_widget, new_figure, panels, png, show_dashboard
 

@@ -33,9 +33,9 @@ import numpy as np
 
 import asynclab
 from asynclab import plots, stats
-from asynclab.plotstyle import describe
 from asynclab.course import exercise, explore, quiz
-from asynclab.momentum import Quadratic, measure_implicit_momentum
+from asynclab.implicit_momentum import Quadratic, measure_implicit_momentum
+from asynclab.plotstyle import describe
 
 mlp = asynclab.MLP(dataset="digits", hidden=(64,))    # 64 pixels -> 64 ReLU units -> 10 classes
 
@@ -253,7 +253,7 @@ exercise.check("10-heavy-ball", heavy_ball)
 # behaves like momentum. With N asynchronous workers the gradient applied now
 # was computed a few updates ago, and in expectation the updates follow
 # `w[t+1] − w[t] = μ (w[t] − w[t−1]) − η ∇f(w[t])` with an implicit momentum
-# μ ≈ 1 − 1/N. `asynclab.momentum.measure_implicit_momentum` fits μ on the
+# μ ≈ 1 − 1/N. `asynclab.implicit_momentum.measure_implicit_momentum` fits μ on the
 # mean path of 200 seeds of a noise-free quadratic, where staleness alone
 # shapes the path.
 
