@@ -165,7 +165,7 @@ def test_compare_tuned_gives_each_policy_its_best_rate_and_intervals_of_every_fi
         assert "policy" not in r.summary and "diverged" not in r.summary
         d = r.to_dict()
         assert d["lr"] == alone.best_lr and d["tuning"]["lr"] == alone.best_lr
-        assert set(d["summary"]["time"]) == {"mean", "ci_low", "ci_high", "n"}
+        assert set(d["summary"]["time"]) == {"mean", "ci_low", "ci_high", "n", "scale"}
     # The fair comparison: sync's tuned rate is larger than async's here.
     assert runs["sync"].config.lr > runs["async"].config.lr
 
