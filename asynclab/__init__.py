@@ -11,10 +11,11 @@ from .parallel import run_many
 from .policies import Policy, parse_policy
 from .problems import MLP, LeastSquares, Logistic, Problem, SparseLogistic, make_problem
 from .results import Event, History, Result, Summary, Trace
+from .runs import Runs
 from .server import StalledError, WorkerError
 from .stats import Estimate
 from .timing import Distribution
-from .tuning import Runs, Tuning, tune
+from .tuning import Tuning, tune
 
 __version__ = "0.1.0"
 
