@@ -66,17 +66,15 @@ def compare(policies, config: Config | None = None, /, *, seeds=None, tune=False
     base = config.replace(**changes) if config is not None else Config(**changes)
     configs = [base.replace(policy=p) for p in policies]
     names = [str(c.policy) for c in configs]
-    if not tune and (momenta is not None or report_seeds is not None):
-        raise ValueError("momenta and report_seeds go with tune=True (to run at one "
-                         "momentum, set momentum=)")
-    if seeds is None and not tune and baseline is None:
+    if seeds is None and not tune and baseline is None and momenta is None \
+            and report_seeds is None:
         return dict(zip(names, run_many(configs, jobs=jobs)))
     seeds = 3 if seeds is None else seeds
-    if baseline is not None:
-        baseline = _check_baseline(baseline, names, metric, base)
+    report = check_compare(configs, seeds=seeds, tune=tune, lrs=lrs, momenta=momenta,
+                           report_seeds=report_seeds, baseline=baseline, metric=metric)
     if tune:
-        runs = _tuned(configs, lrs=lrs, momenta=momenta, seeds=seeds,
-                      report_seeds=report_seeds, metric=metric, jobs=jobs)
+        runs = _tuned(configs, report, lrs=lrs, momenta=momenta, seeds=seeds, metric=metric,
+                      jobs=jobs)
     else:
         results = iter(run_many(configs, seeds=seeds, jobs=jobs))
         grouped = [tuple(next(results) for _ in seed_list(c, seeds)) for c in configs]
@@ -84,9 +82,31 @@ def compare(policies, config: Config | None = None, /, *, seeds=None, tune=False
     runs = dict(zip(names, runs))
     if baseline is None:
         return runs
+    baseline = str(parse_policy(baseline))
     return {name: r if name == baseline else
             dataclasses.replace(r, paired=Paired.of(r, runs[baseline], metric))
             for name, r in runs.items()}
+
+
+def check_compare(configs, *, seeds=3, tune=False, lrs=None, momenta=None, report_seeds=None,
+                  baseline=None, metric="time_to_target") -> list | None:
+    """Check a comparison of ``configs`` (one per policy) over ``seeds`` before any
+    run starts, its run count included (ValueError naming the bad value), and
+    return the report seeds (None when not tuned)."""
+    names = [str(c.policy) for c in configs]
+    if baseline is not None:
+        _check_baseline(baseline, names, metric, configs[0])
+    if not tune:
+        if momenta is not None or report_seeds is not None:
+            raise ValueError("momenta and report_seeds go with tune=True (to run at one "
+                             "momentum, set momentum=)")
+        limits.check_batch([c.replace(seed=s) for c in configs for s in seed_list(c, seeds)])
+        return None
+    report = report_seed_list(seed_list(configs[0], seeds), report_seeds)
+    reports = [c.replace(seed=s) for c in configs for s in report]
+    limits.check_batch(plan(configs, lrs=lrs, momenta=momenta, seeds=seeds, metric=metric)
+                       + reports)          # all runs, counted before any of them starts
+    return report
 
 
 def report_seed_list(tuning_seeds, report_seeds=None) -> list:
@@ -104,12 +124,8 @@ def report_seed_list(tuning_seeds, report_seeds=None) -> list:
     return chosen
 
 
-def _tuned(configs, *, lrs, momenta, seeds, report_seeds, metric, jobs) -> list:
-    """Each Config tuned on ``seeds``, its best setting then run on the report seeds."""
-    report = report_seed_list(seed_list(configs[0], seeds), report_seeds)
-    reports = [c.replace(seed=s) for c in configs for s in report]
-    limits.check_batch(plan(configs, lrs=lrs, momenta=momenta, seeds=seeds, metric=metric)
-                       + reports)          # all runs, counted before any of them starts
+def _tuned(configs, report, *, lrs, momenta, seeds, metric, jobs) -> list:
+    """Each Config tuned on ``seeds``, its best setting then run on the ``report`` seeds."""
     tunings = tune_all(configs, lrs=lrs, momenta=momenta, seeds=seeds, metric=metric,
                        jobs=jobs)
     best = [t.best_runs().config for t in tunings]
