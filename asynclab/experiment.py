@@ -17,7 +17,7 @@ from .config import Config
 from .parallel import run_many, seed_list
 from .policies import parse_policy, parse_policy_list
 from .runs import POSITIVE, Paired, Runs
-from .tuning import check_metric, plan, tune_all
+from .tuning import plan, tune_all
 
 
 def run(config: Config | None = None, /, **changes):
@@ -145,5 +145,8 @@ def _check_baseline(baseline, names, metric, config) -> str:
     if metric not in POSITIVE:
         raise ValueError(f"baseline compares times: metric must be time_to_target or "
                          f"time_to_accuracy, got {metric!r}")
-    check_metric(metric, config)
+    target = "target_loss" if metric == "time_to_target" else "target_accuracy"
+    if getattr(config, target) is None:
+        raise ValueError(f"baseline compares {metric}, which needs a target: set {target} "
+                         f"(--{target.replace('_', '-')})")
     return name

@@ -435,7 +435,8 @@ def test_seeds_where_either_run_did_not_reach_are_left_out_and_named():
     (dict(baseline="ssp:3"), "baseline 'ssp:3' must be one of the policies compared: "
                              "sync, async"),
     (dict(baseline="sync", metric="final_loss"), "baseline compares times: metric must be"),
-    (dict(baseline="sync", target_loss=None), "metric 'time_to_target' needs a target"),
+    (dict(baseline="sync", target_loss=None), r"baseline compares time_to_target, which "
+                                              r"needs a target: set target_loss \(--target-loss\)$"),
     (dict(baseline="nope"), "unknown policy 'nope'"),
 ])
 def test_a_bad_baseline_is_one_clear_error(kwargs, message):
