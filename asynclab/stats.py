@@ -151,10 +151,15 @@ def log_estimate(values, level: float = 0.95) -> Estimate:
 
 
 def _exp_of_estimate(logs, level):
+    """The estimate of the logs, mapped back by exp."""
     mean = math.fsum(logs) / len(logs)
     half = _half_width(logs, mean, level)
-    return Estimate(math.exp(mean), math.exp(mean - half), math.exp(mean + half),
-                    len(logs), level, "log")
+    return Estimate(_exp(mean), _exp(mean - half), _exp(mean + half), len(logs), level, "log")
+
+
+def _exp(x):
+    """exp, infinite past the largest float instead of an OverflowError."""
+    return math.exp(x) if x < 709.0 else math.inf
 
 
 def _positive(values) -> list:

@@ -105,6 +105,8 @@ def test_the_log_scale_interval_is_scipys_t_interval_of_the_logs(values, level):
 def test_a_time_interval_stays_above_zero_where_the_arithmetic_one_does_not():
     times = [0.5, 40.0]
     assert estimate(times).low < 0 < log_estimate(times).low
+    extreme = log_estimate([1e-300, 1e300])          # exp of the upper end would overflow
+    assert extreme.high == math.inf and 0 <= extreme.low < extreme.mean
 
 
 @given(st.lists(st.floats(1e-6, 1e6), min_size=1, max_size=12))
