@@ -11,11 +11,12 @@ from .parallel import run_many
 from .policies import Policy, parse_policy
 from .problems import MLP, LeastSquares, Logistic, Problem, SparseLogistic, make_problem
 from .results import History, Result, Summary
+from .runs import Runs
 from .server import StalledError, WorkerError
 from .stats import Estimate
 from .timing import Distribution
 from .trace import Event, Trace
-from .tuning import Runs, Tuning, tune
+from .tuning import Tuning, tune
 
 __version__ = "0.1.0"
 

@@ -10,6 +10,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 
 from .config import BACKEND_NAMES, Config
@@ -198,11 +199,13 @@ def _plot(results, path, target, target_accuracy, window=None):
     import matplotlib.pyplot as plt
 
     from . import plots
+    # A policy run with several seeds draws the timeline of its first seed.
+    firsts = [getattr(r, "results", (r,))[0] for r in results.values()]
     n = len(results)
-    curves = 2 if any(r.summary.final_accuracy is not None for r in results.values()) else 1
+    curves = 2 if any(r.summary.final_accuracy is not None for r in firsts) else 1
     fig, axes = plt.subplots(n + curves, 1, figsize=(9, 2.2 * n + 3 * curves),
                              layout="constrained")
-    for ax, r in zip(axes, results.values()):
+    for ax, r in zip(axes, firsts):
         plots.timeline(r, ax=ax, window=window)
     plots.convergence(results, ax=axes[n], target=target)
     if curves == 2:
@@ -311,6 +314,9 @@ def _cmd_compare(args):
         window = _usage_on_value_error(check_window, args.window)
     if args.plot is not None:
         _check_plot(args.plot)
+    fair = _fairness(args)
+    if fair:
+        return _fair_compare(args, configs, fair, window)
     if args.jobs > 1:
         results = dict(zip([str(c.policy) for c in configs], run_many(configs, jobs=args.jobs)))
     else:
@@ -325,20 +331,49 @@ def _cmd_compare(args):
             print(f"plots written to {args.plot}")
 
 
+def _fair_compare(args, configs, fair, window):
+    """compare with --baseline (seeds) or, with --tune, --momenta and --report-seeds:
+    each policy over several seeds, its Runs as JSON or one line each, and the
+    paired ratios to the baseline under them."""
+    from .backends.sharedmem import NotEnoughSharedMemory
+    from .experiment import check_compare, compare
+    if not args.tune and {"momenta", "report_seeds"} & set(fair):
+        raise _UsageError("--momenta and --report-seeds go with --tune (to run at one "
+                          "momentum: --momentum)")
+    names = [str(c.policy) for c in configs]
+    checks = dict(seeds=3, tune=args.tune, **fair)
+    _usage_on_value_error(lambda: check_compare(configs, **checks))
+    try:
+        results = compare(names, configs[0], jobs=args.jobs, **checks)
+    except (ImportError, NotEnoughSharedMemory) as err:    # as _run: found when starting
+        raise _UsageError(str(err)) from None
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results.values()]))
+    else:
+        print("\n".join(repr(r) for r in results.values()))
+        print("\n".join(str(r.paired) for r in results.values() if r.paired is not None))
+    if args.plot:
+        _plot(results, args.plot, args.target_loss, args.target_accuracy, window)
+        if not args.json:
+            print(f"plots written to {args.plot}")
+
+
 def _cmd_tune(args):
     from . import tuning
     configs = [_checked_config(args, p) for p in _policies(args)]
     lrs = None if args.lrs is None else _numbers("--lrs", args.lrs)
+    momenta = _fairness(args).get("momenta")
     _check_jobs(args, configs)
-    _usage_on_value_error(lambda: tuning.plan(configs, lrs=lrs, seeds=args.seeds,
-                                              metric=args.metric))
-    found = tuning.tune_all(configs, lrs=lrs, seeds=args.seeds, metric=args.metric,
-                            jobs=args.jobs)
+    _usage_on_value_error(lambda: tuning.plan(configs, lrs=lrs, momenta=momenta,
+                                              seeds=args.seeds, metric=args.metric))
+    found = tuning.tune_all(configs, lrs=lrs, momenta=momenta, seeds=args.seeds,
+                            metric=args.metric, jobs=args.jobs)
     if args.json:
         print(json.dumps({t.policy: t.to_dict() for t in found}))
         return
     print("\n\n".join(map(str, found)))
     print("\nbest: " + "; ".join(f"{t.policy} at lr {t.best_lr:g}" + (
+        f", momentum {t.best_momentum:g}" if momenta else "") + (
         f" ({t.metric} {t.best.estimate.mean:.4g})" if t.reached else "") for t in found))
 
 
@@ -368,6 +403,39 @@ def _cmd_quiz(args):
                 print(f"    {chr(ord('a') + i)}) {option['text']}")
 
 
+def _fairness_flags(p, compare=False):
+    """Fair comparisons: momentum tuned with the rate; for compare, fresh report seeds
+    and a paired baseline."""
+    p.add_argument("--momenta", metavar="LIST",
+                   help="momenta to tune with every rate, comma-separated, each in [0, 1), "
+                        "e.g. 0,0.5,0.9 (default: only --momentum)")
+    if compare:
+        p.add_argument("--report-seeds", metavar="K_OR_LIST",
+                       help="tuned: report each best setting on K other seeds, after the "
+                            "tuning seeds, or on these comma-separated ones (default: as "
+                            "many as the tuning seeds)")
+        p.add_argument("--baseline", metavar="POLICY",
+                       help="one of --policy: every other policy's time to target over its, "
+                            "seed by seed: geometric mean ratio and 95%% interval")
+
+
+def _fairness(args) -> dict:
+    """The fairness flags given, as keyword arguments of tune / compare."""
+    found = {}
+    if args.momenta is not None:
+        found["momenta"] = _numbers("--momenta", args.momenta)
+    if getattr(args, "report_seeds", None) is not None:
+        text = args.report_seeds
+        if not re.fullmatch(r"\d+(,\d+)*", text):
+            raise _UsageError("--report-seeds must be a count K or seeds separated by "
+                              f"commas (whole numbers), got {text!r}")
+        seeds = [int(x) for x in text.split(",")]
+        found["report_seeds"] = seeds if "," in text else seeds[0]
+    if getattr(args, "baseline", None) is not None:
+        found["baseline"] = args.baseline
+    return found
+
+
 def _jobs_flag(p):
     p.add_argument("--jobs", type=int, default=1,
                    help="simulated runs at once, in worker processes (default 1)")
@@ -386,7 +454,8 @@ def build_parser():
     p.add_argument("--plot", help="write timelines and loss curves to this PNG file")
     p.add_argument("--window", metavar="T0:T1", help="--plot: timelines from T0 to T1 seconds")
     _jobs_flag(p)
-    p.set_defaults(func=_cmd_compare)
+    _fairness_flags(p, compare=True)
+    p.set_defaults(func=_cmd_compare, tune=False)
     p = sub.add_parser("tune", help="find each policy's best learning rate over several seeds")
     _experiment_flags(p, many_policies=True)
     p.add_argument("--lrs", help="learning rates to try, comma-separated (default: "
@@ -396,6 +465,7 @@ def build_parser():
                    help=f"what to minimise: {', '.join(METRICS)} (default time_to_target, "
                         "which needs --target-loss)")
     _jobs_flag(p)
+    _fairness_flags(p)
     p.set_defaults(func=_cmd_tune)
     p = sub.add_parser("quiz", help="the course's quiz questions, and your progress")
     what = p.add_mutually_exclusive_group(required=True)

@@ -123,7 +123,7 @@ def check_batch(configs):
     each is checked when its Config is made; here their number and total work."""
     if len(configs) > MAX_RUNS:
         raise ValueError(f"runs must be at most {MAX_RUNS:,} in one call, got {len(configs):,} "
-                         "(learning rates x seeds x policies)")
+                         "(learning rates x momenta x seeds x policies)")
     work = sum(float(c.gradients) * c.batch * cost_per_example(c.problem) for c in configs)
     if work > MAX_BATCH_WORK:
         _refuse("gradients x batch x parameters over all runs", work, MAX_BATCH_WORK,

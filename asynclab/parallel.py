@@ -31,17 +31,19 @@ from .config import Config, _number
 __all__ = ["run_many", "seed_list"]
 
 
-def seed_list(config, seeds) -> list:
-    """The seeds ``seeds`` stands for: a count K means ``config.seed`` .. ``config.seed + K - 1``;
-    a list of whole numbers is taken as it is."""
+def seed_list(config, seeds, *, first=None, name="seeds") -> list:
+    """The seeds ``seeds`` stands for: a count K means ``first`` .. ``first + K - 1``
+    (``first`` defaults to ``config.seed``); a list of whole numbers is taken as it
+    is. ``name`` is the argument's name in error messages."""
     if isinstance(seeds, (list, tuple, range)):
         if not seeds:
-            raise ValueError("seeds must not be an empty list")
+            raise ValueError(f"{name} must not be an empty list")
         return [_number("seed", s, low=0, integer=True) for s in seeds]
-    count = _number("seeds", seeds, low=1, integer=True)
+    count = _number(name, seeds, low=1, integer=True)
     if count > limits.MAX_RUNS:
-        raise ValueError(f"seeds must be at most {limits.MAX_RUNS:,}, got {count:,}")
-    return [config.seed + k for k in range(count)]
+        raise ValueError(f"{name} must be at most {limits.MAX_RUNS:,}, got {count:,}")
+    first = config.seed if first is None else first
+    return [first + k for k in range(count)]
 
 
 def check_jobs(jobs) -> int:

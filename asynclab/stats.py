@@ -1,18 +1,34 @@
 """Means and confidence intervals over repeated runs (different seeds).
 
 The interval is Student's t-interval: ``mean ± t(1 - (1 - level) / 2, n - 1) · s / √n``
-with ``s`` the sample standard deviation. SciPy is not a dependency, so the
-t quantile is computed here: the t distribution's CDF through the regularised
-incomplete beta function (a continued fraction, as in Numerical Recipes §6.4),
-inverted by bisection. tests/test_stats.py checks it against published tables.
+with ``s`` the sample standard deviation. Three forms of it:
+
+- ``estimate``: the arithmetic mean and its t-interval (any real values);
+  ``bounded_estimate`` cuts that interval to a quantity's possible range, e.g.
+  [0, 1] for an accuracy or a fraction. The true mean lies in that range, so the
+  cut interval covers it exactly as often as the uncut one.
+- ``log_estimate``: for positive quantities such as times, the geometric mean
+  ``exp(mean(log x))`` and ``exp`` of the t-interval of the logs, which never
+  goes below zero and is as wide in ratio above the mean as below it.
+  ``positive_estimate`` uses it when every value is above zero, and the
+  arithmetic interval cut at zero otherwise (a geometric mean of a zero is zero).
+- ``paired_ratio``: two settings run on the same seeds, the geometric mean of
+  the per-seed ratios and the t-interval of the per-seed log ratios.
+
+SciPy is not a dependency, so the t quantile is computed here: the t
+distribution's CDF through the regularised incomplete beta function (a
+continued fraction, as in Numerical Recipes §6.4), inverted by bisection.
+tests/test_stats.py checks all of this against published tables and SciPy.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
 
-__all__ = ["Estimate", "estimate", "t_quantile", "t_cdf"]
+__all__ = ["Estimate", "estimate", "bounded_estimate", "log_estimate", "positive_estimate",
+           "paired_ratio", "t_quantile", "t_cdf"]
 
 
 def _beta_fraction(a, b, x):
@@ -73,12 +89,15 @@ def t_quantile(p: float, df: float) -> float:
 
 @dataclass(frozen=True)
 class Estimate:
-    """The mean of ``n`` values and its confidence interval (NaN when n < 2)."""
+    """The mean of ``n`` values and its confidence interval (NaN when n < 2).
+    ``scale`` is "linear" (arithmetic mean) or "log" (geometric mean, interval
+    from the logs: see the module docstring)."""
     mean: float
     low: float
     high: float
     n: int
     level: float = 0.95
+    scale: str = "linear"
 
     def __str__(self):
         if self.n == 0:
@@ -90,7 +109,7 @@ class Estimate:
     def to_dict(self):
         clean = (lambda x: x if math.isfinite(x) else None)  # noqa: E731 (JSON has no NaN)
         return {"mean": clean(self.mean), "ci_low": clean(self.low),
-                "ci_high": clean(self.high), "n": self.n}
+                "ci_high": clean(self.high), "n": self.n, "scale": self.scale}
 
 
 def estimate(values, level: float = 0.95) -> Estimate:
@@ -102,6 +121,76 @@ def estimate(values, level: float = 0.95) -> Estimate:
     mean = math.fsum(values) / n
     if n == 1:
         return Estimate(mean, math.nan, math.nan, 1, level)
-    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
-    half = t_quantile(1.0 - (1.0 - level) / 2.0, n - 1) * sd / math.sqrt(n)
+    half = _half_width(values, mean, level)
     return Estimate(mean, mean - half, mean + half, n, level)
+
+
+def _half_width(values, mean, level):
+    """t(1 - (1 - level) / 2, n - 1) · s / √n of two or more values."""
+    n = len(values)
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    return t_quantile(1.0 - (1.0 - level) / 2.0, n - 1) * sd / math.sqrt(n)
+
+
+def bounded_estimate(values, low: float, high: float = math.inf,
+                     level: float = 0.95) -> Estimate:
+    """``estimate`` with its interval cut to ``[low, high]``, the values' possible range."""
+    e = estimate(values, level)
+    if e.n < 2:
+        return e
+    return Estimate(e.mean, min(max(e.low, low), high), max(min(e.high, high), low), e.n, level)
+
+
+def log_estimate(values, level: float = 0.95) -> Estimate:
+    """Geometric mean of positive ``values`` and ``exp`` of the ``level`` t-interval of
+    their logs (scale "log"); one value is its own mean, exactly."""
+    values = _positive(values)
+    if len(values) < 2:
+        return dataclasses.replace(estimate(values, level), scale="log")
+    return _exp_of_estimate([math.log(v) for v in values], level)
+
+
+def _exp_of_estimate(logs, level):
+    """The estimate of the logs, mapped back by exp."""
+    mean = math.fsum(logs) / len(logs)
+    half = _half_width(logs, mean, level)
+    return Estimate(_exp(mean), _exp(mean - half), _exp(mean + half), len(logs), level, "log")
+
+
+def _exp(x):
+    """exp, infinite past the largest float instead of an OverflowError."""
+    return math.exp(x) if x < 709.0 else math.inf
+
+
+def _positive(values) -> list:
+    values = [float(v) for v in values]
+    for v in values:
+        if not 0 < v < math.inf:
+            raise ValueError(f"a log-scale estimate needs positive finite values, got {v!r}")
+    return values
+
+
+def positive_estimate(values, level: float = 0.95) -> Estimate:
+    """A quantity that cannot be negative (a time, a rate): ``log_estimate`` when every
+    value is above zero, else the arithmetic mean with its interval cut at zero."""
+    values = [float(v) for v in values]
+    if all(v > 0 for v in values):
+        return log_estimate(values, level)
+    return bounded_estimate(values, 0.0, level=level)
+
+
+def paired_ratio(numerators, denominators, level: float = 0.95) -> Estimate:
+    """Two settings measured on the same seeds (pair k from seed k): the geometric
+    mean of the ratios ``numerators[k] / denominators[k]`` and ``exp`` of the
+    ``level`` t-interval of the log ratios (scale "log"). Every value must be
+    positive and finite: pairs where a run has no value are the caller's to
+    leave out, and to say so."""
+    numerators, denominators = _positive(numerators), _positive(denominators)
+    if len(numerators) != len(denominators):
+        raise ValueError(f"paired values must come in pairs, got {len(numerators)} "
+                         f"numerators and {len(denominators)} denominators")
+    if len(numerators) < 2:
+        ratios = [a / b for a, b in zip(numerators, denominators)]
+        return dataclasses.replace(estimate(ratios, level), scale="log")
+    return _exp_of_estimate([math.log(a) - math.log(b)
+                             for a, b in zip(numerators, denominators)], level)

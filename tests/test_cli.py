@@ -315,3 +315,63 @@ def test_a_plot_that_fails_while_written_is_one_line_and_leaves_nothing(
     assert code == 2 and err.strip() == (f"asynclab: error: cannot write the plot to "
                                          f"{str(png)!r}: No space left on device")
     assert not list(tmp_path.iterdir())
+
+
+# -- fair comparisons: momenta, report seeds, a paired baseline ---------------------------------
+
+def test_tune_momenta_json_carries_each_policys_rate_and_momentum(capsys):
+    code, out, err = run_cli(capsys, "tune", "--policy", "sync,async", "--lrs", "0.5,2",
+                             "--momenta", "0,0.5", "--seeds", "2", "--json", *TUNE)
+    assert code == 0, err
+    config = asynclab.Config(problem=asynclab.Logistic(features=20, examples=200),
+                             gradients=300, target_loss=0.45)
+    for policy, t in json.loads(out).items():
+        same = asynclab.tune(config, policy=policy, lrs=[0.5, 2], momenta=[0, 0.5], seeds=2)
+        assert t == same.to_dict()                 # the command line is the library
+        assert (t["lr"], t["momentum"]) == (same.best_lr, same.best_momentum)
+        assert [(row["lr"], row["momentum"]) for row in t["rows"]] == [
+            (0.5, 0.0), (2.0, 0.0), (0.5, 0.5), (2.0, 0.5)]
+    code, text, _ = run_cli(capsys, "tune", "--policy", "sync", "--lrs", "0.5,2", "--momenta",
+                            "0,0.5", "--seeds", "2", *TUNE)
+    assert code == 0 and text.splitlines()[1].split()[:3] == ["lr", "momentum", "mean"]
+    assert ", momentum " in text.strip().splitlines()[-1]
+
+
+def test_compare_with_a_baseline_gives_paired_ratios(capsys):
+    code, out, err = run_cli(capsys, "compare", "--policy", "sync,async", "--baseline", "sync",
+                             "--json", *TUNE)
+    assert code == 0, err
+    entries = json.loads(out)
+    config = asynclab.Config(problem=asynclab.Logistic(features=20, examples=200),
+                             gradients=300, target_loss=0.45)
+    same = asynclab.compare("sync,async", config, seeds=3, baseline="sync")
+    assert entries == [r.to_dict() for r in same.values()]
+    assert "paired" not in entries[0] and entries[1]["paired"]["baseline"] == "sync"
+    assert {"lr", "momentum", "seeds"} <= set(entries[1])
+    code, text, _ = run_cli(capsys, "compare", "--policy", "sync,async", "--baseline", "sync",
+                            *TUNE)
+    assert code == 0 and text.strip().splitlines()[-1].startswith(
+        "time_to_target of async / sync: ")
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["tune", "--momenta", "0,1"], "momenta must each be in [0, 1), got 1.0"),
+    (["tune", "--momenta", "-0.5"], "momenta must each be in [0, 1), got -0.5"),
+    (["tune", "--momenta", "a"], "--momenta must be numbers separated by commas, got 'a'"),
+    (["tune", "--momenta", ","], "momenta must be a non-empty list"),
+    (["compare", "--momenta", "0,0.5"], "--momenta and --report-seeds go with --tune"),
+    (["compare", "--report-seeds", "3"], "--momenta and --report-seeds go with --tune"),
+    (["compare", "--report-seeds", "1,x"], "--report-seeds must be a count K or seeds"),
+    (["compare", "--baseline", "ssp:2"], "baseline 'ssp:2' must be one of the policies "
+                                         "compared: sync, async"),
+    (["compare", "--baseline", "bogus"], "unknown policy 'bogus'"),
+])
+def test_bad_fairness_input_exits_2_with_one_line(capsys, args, needle):
+    code, out, err = run_cli(capsys, *args, "--target-loss", "0.4")
+    assert code == 2 and out == "", err
+    assert len(err.strip().splitlines()) == 1 and needle in err, err
+
+
+def test_compare_baseline_needs_a_target(capsys):
+    code, out, err = run_cli(capsys, "compare", "--baseline", "sync")
+    assert code == 2 and "needs a target: set target_loss (--target-loss)" in err

@@ -83,13 +83,19 @@ FLAGS = {
     "--eval-points": ints(2, 50),
     "--staleness-aware": None,
     "--json": None,
-    # tune, compare and run's exports
+    # tune, compare and run's exports; fair comparisons (--momenta, --report-seeds, --baseline)
     "--lrs": st.one_of(st.sampled_from(["0.1,1", "0.5", "1,0.1,0.1", "", ",", "0,1", "-1",
                                         "1e9", "a,b", "nan"]), JUNK),
     "--seeds": ints(1, 3),
     "--metric": st.one_of(st.sampled_from(["time_to_target", "final_loss", "time_to_accuracy",
                                            "accuracy"]), JUNK),
     "--jobs": number(st.sampled_from(["1", "2"])),
+    "--momenta": st.one_of(st.sampled_from(["0,0.5,0.9", "0", "0.5", "0.9,0", "0,1", "-0.1",
+                                            "1", ",", "0.5,0.5", "a,b"]), JUNK),
+    "--report-seeds": st.one_of(st.sampled_from(["1", "2", "0", "3,4", "0,1", "-1", "1,x",
+                                                 "2,2"]), JUNK, HUGE),
+    "--baseline": st.one_of(st.sampled_from(["sync", "async", "ssp:2", "hogwild", "sync,async",
+                                             "x"]), JUNK),
     "--window": st.one_of(st.sampled_from(["0:10", "10:5", "3:3", "-1:1", "0:inf"]), JUNK),
     # Only paths under OUT (or impossible ones): a junk name would be a file in the cwd.
     "--chrome-trace": st.sampled_from([f"{OUT}/t.json", OUT, f"{OUT}/no/t.json", "",
