@@ -86,7 +86,8 @@ class Config:
     target_loss: float | None = None
     target_accuracy: float | None = None   # report the time to this held-out accuracy
     eval_points: int = 100           # how many times the full loss is evaluated
-    progress: bool = False           # show a tqdm progress bar
+    progress: bool | float = False   # a tqdm progress bar: True shows it at once; a number
+                                     # of seconds, only once the run has lasted that long
     address: str | None = None       # Ray: cluster address; None starts a local Ray
     shards: int = 1                  # Ray: parameter-server actors holding slices
     ray_batch: int = 1               # Ray: gradients a worker sends per message
@@ -140,6 +141,9 @@ class Config:
                 raise ValueError(f"target_accuracy needs a problem that reports accuracy "
                                  f"(logistic, sparse-logistic, mlp), not {self.problem.name!r}")
         s("eval_points", _number("eval_points", self.eval_points, low=2, integer=True))
+        if not isinstance(self.progress, bool):
+            delay = _number("progress", self.progress, low=0)
+            s("progress", delay if delay > 0 else True)     # after 0 s: at once
         s("shards", _number("shards", self.shards, low=1, integer=True))
         s("ray_batch", _number("ray_batch", self.ray_batch, low=1, integer=True))
         if self.policy.backups >= self.workers:
