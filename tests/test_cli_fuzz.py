@@ -138,16 +138,16 @@ def test_any_command_line_gets_an_answer_or_one_line(argv):
 
 @pytest.mark.parametrize("args, needle", [
     (["--gradients", "1000000000"], "gradients must be at most"),
-    (["--batch", "100000"], "batch must be at most the problem's 2000 examples"),
+    (["--batch", "100000"], "batch must be at most the problem's 1000 examples"),
     (["--examples", "1000000000"], "the problem's data in bytes"),
     (["--workers", "1000000"], "workers must be at most 100000"),
     (["--gradients", "5000000", "--batch", "1000", "--features", "1000"],
      "gradients x batch x parameters"),
     (["--backend", "thread", "--latency", "3600"], "latency must be at most 60 s"),
-    (["--backend", "thread", "--bandwidth", "1"],          # 8000 bytes a message: 8000 s
-     "message time (latency + 8000 bytes / bandwidth 1) must be at most 60 s"),
+    (["--backend", "thread", "--bandwidth", "1"],          # 400 bytes a message: 400 s
+     "message time (latency + 400 bytes / bandwidth 1) must be at most 60 s"),
     (["--backend", "process", "--latency", "59", "--bandwidth", "100"],
-     "message time (latency + 8000 bytes / bandwidth 100) must be at most 60 s"),
+     "message time (latency + 400 bytes / bandwidth 100) must be at most 60 s"),
     (["--backend", "thread", "--policy", "allreduce", "--workers", "64", "--latency", "1"],
      "allreduce step time (2(N-1) = 126 ring rounds) must be at most 60 s"),
     (["--problem", "mlp", "--hidden", "1000000000"], "the problem's data in bytes"),
