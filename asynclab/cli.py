@@ -1,99 +1,46 @@
-"""Command line: ``asynclab run``, ``compare``, ``tune`` and ``quiz``.
+"""Command line: what ``asynclab run``, ``compare``, ``tune`` and ``quiz`` do (what
+they accept is asynclab.cli_flags, what they print for people asynclab.cli_text).
 
 Bad input exits with status 2 and one line naming the value and what is
 allowed; a run that cannot go on (a sync run that lost a worker) exits 1 with
 one line naming the worker.
+
+Progress: by default a bar appears on stderr only on a terminal (stdout and
+stderr both TTYs), never with --json, and only once the work has lasted
+cli_flags.PROGRESS_AFTER seconds, so a short run prints none and a long one
+shows how far it is. ``tune`` and ``compare`` show one bar over all their runs.
+--progress shows it at once, wherever the output goes; --no-progress never.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import os
 import re
 import sys
 
-from .config import BACKEND_NAMES, Config
-from .datasets import DATASETS
+from . import cli_flags
+from .cli_flags import PROBLEM_OPTIONS, UsageError, parse
+from .cli_text import comparison_table, summary_text, tuning_text
+from .config import Config
 from .files import check_writable, write_whole
-from .problems import PROBLEMS
 from .server import StalledError, WorkerError
-from .tuning import DEFAULT_LRS, METRICS
+from .runs import Runs
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise _UsageError(f"{message} (see '{self.prog} --help')")
+def _on_terminal():
+    return sys.stdout.isatty() and sys.stderr.isatty()
 
 
-class _UsageError(Exception):
-    pass
-
-
-def _experiment_flags(p, many_policies=False):
-    p.add_argument("--policy", default="sync,async" if many_policies else "async",
-                   help="sync, async, hogwild, allreduce, ssp:S, backup:B or local:H"
-                        + (" (comma-separated list)" if many_policies else ""))
-    p.add_argument("--backend", default="simulated", help=", ".join(BACKEND_NAMES))
-    p.add_argument("--workers", type=int, default=4)
-    p.add_argument("--gradients", type=int, default=1000,
-                   help="budget: gradients computed by all workers together")
-    p.add_argument("--problem", default="logistic", help=", ".join(PROBLEMS))
-    p.add_argument("--features", type=int, help="problem size (parameters)")
-    p.add_argument("--examples", type=int, help="number of training examples")
-    p.add_argument("--nonzeros", type=int, help="sparse-logistic: features per example")
-    p.add_argument("--feature-overlap", type=float, dest="feature_overlap",
-                   help="sparse-logistic: share of each example's features from the hot pool")
-    p.add_argument("--dataset", help="mlp, logistic: " + ", ".join(DATASETS))
-    p.add_argument("--data-path", help="mnist, fashion-mnist: a directory of IDX files or an "
-                                       ".npz file (nothing is downloaded)")
-    p.add_argument("--hidden", help="mlp: hidden layer sizes, e.g. 64 or 128,64")
-    p.add_argument("--activation", help="mlp: relu or tanh")
-    p.add_argument("--lr", type=float, default=0.1, help="learning rate")
-    p.add_argument("--batch", type=int, default=32, help="examples per gradient")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--staleness-aware", action="store_true",
-                   help="divide the learning rate by staleness + 1")
-    p.add_argument("--momentum", type=float, default=0.0, help="heavy-ball momentum, in [0, 1)")
-    p.add_argument("--compute", default="exp:1.0",
-                   help="simulated compute time: const:MEAN, exp:MEAN or lognormal:MEAN:SIGMA")
-    p.add_argument("--speeds", help="per-worker time multipliers, e.g. 1,1,3")
-    p.add_argument("--straggler", help="PROB:FACTOR, e.g. 0.1:5")
-    p.add_argument("--latency", default="0",
-                   help="seconds per message, or a law drawn per message: exp:MEAN, ...")
-    p.add_argument("--bandwidth", type=float, default=math.inf,
-                   help="bytes per second of each worker's link")
-    p.add_argument("--server-bandwidth", type=float, default=math.inf,
-                   help="bytes per second of the server's shared link (default: unlimited)")
-    p.add_argument("--overlap", nargs="?", const=True, default=False,
-                   help="send and fetch in the background while computing (async, ssp:S, "
-                        "hogwild)")
-    p.add_argument("--apply-time", type=float, default=0.0,
-                   help="simulated server seconds per gradient")
-    p.add_argument("--delay", help="real backends: extra sleep per gradient (a distribution)")
-    p.add_argument("--fail", help="WORKER:AFTER_GRADIENTS[,...]: kill workers mid-run")
-    p.add_argument("--target-loss", type=float, help="report the time to reach this loss")
-    p.add_argument("--target-accuracy", type=float,
-                   help="report the time to reach this held-out accuracy, in (0, 1]")
-    p.add_argument("--eval-points", type=int, default=100)
-    p.add_argument("--progress", action="store_true", help="show a progress bar")
-    p.add_argument("--address", help="ray: cluster address (default: a local Ray)")
-    p.add_argument("--shards", type=int, default=1, help="ray: parameter-server actors")
-    p.add_argument("--ray-batch", type=int, default=1, help="ray: gradients per message")
-    p.add_argument("--json", action="store_true", help="print JSON instead of text")
-
-
-# flag (as argparse stores it) -> the problem's field it sets
-PROBLEM_OPTIONS = {"features": "features", "examples": "examples", "nonzeros": "nonzeros",
-                   "feature_overlap": "overlap", "dataset": "dataset", "data_path": "data_path",
-                   "hidden": "hidden", "activation": "activation"}
+def _progress(args):
+    """Config.progress: as --progress/--no-progress say, else a bar after PROGRESS_AFTER
+    seconds on a terminal and none in --json output or a pipe (see the docstring)."""
+    if args.progress is not None:
+        return args.progress
+    return cli_flags.PROGRESS_AFTER if not args.json and _on_terminal() else False
 
 
 def _config(args, policy) -> Config:
     from .problems import make_problem
-    if args.overlap is not True and args.overlap is not False:
-        raise ValueError(f"--overlap takes no value, got {args.overlap!r} (the sparse-logistic "
-                         "problem's share of hot features is --feature-overlap)")
     options = {field: getattr(args, flag) for flag, field in PROBLEM_OPTIONS.items()
                if getattr(args, flag) is not None}
     try:
@@ -120,7 +67,7 @@ def _config(args, policy) -> Config:
                   apply_time=args.apply_time, delay=args.delay, fail=args.fail or (),
                   target_loss=args.target_loss, target_accuracy=args.target_accuracy,
                   eval_points=args.eval_points,
-                  progress=args.progress, address=args.address, shards=args.shards,
+                  progress=_progress(args), address=args.address, shards=args.shards,
                   ray_batch=args.ray_batch)
 
 
@@ -131,66 +78,8 @@ def _checked_config(args, policy) -> Config:
         config = _config(args, policy)
         check_config(config)
     except (ValueError, ImportError) as err:
-        raise _UsageError(str(err)) from None
+        raise UsageError(str(err)) from None
     return config
-
-
-def _json_summary(result):
-    return result.to_dict()["summary"]
-
-
-def _text_summary(result):
-    s = result.summary
-    unit = "simulated s" if s.backend == "simulated" else "s"
-    lines = [
-        f"{s.policy} on {s.backend}: {s.workers} workers, problem {s.problem}, seed {s.seed}",
-        f"  time                {s.time:.4g} {unit}",
-        f"  gradients / updates {s.gradients} / {s.updates}"
-        + (f" ({s.dropped} dropped)" if s.dropped else ""),
-        f"  loss                {s.initial_loss:.4g} -> {s.final_loss:.4g}"
-        + ("  DIVERGED" if s.diverged else ""),
-        f"  staleness           mean {s.mean_staleness:.3g}, max {s.max_staleness}",
-        f"  time split          compute {s.compute_fraction:.1%}, "
-        f"communication {s.comm_fraction:.1%}, idle {s.idle_fraction:.1%}",
-        f"  gradients/s         {s.gradients_per_second:.4g}",
-    ]
-    if s.queue_fraction or s.overlap_fraction:
-        lines.insert(-1, f"  idle split          waiting {s.wait_fraction:.1%}, "
-                         f"queueing {s.queue_fraction:.1%}; communication hidden behind "
-                         f"computing {s.overlap_fraction:.1%}")
-    if s.final_accuracy is not None:
-        lines.append(f"  held-out accuracy   {s.final_accuracy:.2%}")
-    if s.time_to_target is not None or result.config.target_loss is not None:
-        ttt = "never" if s.time_to_target is None else f"{s.time_to_target:.4g} {unit}"
-        lines.append(f"  time to target      {ttt}")
-    if result.config.target_accuracy is not None:
-        tta = "never" if s.time_to_accuracy is None else f"{s.time_to_accuracy:.4g} {unit}"
-        lines.append(f"  time to accuracy    {tta}")
-    if s.failed_workers:
-        lines.append(f"  failed workers      {', '.join(map(str, s.failed_workers))}")
-    return "\n".join(lines)
-
-
-def _table(results):
-    head = ("policy", "time", "updates", "final loss", "to target", "staleness", "idle",
-            "grad/s")
-    accuracy = any(r.summary.final_accuracy is not None for r in results.values())
-    if accuracy:
-        head += ("accuracy", "to accuracy")
-    rows = []
-    for r in results.values():
-        s = r.summary
-        ttt = "-" if s.time_to_target is None else f"{s.time_to_target:.4g}"
-        row = (s.policy, f"{s.time:.4g}", str(s.updates), f"{s.final_loss:.4g}", ttt,
-               f"{s.mean_staleness:.3g}", f"{s.idle_fraction:.0%}",
-               f"{s.gradients_per_second:.4g}")
-        if accuracy:
-            row += (f"{s.final_accuracy:.2%}",
-                    "-" if s.time_to_accuracy is None else f"{s.time_to_accuracy:.4g}")
-        rows.append(row)
-    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
-    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
-    return "\n".join(fmt.format(*row) for row in (head, *rows))
 
 
 def _plot(results, path, target, target_accuracy, window=None):
@@ -227,7 +116,7 @@ def _written(what, path, write):
     try:
         return write()
     except OSError as err:
-        raise _UsageError(f"cannot write {what} to {path!r}: {err.strerror or err}") from None
+        raise UsageError(f"cannot write {what} to {path!r}: {err.strerror or err}") from None
 
 
 def _plot_format(path):
@@ -242,35 +131,35 @@ def _check_plot(path):
     _usage_on_value_error(check_writable, path, "the plot")
     formats = FigureCanvasBase.get_supported_filetypes()
     if _plot_format(path) not in formats:
-        raise _UsageError(f"cannot write the plot to {path!r}: its extension must name an "
-                          f"image format ({', '.join(sorted(formats))})")
+        raise UsageError(f"cannot write the plot to {path!r}: its extension must name an "
+                         f"image format ({', '.join(sorted(formats))})")
 
 
-def _run(config):
-    """Run one Config. What a backend can only find out when it starts (an
-    optional package missing, a cluster address where nothing answers, too
-    little shared memory) is reported like bad input: one line, exit 2."""
+def _started(work, backend):
+    """``work()``, which runs experiments. What a backend can only find out when it
+    starts (an optional package missing, a cluster address where nothing
+    answers, too little shared memory) is reported like bad input: one line, exit 2."""
     from .backends.sharedmem import NotEnoughSharedMemory
-    from .experiment import run
     try:
-        return run(config)
+        return work()
     except (ImportError, NotEnoughSharedMemory) as err:
-        raise _UsageError(str(err)) from None
+        raise UsageError(str(err)) from None
     except ValueError as err:
-        if config.backend == "simulated":    # everything was checked up front: a bug
+        if backend == "simulated":    # everything was checked up front: a bug
             raise
-        raise _UsageError(str(err)) from None
+        raise UsageError(str(err)) from None
 
 
 def _cmd_run(args):
+    from .experiment import run
     config = _checked_config(args, args.policy)
     if args.chrome_trace:
         from .chrome_trace import write
         _usage_on_value_error(check_writable, args.chrome_trace, "the trace")
-    result = _run(config)
+    result = _started(lambda: run(config), config.backend)
     if args.chrome_trace:
         _written("the trace", args.chrome_trace, lambda: write(result, args.chrome_trace))
-    print(json.dumps(_json_summary(result)) if args.json else _text_summary(result))
+    print(json.dumps(result.to_dict()["summary"]) if args.json else summary_text(result))
     if args.chrome_trace and not args.json:
         print(f"trace written to {args.chrome_trace} (open it at https://ui.perfetto.dev)")
 
@@ -280,7 +169,7 @@ def _usage_on_value_error(check, *values):
     try:
         return check(*values)
     except ValueError as err:
-        raise _UsageError(str(err)) from None
+        raise UsageError(str(err)) from None
 
 
 def _policies(args):
@@ -288,104 +177,112 @@ def _policies(args):
     return _usage_on_value_error(parse_policy_list, args.policy, "--policy")
 
 
-def _check_jobs(args, configs):
-    from .parallel import check_jobs
+def _many_runs(args):
+    """The Configs (one per policy), the seeds, the rates to try and the metric, all
+    checked: nothing runs before every run of the batch is known to be valid."""
+    from . import limits, tuning
+    from .parallel import check_jobs, seed_list
+    configs = [_checked_config(args, p) for p in _policies(args)]
     _usage_on_value_error(check_jobs, args.jobs)
-    if args.jobs > 1 and configs and configs[0].backend != "simulated":
-        raise _UsageError(f"--jobs {args.jobs}: only simulated runs go to worker processes "
-                          f"(the {configs[0].backend} backend measures wall-clock time, which "
-                          "runs side by side would distort); use --jobs 1")
+    if args.jobs > 1 and configs[0].backend != "simulated":
+        raise UsageError(f"--jobs {args.jobs}: only simulated runs go to worker processes "
+                         f"(the {configs[0].backend} backend measures wall-clock time, which "
+                         "runs side by side would distort); use --jobs 1")
+    lrs = None if args.lrs is None else _numbers("--lrs", args.lrs)
+    momenta = None if args.momenta is None else _numbers("--momenta", args.momenta)
+    metric = args.metric or "time_to_target"
+    seeds = 3 if args.tune and args.seeds is None else args.seeds
+    if args.tune:
+        _usage_on_value_error(lambda: tuning.plan(configs, lrs=lrs, momenta=momenta,
+                                                  seeds=seeds, metric=metric))
+    else:
+        _usage_on_value_error(lambda: limits.check_batch(configs if seeds is None else [
+            c.replace(seed=s) for c in configs for s in seed_list(c, seeds)]))
+    return configs, seeds, dict(lrs=lrs, momenta=momenta, metric=metric)
+
+
+def _report_seeds(text):
+    """--report-seeds: a count K, or seeds separated by commas."""
+    if text is None:
+        return None
+    if not re.fullmatch(r"\d+(,\d+)*", text):
+        raise UsageError("--report-seeds must be a count K or seeds separated by commas "
+                         f"(whole numbers), got {text!r}")
+    seeds = [int(x) for x in text.split(",")]
+    return seeds if "," in text else seeds[0]
 
 
 def _numbers(flag, text):
     try:
         return [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise _UsageError(f"{flag} must be numbers separated by commas, got {text!r}") from None
+        raise UsageError(f"{flag} must be numbers separated by commas, got {text!r}") from None
 
 
 def _cmd_compare(args):
-    from .parallel import run_many
-    configs = [_checked_config(args, p) for p in _policies(args)]
-    _check_jobs(args, configs)
+    from .experiment import compare
+    from .experiment import check_compare
+    if not args.tune:
+        for flag, value in (("--lrs", args.lrs), ("--metric", args.metric),
+                            ("--momenta", args.momenta), ("--report-seeds", args.report_seeds)):
+            if value is not None:
+                raise UsageError(f"{flag} goes with --tune; without it every policy runs at "
+                                 f"--lr {args.lr:g} and --momentum {args.momentum:g}")
+    configs, seeds, tuning = _many_runs(args)
+    fair = dict(report_seeds=_report_seeds(args.report_seeds), baseline=args.baseline)
+    if args.baseline is not None and seeds is None:
+        seeds = 3          # a paired ratio needs several seeds
+    if args.tune or args.baseline is not None:
+        _usage_on_value_error(lambda: check_compare(configs, seeds=seeds, tune=args.tune,
+                                                    **tuning, **fair))
     window = None
     if args.window:
         from .plots import check_window
         window = _usage_on_value_error(check_window, args.window)
     if args.plot is not None:
         _check_plot(args.plot)
-    fair = _fairness(args)
-    if fair:
-        return _fair_compare(args, configs, fair, window)
-    if args.jobs > 1:
-        results = dict(zip([str(c.policy) for c in configs], run_many(configs, jobs=args.jobs)))
-    else:
-        results = {str(c.policy): _run(c) for c in configs}
+    results = _started(lambda: compare(
+        [str(c.policy) for c in configs], configs[0], seeds=seeds, tune=args.tune,
+        jobs=args.jobs, **(tuning if args.tune else {}), **fair), configs[0].backend)
     if args.json:
-        print(json.dumps([_json_summary(r) for r in results.values()]))
+        print(json.dumps([r.to_dict() if isinstance(r, Runs) else r.to_dict()["summary"]
+                          for r in results.values()]))
     else:
-        print(_table(results))
+        print(comparison_table(results))
+        paired = [str(r.paired) for r in results.values() if getattr(r, "paired", None)]
+        if paired:
+            print("\n".join(["", "paired, seed by seed:"] + paired))
     if args.plot:
         _plot(results, args.plot, args.target_loss, args.target_accuracy, window)
         if not args.json:
             print(f"plots written to {args.plot}")
-
-
-def _fair_compare(args, configs, fair, window):
-    """compare with --baseline (seeds) or, with --tune, --momenta and --report-seeds:
-    each policy over several seeds, its Runs as JSON or one line each, and the
-    paired ratios to the baseline under them."""
-    from .backends.sharedmem import NotEnoughSharedMemory
-    from .experiment import check_compare, compare
-    if not args.tune and {"momenta", "report_seeds"} & set(fair):
-        raise _UsageError("--momenta and --report-seeds go with --tune (to run at one "
-                          "momentum: --momentum)")
-    names = [str(c.policy) for c in configs]
-    checks = dict(seeds=3, tune=args.tune, **fair)
-    _usage_on_value_error(lambda: check_compare(configs, **checks))
-    try:
-        results = compare(names, configs[0], jobs=args.jobs, **checks)
-    except (ImportError, NotEnoughSharedMemory) as err:    # as _run: found when starting
-        raise _UsageError(str(err)) from None
-    if args.json:
-        print(json.dumps([r.to_dict() for r in results.values()]))
-    else:
-        print("\n".join(repr(r) for r in results.values()))
-        print("\n".join(str(r.paired) for r in results.values() if r.paired is not None))
-    if args.plot:
-        _plot(results, args.plot, args.target_loss, args.target_accuracy, window)
-        if not args.json:
-            print(f"plots written to {args.plot}")
+    if len(configs) > 1 and not args.tune:     # the caveat, under the table
+        sys.stdout.flush()
+        print(f"asynclab: warning: every policy ran at the same untuned rate (--lr "
+              f"{args.lr:g}), but each has its own best rate; for a fair comparison add "
+              "--tune (with --target-loss)", file=sys.stderr)
 
 
 def _cmd_tune(args):
     from . import tuning
-    configs = [_checked_config(args, p) for p in _policies(args)]
-    lrs = None if args.lrs is None else _numbers("--lrs", args.lrs)
-    momenta = _fairness(args).get("momenta")
-    _check_jobs(args, configs)
-    _usage_on_value_error(lambda: tuning.plan(configs, lrs=lrs, momenta=momenta,
-                                              seeds=args.seeds, metric=args.metric))
-    found = tuning.tune_all(configs, lrs=lrs, momenta=momenta, seeds=args.seeds,
-                            metric=args.metric, jobs=args.jobs)
+    configs, seeds, settings = _many_runs(args)
+    found = _started(lambda: tuning.tune_all(configs, seeds=seeds, jobs=args.jobs, **settings),
+                     configs[0].backend)
     if args.json:
         print(json.dumps({t.policy: t.to_dict() for t in found}))
         return
-    print("\n\n".join(map(str, found)))
-    print("\nbest: " + "; ".join(f"{t.policy} at lr {t.best_lr:g}" + (
-        f", momentum {t.best_momentum:g}" if momenta else "") + (
-        f" ({t.metric} {t.best.estimate.mean:.4g})" if t.reached else "") for t in found))
+    print(tuning_text(found, configs[0].backend))
 
 
 def _cmd_quiz(args):
     from .course import quiz
     if args.csv and not args.progress:
-        raise _UsageError("--csv goes with --progress (the question list is JSON or text)")
+        raise UsageError("--csv goes with --progress (the question list is JSON or text)")
     questions = quiz.list_questions(lesson=args.lesson)
     if not questions:
         lessons = sorted({q["lesson"] for q in quiz.list_questions()})
-        raise _UsageError(f"no questions for lesson {args.lesson}; lessons with questions: "
-                          f"{', '.join(map(str, lessons))}")
+        raise UsageError(f"no questions for lesson {args.lesson}; lessons with questions: "
+                         f"{', '.join(map(str, lessons))}")
     if args.progress:
         answers = quiz.progress(lesson=args.lesson)
         if args.csv:
@@ -403,88 +300,14 @@ def _cmd_quiz(args):
                 print(f"    {chr(ord('a') + i)}) {option['text']}")
 
 
-def _fairness_flags(p, compare=False):
-    """Fair comparisons: momentum tuned with the rate; for compare, fresh report seeds
-    and a paired baseline."""
-    p.add_argument("--momenta", metavar="LIST",
-                   help="momenta to tune with every rate, comma-separated, each in [0, 1), "
-                        "e.g. 0,0.5,0.9 (default: only --momentum)")
-    if compare:
-        p.add_argument("--report-seeds", metavar="K_OR_LIST",
-                       help="tuned: report each best setting on K other seeds, after the "
-                            "tuning seeds, or on these comma-separated ones (default: as "
-                            "many as the tuning seeds)")
-        p.add_argument("--baseline", metavar="POLICY",
-                       help="one of --policy: every other policy's time to target over its, "
-                            "seed by seed: geometric mean ratio and 95%% interval")
-
-
-def _fairness(args) -> dict:
-    """The fairness flags given, as keyword arguments of tune / compare."""
-    found = {}
-    if args.momenta is not None:
-        found["momenta"] = _numbers("--momenta", args.momenta)
-    if getattr(args, "report_seeds", None) is not None:
-        text = args.report_seeds
-        if not re.fullmatch(r"\d+(,\d+)*", text):
-            raise _UsageError("--report-seeds must be a count K or seeds separated by "
-                              f"commas (whole numbers), got {text!r}")
-        seeds = [int(x) for x in text.split(",")]
-        found["report_seeds"] = seeds if "," in text else seeds[0]
-    if getattr(args, "baseline", None) is not None:
-        found["baseline"] = args.baseline
-    return found
-
-
-def _jobs_flag(p):
-    p.add_argument("--jobs", type=int, default=1,
-                   help="simulated runs at once, in worker processes (default 1)")
-
-
-def build_parser():
-    parser = _Parser(prog="asynclab", description="Synchronous versus asynchronous SGD.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    p = sub.add_parser("run", help="run one experiment")
-    _experiment_flags(p)
-    p.add_argument("--chrome-trace", metavar="FILE",
-                   help="write the trace to FILE for Perfetto or chrome://tracing")
-    p.set_defaults(func=_cmd_run)
-    p = sub.add_parser("compare", help="run several policies on the same cluster")
-    _experiment_flags(p, many_policies=True)
-    p.add_argument("--plot", help="write timelines and loss curves to this PNG file")
-    p.add_argument("--window", metavar="T0:T1", help="--plot: timelines from T0 to T1 seconds")
-    _jobs_flag(p)
-    _fairness_flags(p, compare=True)
-    p.set_defaults(func=_cmd_compare, tune=False)
-    p = sub.add_parser("tune", help="find each policy's best learning rate over several seeds")
-    _experiment_flags(p, many_policies=True)
-    p.add_argument("--lrs", help="learning rates to try, comma-separated (default: "
-                                 + ",".join(f"{x:g}" for x in DEFAULT_LRS) + ")")
-    p.add_argument("--seeds", type=int, default=3, help="K: seeds SEED .. SEED+K-1 (default 3)")
-    p.add_argument("--metric", default="time_to_target",
-                   help=f"what to minimise: {', '.join(METRICS)} (default time_to_target, "
-                        "which needs --target-loss)")
-    _jobs_flag(p)
-    _fairness_flags(p)
-    p.set_defaults(func=_cmd_tune)
-    p = sub.add_parser("quiz", help="the course's quiz questions, and your progress")
-    what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--list", action="store_true", help="list the questions")
-    what.add_argument("--progress", action="store_true",
-                      help="your answers so far ($ASYNCLAB_HOME), one row per question")
-    p.add_argument("--lesson", type=int, help="only this lesson's questions")
-    form = p.add_mutually_exclusive_group()
-    form.add_argument("--json", action="store_true")
-    form.add_argument("--csv", action="store_true", help="--progress as CSV")
-    p.set_defaults(func=_cmd_quiz)
-    return parser
+COMMANDS = {"run": _cmd_run, "compare": _cmd_compare, "tune": _cmd_tune, "quiz": _cmd_quiz}
 
 
 def main(argv=None):
     try:
-        args = build_parser().parse_args(argv)
-        args.func(args)
-    except _UsageError as err:
+        args = parse(argv)
+        COMMANDS[args.command](args)
+    except UsageError as err:
         print(f"asynclab: error: {err}", file=sys.stderr)
         return 2
     except (StalledError, WorkerError) as err:

@@ -97,7 +97,8 @@ class Config:
     target_loss: float | None = None
     target_accuracy: float | None = None   # report the time to this held-out accuracy
     eval_points: int = 100           # how many times the full loss is evaluated
-    progress: bool = False           # show a tqdm progress bar
+    progress: bool | float = False   # a tqdm progress bar: True shows it at once; a number
+                                     # of seconds, only once the run has lasted that long
     address: str | None = None       # Ray: cluster address; None starts a local Ray
     shards: int = 1                  # Ray: parameter-server actors holding slices
     ray_batch: int = 1               # Ray: gradients a worker sends per message
@@ -149,13 +150,25 @@ class Config:
                 raise ValueError(f"target_accuracy needs a problem that reports accuracy "
                                  f"(logistic, sparse-logistic, mlp), not {self.problem.name!r}")
         s("eval_points", _number("eval_points", self.eval_points, low=2, integer=True))
-        s("progress", _flag("progress", self.progress))
+        s("progress", self._progress_delay(self.progress))
         s("shards", _number("shards", self.shards, low=1, integer=True))
         s("ray_batch", _number("ray_batch", self.ray_batch, low=1, integer=True))
         if self.policy.backups >= self.workers:
             raise ValueError(f"policy {self.policy.name!r} drops {self.policy.backups} of "
                              f"{self.workers} gradients per step; allowed: B < workers")
         limits.check(self)     # sizes that would take hours or all memory
+
+    @staticmethod
+    def _progress_delay(value):
+        """True or False, or the seconds a run must last before its bar appears."""
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        try:
+            delay = _number("progress", value, low=0)
+        except ValueError:
+            raise ValueError(f"progress must be True, False or a number of seconds >= 0, "
+                             f"got {value!r}") from None
+        return delay if delay > 0 else True     # after 0 s: at once
 
     def _check_combinations(self):
         policy = self.policy

@@ -12,20 +12,25 @@ what it runs, so a Config must refer only to importable code. A problem class
 defined in a notebook (module ``__main__`` without a file) cannot be imported
 there; such runs, and runs on real backends (whose wall-clock timings would
 disturb each other), run here one after another, and a warning says why.
+
+Progress: a batch of runs whose Configs ask for a bar (``progress``) shows
+one bar over the batch, counting finished runs, instead of one per run.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import multiprocessing
 import os
 import pickle
 import sys
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 from . import limits
 from .backends import get_backend
+from .backends.base import new_bar
 from .config import Config, _number
 
 __all__ = ["run_many", "seed_list"]
@@ -62,17 +67,46 @@ def run_many(configs, *, seeds=None, jobs=1) -> list:
         configs = [c.replace(seed=s) for c in configs for s in seed_list(c, seeds)]
     jobs = check_jobs(jobs)
     limits.check_batch(configs)
-    if jobs == 1 or len(configs) < 2:
-        return [_run_one(c) for c in configs]
-    reason = _why_not_in_processes(configs)
+    if len(configs) < 2:
+        return [_run_one(c) for c in configs]      # one run: its own bar, over its gradients
+    reason = None if jobs == 1 else _why_not_in_processes(configs)
     if reason:
         warnings.warn(f"jobs={jobs}: {reason}; running the {len(configs)} runs one after "
                       "another in this process instead", RuntimeWarning, stacklevel=2)
-        return [_run_one(c) for c in configs]
+    shown = next((c.progress for c in configs if c.progress), False)
+    bar = new_bar(shown, total=len(configs), desc=f"{len(configs)} runs", unit="run")
+    quiet = [c.replace(progress=False) for c in configs] if bar is not None else configs
+    try:
+        if jobs == 1 or reason:
+            results = []
+            for config in quiet:
+                results.append(_run_one(config))
+                _tick(bar)
+        else:
+            results = _in_processes(quiet, jobs, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    if bar is None:
+        return results
+    # The Results carry the Configs as given (the runs ran without their own bars).
+    return [dataclasses.replace(r, config=c) for r, c in zip(results, configs)]
+
+
+def _tick(bar):
+    if bar is not None:
+        bar.update(1)
+
+
+def _in_processes(configs, jobs, bar):
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(min(jobs, len(configs)), mp_context=context) as pool:
         try:
-            return list(pool.map(_run_one, configs))
+            futures = [pool.submit(_run_one, c) for c in configs]
+            for done in as_completed(futures):
+                done.result()                  # a failed run raises here, as soon as it fails
+                _tick(bar)
+            return [f.result() for f in futures]
         except BrokenProcessPool:
             raise RuntimeError(
                 "a worker process stopped before its runs were done (a script that runs "

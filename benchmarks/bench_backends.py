@@ -32,7 +32,7 @@ from threadpoolctl import threadpool_limits
 
 import asynclab
 
-SMALL_STEPS = asynclab.Logistic()                                # d = 1000, 2000 examples
+SMALL_STEPS = asynclab.Logistic(features=1000, examples=2000)   # d = 1000
 LARGE_STEPS = asynclab.Logistic(features=100_000, examples=256)  # d = 100000
 PER_WORKER = {SMALL_STEPS: 40_000, LARGE_STEPS: 150}             # gradients per worker
 BATCH, LR = 32, 0.1

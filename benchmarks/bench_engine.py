@@ -51,7 +51,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     n = 10_000 if args.quick else 100_000
-    problem = asynclab.Logistic()
+    problem = asynclab.Logistic(features=1000, examples=2000)
     _ = problem.data
     config = asynclab.Config(problem=problem, policy="async", workers=1, gradients=n, lr=0.1)
     with threadpool_limits(1):  # one BLAS thread, the same for both sides

@@ -4,7 +4,7 @@
     python benchmarks/bench_ray.py --quick    # 1000 gradients, best of 2
     python benchmarks/bench_ray.py --features 1000000 --gradients 60   # large vectors
 
-Both sides run on one local Ray, on the default logistic problem (d=1000,
+Both sides run on one local Ray, on a logistic problem (d=1000, 2000 examples,
 batch 32), with 2 workers and one actor per worker and per server, and are
 timed from the moment their actors are up until the last gradient is applied.
 ``benchmarks/ray_reference.py`` is the example's pattern written directly

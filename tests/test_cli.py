@@ -33,8 +33,11 @@ def test_run_json_has_the_contract_fields(capsys):
 
 
 def test_old_command_lines_keep_every_old_field_and_value(capsys, request):
-    """Summaries written by the engine before issue 11 (tests/golden): without the
-    new flags, every field they had keeps its value; the new fractions are added."""
+    """Summaries written by the engine before issue 11 (tests/golden, the first five,
+    on the problem that was the default then: --features 1000 --examples 2000):
+    without the new flags, every field they had keeps its value; the new fractions
+    are added. The last five are the same command lines on today's default problem
+    (logistic, 50 features, 1,000 examples), written when it became the default."""
     cases = json.loads((request.path.parent / "golden" / "cli_summaries.json").read_text())
     for case in cases:
         code, out, _ = run_cli(capsys, "run", "--json", *case["args"])
@@ -84,15 +87,70 @@ def test_text_summary_is_readable(capsys):
     assert "sync on simulated" in out and "time to target" in out and "idle" in out
 
 
+def summary_rows(out):
+    """{label: text} of a run's text summary (labels fill a fixed-width column)."""
+    from asynclab.cli_text import LABEL
+    return {line[2:2 + LABEL].strip(): line[2 + LABEL:] for line in out.splitlines()[1:]}
+
+
+def test_text_summary_says_what_was_run_and_gives_times_with_units(capsys):
+    args = ["run", "--policy", "ssp:2", "--lr", "0.3", "--batch", "16", "--latency",
+            "exp:0.05", "--straggler", "0.1:5", "--target-loss", "0.5", *SMALL]
+    code, out, _ = run_cli(capsys, *args)
+    rows = summary_rows(out)
+    assert code == 0
+    assert rows["settings"] == "lr 0.3, batch 16, momentum 0, budget 200 gradients"
+    assert rows["problem"] == "logistic: 20 parameters, 200 training examples, 50 held out"
+    assert rows["cluster"] == ("compute exp:1 s per gradient, stragglers 0.1:5, "
+                               "latency exp:0.05 s")
+    summary = json.loads(run_cli(capsys, *args, "--json")[1])
+    from asynclab.durations import reading
+    assert rows["time"] == reading(summary["time"], "simulated") == "88.37 simulated s (1 min 28 s)"
+    assert rows["time to target"] == reading(summary["time_to_target"], "simulated") + (
+        " (loss 0.5)")
+    assert rows["gradients/s"].endswith(" per simulated s")
+    assert "e+" not in out and "e-" not in out    # plain numbers, no exponents
+
+
+def test_a_long_simulated_time_reads_in_hours(capsys):
+    code, out, _ = run_cli(capsys, "run", "--compute", "const:100", *SMALL)
+    assert code == 0 and summary_rows(out)["time"] == "5,000 simulated s (1 h 23 min)"
+
+
+def test_the_default_problem_is_the_lessons_logistic_problem(capsys):
+    """The default a newcomer meets (50 features, 1,000 examples) is the one the lessons
+    use, from the command line and from Python alike, and it learns: held-out
+    accuracy near what a fully fitted model gets (89.6%; with 1,000 features it
+    was 74.8%)."""
+    assert asynclab.Config().problem == asynclab.Logistic(features=50, examples=1000)
+    assert asynclab.make_problem("logistic") == asynclab.Config().problem
+    summary = json.loads(run_cli(capsys, "run", "--json")[1])
+    assert summary == asynclab.run().to_dict()["summary"]
+    assert summary["problem"] == "logistic" and summary["final_accuracy"] > 0.85
+
+
 def test_compare_prints_a_table_and_writes_plots(capsys, tmp_path):
     png = tmp_path / "cmp.png"
     code, out, _ = run_cli(capsys, "compare", "--policy", "sync,async,backup:1", "--plot",
                            str(png), *SMALL)
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split()[0] == "policy" and [l.split()[0] for l in lines[1:4]] == [
-        "sync", "async", "backup:1"]
+    assert lines[0].split()[:3] == ["policy", "lr", "time"]
+    assert [l.split()[0] for l in lines[2:5]] == ["sync", "async", "backup:1"]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_table_columns_carry_units(capsys):
+    code, out, _ = run_cli(capsys, "compare", "--policy", "sync,async", "--target-loss", "0.6",
+                           *SMALL)
+    names, units = out.splitlines()[:2]
+
+    def unit_of(name):     # the text under the column's name (columns are right-aligned)
+        end = names.index(name) + len(name)
+        return units[:end].split("  ")[-1].strip()
+    assert unit_of("time") == "simulated s" and unit_of("to target") == "simulated s"
+    assert unit_of("staleness") == "updates" and unit_of("gradients") == "per simulated s"
+    assert unit_of("final loss") == "training" and unit_of("accuracy") == "held-out"
 
 
 def test_compare_json_is_a_list_of_summaries(capsys):
@@ -213,8 +271,9 @@ def test_compare_on_a_classifier_adds_accuracy_to_the_table_and_the_plot(capsys,
     png = tmp_path / "cmp.png"
     code, out, _ = run_cli(capsys, "compare", "--policy", "sync,async", "--plot", str(png),
                            "--target-accuracy", "0.5", *MLP_ARGS)
-    head = out.splitlines()[0].split()
-    assert code == 0 and head[-3:] == ["accuracy", "to", "accuracy"]
+    head, units = out.splitlines()[:2]
+    assert code == 0 and "accuracy" in head.split() and "to accuracy" in head
+    assert "held-out" in units
     import matplotlib.image
     height = matplotlib.image.imread(png).shape[0]
     run_cli(capsys, "compare", "--policy", "sync,async", "--plot", str(png), "--problem",
@@ -252,6 +311,22 @@ def test_tune_text_names_the_best_rates_and_seeds_start_at_seed(capsys):
                            "--seed", "4", *TUNE)
     assert code == 0 and "seeds 4, 5" in out and out.strip().splitlines()[-1].startswith(
         "best: async at lr ")
+
+
+def test_tune_text_gives_the_unit_of_its_times(capsys):
+    code, out, _ = run_cli(capsys, "tune", "--policy", "async", "--lrs", "0.5,2", "--seeds", "2",
+                           "--json", *TUNE)
+    best = json.loads(out)["async"]
+    mean = next(row["mean"] for row in best["rows"] if row["lr"] == best["lr"])
+    code, out, _ = run_cli(capsys, "tune", "--policy", "async", "--lrs", "0.5,2", "--seeds", "2",
+                           *TUNE)
+    from asynclab.durations import reading
+    assert code == 0 and out.startswith("Times in simulated s.\n")
+    assert out.strip().splitlines()[-1] == (f"best: async at lr {best['lr']:g}, time to target "
+                                            f"{reading(mean, 'simulated')}")
+    code, out, _ = run_cli(capsys, "tune", "--policy", "async", "--lrs", "0.5,2", "--seeds", "2",
+                           "--metric", "final_loss", *TUNE)
+    assert code == 0 and not out.startswith("Times") and ", final loss 0." in out
 
 
 def test_compare_in_parallel_prints_the_same_table(capsys, tmp_path):
@@ -293,8 +368,8 @@ def test_bad_tune_and_export_input_exits_2_with_one_line(capsys, args, needle):
 
 
 def test_a_plot_that_cannot_be_written_is_refused_before_running(capsys, tmp_path, monkeypatch):
-    import asynclab.cli
-    monkeypatch.setattr(asynclab.cli, "_run", lambda config: pytest.fail("it ran"))
+    import asynclab.parallel
+    monkeypatch.setattr(asynclab.parallel, "_run_one", lambda config: pytest.fail("it ran"))
     code, out, err = run_cli(capsys, "compare", "--plot", str(tmp_path / "x.foo"), *SMALL)
     assert code == 2 and out == "" and "its extension must name an image format (" in err
     assert len(err.strip().splitlines()) == 1 and not list(tmp_path.iterdir())
@@ -333,7 +408,8 @@ def test_tune_momenta_json_carries_each_policys_rate_and_momentum(capsys):
             (0.5, 0.0), (2.0, 0.0), (0.5, 0.5), (2.0, 0.5)]
     code, text, _ = run_cli(capsys, "tune", "--policy", "sync", "--lrs", "0.5,2", "--momenta",
                             "0,0.5", "--seeds", "2", *TUNE)
-    assert code == 0 and text.splitlines()[1].split()[:3] == ["lr", "momentum", "mean"]
+    header = next(line for line in text.splitlines() if line.split()[:1] == ["lr"])
+    assert code == 0 and header.split()[:3] == ["lr", "momentum", "mean"]
     assert ", momentum " in text.strip().splitlines()[-1]
 
 
@@ -359,9 +435,9 @@ def test_compare_with_a_baseline_gives_paired_ratios(capsys):
     (["tune", "--momenta", "-0.5"], "momenta must each be in [0, 1), got -0.5"),
     (["tune", "--momenta", "a"], "--momenta must be numbers separated by commas, got 'a'"),
     (["tune", "--momenta", ","], "momenta must be a non-empty list"),
-    (["compare", "--momenta", "0,0.5"], "--momenta and --report-seeds go with --tune"),
-    (["compare", "--report-seeds", "3"], "--momenta and --report-seeds go with --tune"),
-    (["compare", "--report-seeds", "1,x"], "--report-seeds must be a count K or seeds"),
+    (["compare", "--momenta", "0,0.5"], "--momenta goes with --tune"),
+    (["compare", "--report-seeds", "3"], "--report-seeds goes with --tune"),
+    (["compare", "--tune", "--report-seeds", "1,x"], "--report-seeds must be a count K or seeds"),
     (["compare", "--baseline", "ssp:2"], "baseline 'ssp:2' must be one of the policies "
                                          "compared: sync, async"),
     (["compare", "--baseline", "bogus"], "unknown policy 'bogus'"),
@@ -375,3 +451,93 @@ def test_bad_fairness_input_exits_2_with_one_line(capsys, args, needle):
 def test_compare_baseline_needs_a_target(capsys):
     code, out, err = run_cli(capsys, "compare", "--baseline", "sync")
     assert code == 2 and "needs a target: set target_loss (--target-loss)" in err
+
+
+# -- compare: fair comparisons, the warning, units ------------------------------------------
+def test_compare_warns_in_one_line_when_policies_share_an_untuned_rate(capsys):
+    code, out, err = run_cli(capsys, "compare", "--policy", "sync,async", *SMALL)
+    assert code == 0 and len(err.splitlines()) == 1
+    assert err.startswith("asynclab: warning: every policy ran at the same untuned rate "
+                          "(--lr 0.1)") and "--tune" in err
+    code, out, err = run_cli(capsys, "compare", "--policy", "sync,async", "--json", *SMALL)
+    assert code == 0 and len(json.loads(out)) == 2 and "warning" in err   # stdout stays JSON
+    code, _, err = run_cli(capsys, "compare", "--policy", "sync,async", "--seeds", "2", *SMALL)
+    assert code == 0 and "untuned rate" in err              # several seeds, still one rate
+    for args in (["--policy", "async"],
+                 ["--tune", "--lrs", "0.5,1", "--seeds", "2", "--target-loss", "0.6"]):
+        code, _, err = run_cli(capsys, "compare", *args, *SMALL)
+        assert code == 0 and err == "", args
+
+
+def test_compare_tune_is_the_library_compare(capsys):
+    code, out, err = run_cli(capsys, "compare", "--policy", "sync,async", "--tune", "--lrs",
+                             "0.1,0.5,2", "--seeds", "2", "--json", *TUNE)
+    assert code == 0, err
+    config = asynclab.Config(problem=asynclab.Logistic(features=20, examples=200),
+                             gradients=300, target_loss=0.45)
+    same = asynclab.compare(["sync", "async"], config, seeds=2, tune=True, lrs=[0.1, 0.5, 2])
+    assert json.loads(out) == json.loads(json.dumps([r.to_dict() for r in same.values()]))
+    found = {r["policy"]: r for r in json.loads(out)}
+    assert found["sync"]["tuning"]["lr"] == found["sync"]["lr"]
+    assert found["async"]["seeds"] == [2, 3] and found["async"]["summary"]["time"]["n"] == 2
+    assert found["async"]["tuning"]["seeds"] == [0, 1]      # tuned on 0, 1; reported on 2, 3
+    _, again, _ = run_cli(capsys, "compare", "--policy", "sync,async", "--tune", "--lrs",
+                          "0.1,0.5,2", "--seeds", "2", "--json", "--jobs", "2", *TUNE)
+    assert again == out                           # in worker processes: the same numbers
+
+
+def test_compare_tune_text_shows_each_policys_rate_means_and_intervals(capsys):
+    code, out, _ = run_cli(capsys, "compare", "--policy", "sync,async", "--tune", "--lrs",
+                           "0.1,0.5", "--seeds", "3", *TUNE)
+    lines = out.splitlines()
+    names = lines[0].split()
+    assert code == 0 and names[:3] == ["policy", "lr", "seeds"] and "reached" in names
+    config = asynclab.Config(problem=asynclab.Logistic(features=20, examples=200),
+                             gradients=300, target_loss=0.45)
+    same = asynclab.compare(["sync", "async"], config, seeds=3, tune=True, lrs=[0.1, 0.5])
+    for line, (policy, runs) in zip(lines[2:4], same.items()):
+        cells = line.split()
+        assert cells[:3] == [policy, f"{runs.config.lr:g}", "3"]
+        time = runs.summary["time"]
+        from asynclab.durations import seconds
+        assert f"{seconds(time.mean)} [{seconds(time.low, 3)}, {seconds(time.high, 3)}]" in line
+    assert "Means over the seeds" in out
+    edge = [f"{p}: lr {r.config.lr:g} is the best of 0.1, 0.5 by time_to_target: at the edge"
+            for p, r in same.items() if r.tuning.at_edge]
+    assert edge and all(note in out for note in edge)
+
+
+def test_compare_with_seeds_runs_each_policy_at_its_lr_with_every_seed(capsys):
+    code, out, _ = run_cli(capsys, "compare", "--policy", "sync,async", "--seeds", "3",
+                           "--lr", "0.5", "--json", *SMALL)
+    runs = json.loads(out)
+    assert code == 0 and [r["lr"] for r in runs] == [0.5, 0.5]
+    assert all(r["seeds"] == [0, 1, 2] and "tuning" not in r for r in runs)
+
+
+def test_real_backends_say_their_times_are_wall_clock_seconds(capsys):
+    code, out, _ = run_cli(capsys, "run", "--backend", "thread", "--workers", "2",
+                           "--gradients", "40", "--features", "20", "--examples", "200")
+    rows = summary_rows(out)
+    assert code == 0 and "wall-clock s" in rows["time"] and "simulated" not in out
+    assert rows["gradients/s"].endswith("per wall-clock s")
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["compare", "--lrs", "0.1"], "--lrs goes with --tune; without it every policy runs at --lr"),
+    (["compare", "--metric", "final_loss"], "--metric goes with --tune"),
+    (["compare", "--tune"], "metric 'time_to_target' needs a target"),
+    (["compare", "--seeds", "0"], "seeds must be at least 1, got 0"),
+    (["compare", "--tune", "--seeds", "0", "--target-loss", "0.4"], "seeds must be at least 1"),
+    (["compare", "--tune", "--lrs", "a", "--target-loss", "0.4"], "--lrs must be numbers"),
+    (["compare", "--tune", "--metric", "speed", "--target-loss", "0.4"], "unknown metric"),
+    (["compare", "--seeds", "20000"], "seeds must be at most 10,000"),
+    (["run", "--seeds", "2"], "unrecognized arguments: --seeds 2"),
+    (["run", "--tune"], "unrecognized arguments: --tune"),
+    (["run", "--progress=1"], "ignored explicit argument '1'"),
+    (["tune", "--tune"], "unrecognized arguments: --tune"),
+])
+def test_bad_fair_comparison_input_exits_2_with_one_line(capsys, args, needle):
+    code, out, err = run_cli(capsys, *args)
+    assert code == 2 and out == "", err
+    assert len(err.strip().splitlines()) == 1 and needle in err, err

@@ -45,7 +45,8 @@ def floats(low, high):
     return number(st.floats(low, high, allow_nan=False).map(lambda x: f"{x:.4g}"))
 
 
-# flag -> strategy of its value (None: a switch without a value)
+# flag -> strategy of its value (None: a switch without a value; a strategy that draws
+# None gives the flag alone)
 FLAGS = {
     "--policy": st.one_of(st.sampled_from(["sync", "async", "hogwild", "ssp:2", "backup:1",
                                            "local:3", "allreduce", "ssp:", "backup:9",
@@ -75,7 +76,7 @@ FLAGS = {
         ["exp:0.05", "lognormal:0.1:1", "const:0.2", "exp:-1", "exp:0", "normal:1"])),
     "--bandwidth": floats(1.0, 1e9),
     "--server-bandwidth": floats(1.0, 1e9),
-    "--overlap": None,
+    "--overlap": st.one_of(st.none(), st.none(), st.sampled_from(["0.3", "1", "x"])),
     "--feature-overlap": floats(0, 1.0),
     "--apply-time": floats(0, 0.5),
     "--fail": st.one_of(st.sampled_from(["0:5", "1:0", "9:1", "0:x"]), JUNK),
@@ -96,6 +97,9 @@ FLAGS = {
                                                  "2,2"]), JUNK, HUGE),
     "--baseline": st.one_of(st.sampled_from(["sync", "async", "ssp:2", "hogwild", "sync,async",
                                              "x"]), JUNK),
+    "--tune": None,
+    "--progress": None,
+    "--no-progress": None,
     "--window": st.one_of(st.sampled_from(["0:10", "10:5", "3:3", "-1:1", "0:inf"]), JUNK),
     # Only paths under OUT (or impossible ones): a junk name would be a file in the cwd.
     "--chrome-trace": st.sampled_from([f"{OUT}/t.json", OUT, f"{OUT}/no/t.json", "",
@@ -115,8 +119,9 @@ def command_lines(draw):
                  "--seeds", "1"]
     for flag in chosen:
         argv.append(flag)
-        if FLAGS[flag] is not None:
-            argv.append(draw(FLAGS[flag]))
+        value = None if FLAGS[flag] is None else draw(FLAGS[flag])
+        if value is not None:
+            argv.append(value)
     # Keep runs that are valid small: the default budget and sizes are small already,
     # but an unbounded --gradients default must not meet a huge --workers unnoticed.
     return argv
@@ -136,24 +141,28 @@ def test_any_command_line_gets_an_answer_or_one_line(argv):
     if code == 2:
         assert out == "" and len(err.strip().splitlines()) == 1, (argv, err)
         assert err.startswith("asynclab: error: "), (argv, err)
-    elif code == 1:
-        assert err.startswith("asynclab: run failed: "), (argv, err)
+    # What is not a progress bar (which --progress may ask for, on stderr).
+    said = [line for line in err.replace("\r", "\n").splitlines() if line and "%|" not in line]
+    if code == 1:
+        assert said[0].startswith("asynclab: run failed: "), (argv, err)
+    elif code == 0 and argv[0] == "compare":    # at most the caveat of an untuned comparison
+        assert len(said) <= 1 and all(s.startswith("asynclab: warning: ") for s in said), err
     # Nothing the grammar allows is big: a run that took long was not refused in time.
     assert seconds < 30, (argv, seconds)
 
 
 @pytest.mark.parametrize("args, needle", [
     (["--gradients", "1000000000"], "gradients must be at most"),
-    (["--batch", "100000"], "batch must be at most the problem's 2000 examples"),
+    (["--batch", "100000"], "batch must be at most the problem's 1000 examples"),
     (["--examples", "1000000000"], "the problem's data in bytes"),
     (["--workers", "1000000"], "workers must be at most 100000"),
     (["--gradients", "5000000", "--batch", "1000", "--features", "1000"],
      "gradients x batch x parameters"),
     (["--backend", "thread", "--latency", "3600"], "latency must be at most 60 s"),
-    (["--backend", "thread", "--bandwidth", "1"],          # 8000 bytes a message: 8000 s
-     "message time (latency + 8000 bytes / bandwidth 1) must be at most 60 s"),
+    (["--backend", "thread", "--bandwidth", "1"],          # 400 bytes a message: 400 s
+     "message time (latency + 400 bytes / bandwidth 1) must be at most 60 s"),
     (["--backend", "process", "--latency", "59", "--bandwidth", "100"],
-     "message time (latency + 8000 bytes / bandwidth 100) must be at most 60 s"),
+     "message time (latency + 400 bytes / bandwidth 100) must be at most 60 s"),
     (["--backend", "thread", "--policy", "allreduce", "--workers", "64", "--latency", "1"],
      "allreduce step time (2(N-1) = 126 ring rounds) must be at most 60 s"),
     (["--problem", "mlp", "--hidden", "1000000000"], "the problem's data in bytes"),

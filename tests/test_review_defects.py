@@ -12,19 +12,31 @@ SMALL = asynclab.Logistic(features=50, examples=500)
 
 
 # 5. Config(staleness_aware="False") became True and progress="no" stayed a string.
-@pytest.mark.parametrize("field", ["staleness_aware", "overlap", "progress"])
+@pytest.mark.parametrize("field", ["staleness_aware", "overlap"])
 @pytest.mark.parametrize("value", ["False", "no", "", 2, 0.5, None, [True]])
 def test_a_boolean_field_takes_only_a_boolean(field, value):
     with pytest.raises(ValueError, match=f"^{field} must be True or False, got "):
         asynclab.Config(problem=SMALL, **{field: value})
 
 
-@pytest.mark.parametrize("field", ["staleness_aware", "progress"])
+@pytest.mark.parametrize("field", ["staleness_aware", "overlap"])
 @pytest.mark.parametrize("value, meaning", [(True, True), (False, False), (1, True), (0, False),
                                             (np.bool_(True), True)])
 def test_a_boolean_field_keeps_its_meaning(field, value, meaning):
     config = asynclab.Config(problem=SMALL, **{field: value})
     assert getattr(config, field) is meaning
+
+
+@pytest.mark.parametrize("value", ["False", "no", "", None, [True], -1])
+def test_progress_takes_a_boolean_or_seconds_never_a_string(value):
+    with pytest.raises(ValueError, match="^progress must be True, False or a number of seconds"):
+        asynclab.Config(problem=SMALL, progress=value)
+
+
+@pytest.mark.parametrize("value, meaning", [(True, True), (False, False), (np.bool_(False), False),
+                                            (0, True), (2.5, 2.5)])
+def test_progress_keeps_its_meaning(value, meaning):
+    assert asynclab.Config(problem=SMALL, progress=value).progress == meaning
 
 
 # 7. On the simulated backend a tiny bandwidth or a huge latency made time infinite,

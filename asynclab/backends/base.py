@@ -105,12 +105,19 @@ class Evaluator:
 
 
 def progress_bar(config, backend):
-    """A tqdm.auto bar over the gradient budget (a widget in Jupyter, text in a
-    terminal), or None when ``config.progress`` is off."""
-    if not config.progress:
+    """A bar over the run's gradient budget, or None when ``config.progress`` is off."""
+    return new_bar(config.progress, total=config.gradients, desc=f"{config.policy} ({backend})",
+                   unit="gradient")
+
+
+def new_bar(progress, *, total, desc, unit):
+    """A tqdm.auto bar (a widget in Jupyter, text on stderr in a terminal), or None
+    when ``progress`` is False. True shows it at once; a number of seconds shows
+    it only once the work has lasted that long, so short work shows none."""
+    if not progress:
         return None
     from tqdm.auto import tqdm
-    return tqdm(total=config.gradients, desc=f"{config.policy} ({backend})")
+    return tqdm(total=total, desc=desc, unit=unit, delay=0 if progress is True else progress)
 
 
 def show_progress(bar, done):
