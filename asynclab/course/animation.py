@@ -4,10 +4,10 @@ A live notebook shows the replay as widgets that redraw the figure on every
 frame. A page without a kernel (the course website, a trusted notebook opened
 without running it) gets this instead: two pictures of the figure (the runs
 complete, and with nothing drawn yet), every axes' pixel box, and the status
-line of every frame, animated by a few lines
-of JavaScript (``replay.js``) that add a Play button and a time slider. A page
-that runs no script shows a third picture, the figure at the replay's time, and
-its status line. The three pictures add about 200 kB to a notebook. The HTML
+line of every frame, animated by a few lines of JavaScript (``replay.js``) that
+add a Play button and a time slider. A page that runs no script shows a third
+picture, the figure at the replay's time, and its status line. The three
+pictures, at twice the figure's pixels, add about 360 kB to a notebook. The HTML
 is deterministic (no random ids, the same bytes on every run but for the
 PNGs), so nbval can compare it; lessons/nbval-sanitize.cfg masks the PNGs,
 whose bytes depend on the machine's fonts.
