@@ -252,7 +252,9 @@ def test_long_code_is_folded_short_code_shown_and_notes_speak_to_a_reader(site):
             and not re.fullmatch(r'quiz\.ask\("[^"]+"\)', c.source.strip())]
     html = page(out, lesson(3).stem + ".html")
     folded = html.select("details.site-code")
-    long = [c for c in code if len(c.source.rstrip().splitlines()) > load_builder().FOLD_LINES]
+    load_builder()
+    from site_lesson import FOLD_LINES         # beside site.py, on the path once it is loaded
+    long = [c for c in code if len(c.source.rstrip().splitlines()) > FOLD_LINES]
     assert long and len(folded) == len(long)
     assert all(not d.has_attr("open") and "lines)" in d.summary.get_text() for d in folded)
     assert len(html.select(".jp-InputArea-editor")) == len(code)
