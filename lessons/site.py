@@ -51,6 +51,8 @@ DEFAULT_OUT = HERE.parent / "build" / "site"
 MAX_PAGE_BYTES = 3_000_000
 MARKER = ".asynclab-site"          # marks a folder this builder may wipe and rewrite
 SEARCH_ASSETS = ("pagefind-ui.js", "pagefind-ui.css")     # what every page loads of the index
+IMAGE = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")
+IMAGE_KEPT = "data:asynclab-kept,"
 
 
 def default_binder():
@@ -109,14 +111,21 @@ def build(lessons_dir=HERE, out=DEFAULT_OUT, binder=None):
 def add_links(pages, lessons):
     """Link glossary terms, citations and lesson tags in every page's prose, and note each
     page's sections (for its sidebar)."""
-    trees = {name: parse(page["content"]) for name, page in pages.items()}
+    images = []                          # set aside while parsing: most of a page's bytes
+
+    def set_aside(found):
+        images.append(found.group())
+        return f"{IMAGE_KEPT}{len(images) - 1}"
+
+    trees = {name: parse(IMAGE.sub(set_aside, page["content"])) for name, page in pages.items()}
     linker = Linker(lessons, trees.get(GLOSSARY), trees.get(REFERENCES))
     for name, tree in trees.items():
         prose = tree.select(".jp-RenderedMarkdown") or [tree]
         linker.link(tree, name, prose)
         for anchor in tree.select("a.anchor-link"):   # the ¶ of a heading is not its text
             anchor["data-pagefind-ignore"] = ""
-        pages[name]["content"] = str(tree)
+        pages[name]["content"] = re.sub(rf"{IMAGE_KEPT}(\d+)",
+                                        lambda found: images[int(found.group(1))], str(tree))
         pages[name]["sections"] = sections(tree)
 
 

@@ -48,13 +48,13 @@ class Linker:
 
     def link(self, soup, name, roots):
         """Add the links to the prose under ``roots`` (elements of ``soup``), on page ``name``."""
-        texts = [t for root in roots for t in prose(root)]
         tags = LESSON_NAMES if name in (GLOSSARY, REFERENCES, "cheatsheet.html") else None
-        for text in texts:
+        texts = []
+        for text in (t for root in roots for t in prose(root)):
             spans = self._lesson_tags(text, tags) + self._citations(text, name)
-            replace(soup, text, spans)
+            texts += replace(soup, text, spans)
         if name not in (GLOSSARY, REFERENCES):      # not in the definitions, nor in titles
-            self._terms(soup, roots)
+            self._terms(soup, texts)
 
     def _lesson_tags(self, text, names):
         spans = []
@@ -78,13 +78,14 @@ class Linker:
                 spans.append((found.start(), end, f"{REFERENCES}#{anchor}", None))
         return spans
 
-    def _terms(self, soup, roots):
+    def _terms(self, soup, texts):
+        """Link the first use of each term among the text nodes ``texts`` (kept current)."""
         for pattern, href, title in self.terms:
-            for text in (t for root in roots for t in prose(root)):
+            for at, text in enumerate(texts):
                 found = pattern.search(text)
                 if found:
-                    replace(soup, text, [(found.start(), found.end(), href, title)],
-                            css="site-term")
+                    texts[at:at + 1] = replace(
+                        soup, text, [(found.start(), found.end(), href, title)], css="site-term")
                     break
 
 
@@ -97,7 +98,8 @@ def prose(root):
 
 def replace(soup, text, spans, css=None):
     """Replace the text node ``text`` by itself with ``spans`` (start, end, href, title)
-    made links; overlapping spans after the first are dropped."""
+    made links; overlapping spans after the first are dropped. Returns the text nodes
+    left outside the links (``[text]`` when there is nothing to link)."""
     pieces, at = [], 0
     for start, end, href, title in sorted(spans):
         if start < at:
@@ -110,8 +112,11 @@ def replace(soup, text, spans, css=None):
         link.string = text[start:end]
         pieces += [NavigableString(text[at:start]), link]
         at = end
-    if pieces:
-        text.replace_with(*pieces, NavigableString(text[at:]))
+    if not pieces:
+        return [text]
+    pieces.append(NavigableString(text[at:]))
+    text.replace_with(*pieces)
+    return [piece for piece in pieces if isinstance(piece, NavigableString)]
 
 
 def anchor_glossary(soup):
