@@ -39,13 +39,19 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site_url(browser, tmp_path_factory):
-    """The site, built by its one command, served on 127.0.0.1 under SUB_PATH."""
-    root = tmp_path_factory.mktemp("served")
-    out = root / SUB_PATH.strip("/")
+def site_folder(tmp_path_factory):
+    """The site, built by its one command into ``served/SUB_PATH``."""
+    out = tmp_path_factory.mktemp("served") / SUB_PATH.strip("/")
     build = subprocess.run([sys.executable, str(REPO_ROOT / "lessons" / "site.py"),
                             "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def site_url(browser, site_folder):
+    """The site served on 127.0.0.1 under SUB_PATH."""
+    root = site_folder.parents[len(Path(SUB_PATH.strip("/")).parts) - 1]
     server = ThreadingHTTPServer(("127.0.0.1", 0),
                                  functools.partial(QuietHandler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -342,3 +348,26 @@ def test_long_code_opens_from_its_fold_and_the_sidebar_lists_the_sections(visito
     sections.nth(2).click()
     expect(page).to_have_url(visitor.base + lesson(2).replace(".ipynb", ".html") + target)
     visitor.assert_clean()
+
+
+def test_opened_as_files_the_pages_work_and_the_search_box_says_how_to_serve_them(
+        browser, site_folder):
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: message.type == "error" and errors.append(
+            message.text))
+        page.goto((site_folder / lesson(3).replace(".ipynb", ".html")).as_uri())
+        expect(page.locator("#site-search .site-search-note")).to_contain_text(
+            "python3 -m http.server")
+        expect(page.locator("#site-search input")).to_have_count(0)
+        quiz = page.locator("form.asynclab-quiz-03-idle-fraction")
+        quiz.get_by_label("Your answer").fill("52%")
+        quiz.get_by_role("button", name="Check").click()
+        expect(quiz.locator(".asynclab-verdict")).to_contain_text("✓ Correct")
+        expect(page.locator(".asynclab-replay-animation[data-ready=yes]")).to_have_count(1)
+        assert not errors, errors
+    finally:
+        context.close()
