@@ -153,19 +153,51 @@ def show_alt_text(shell=None):
 
     It is a MIME-bundle formatter that returns only metadata, so it works whatever
     renders the PNG (matplotlib-inline registers that) and in whichever order the
-    two are set up. With ``%config InlineBackend.figure_formats = ["retina"]`` the
-    inline backend writes its own PNG metadata, which replaces this."""
+    two are set up. A PNG formatter that writes its own metadata (the inline
+    backend's ``"retina"`` format does) replaces this: ``show_sharp_figures`` keeps it."""
+    shell = _shell(shell)
     if shell is None:
-        try:
-            from IPython import get_ipython
-        except ImportError:
-            return
-        shell = get_ipython()
-    if shell is None or not hasattr(shell, "display_formatter"):
         return
     from matplotlib.figure import Figure
     shell.display_formatter.mimebundle_formatter.for_type(Figure, _alt_metadata)
 
 
+def show_sharp_figures(shell=None):
+    """In IPython, show every Figure as a PNG of twice its pixels, displayed at its size
+    (``width``/``height`` metadata, as ``InlineBackend.figure_formats = ["retina"]``
+    does), so that figures stay sharp on high-DPI screens, with its description as alt
+    text. The course toolkit calls this; nothing outside IPython.
+
+    It replaces the PNG formatter of the inline backend, so call it after the backend
+    is set up (``%matplotlib inline``, or a first ``import matplotlib.pyplot``): setting
+    the backend up again puts its own formatter back."""
+    shell = _shell(shell)
+    if shell is None:
+        return
+    show_alt_text(shell)
+    from matplotlib.figure import Figure
+    shell.display_formatter.formatters["image/png"].for_type(Figure, _sharp_png)
+
+
+def _shell(shell):
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return None
+        shell = get_ipython()
+    return shell if hasattr(shell, "display_formatter") else None
+
+
 def _alt_metadata(fig):
     return {}, {"image/png": {"alt": description(fig)}}
+
+
+def _sharp_png(fig):
+    from IPython.core.pylabtools import retina_figure
+    # bbox_inches="tight" as the inline backend crops (its print_figure_kwargs default).
+    shown = retina_figure(fig, base64=True, bbox_inches="tight")
+    if shown is None:                 # an empty figure shows nothing, as inline does
+        return None
+    data, size = shown
+    return data, {**size, "alt": description(fig)}

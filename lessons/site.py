@@ -10,9 +10,14 @@ becomes a page; ``index.html`` lists them with each lesson's objectives. Quiz
 cells (``quiz.ask("ID")``) become quizzes answered on the page, built from the
 question bank (asynclab/course/quizbank) and checked by ``site/course.js``;
 replays play (their stored output is an animation); explorations keep their
-figure and say how to open the lesson live. Formulas become MathML, which
-browsers draw without any script or font download. Links are relative, so the
-site works from a sub-path.
+figure and say how to open the lesson live. Formulas, in prose and quizzes alike,
+become MathML, which browsers draw without any script or font download. Every
+page has a sidebar (the lessons, the reference pages, the page's sections) and a
+search box (Pagefind's index, built into ``pagefind/``); glossary terms,
+citations and ``[09]``-style lesson tags are linked; long code cells are folded.
+Links are relative, so the site works from a sub-path. Its parts sit beside it:
+``site_lesson.py`` (a notebook as a page), ``site_quiz.py`` (a quiz as a form),
+``site_links.py`` (the links and sections), and ``site/`` (templates and assets).
 
 The build stops (exit 1) with one line per notebook at fault if a quiz id is
 not in the bank, a cell was never executed, a cell stored an error, or a link
@@ -21,8 +26,7 @@ points to a lesson or page that does not exist; pages over 3 MB are refused too.
 from __future__ import annotations
 
 import argparse
-import html
-import json
+import importlib.util
 import os
 import re
 import shutil
@@ -32,176 +36,23 @@ import time
 from pathlib import Path
 
 import jinja2
-import nbformat
 from markupsafe import Markup
-from nbconvert.exporters.html import HTMLExporter, contextfilter
-from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from pygments.formatters import HtmlFormatter
 
-from asynclab.course.questions import bank, option_order
-
-try:
-    from latex2mathml.converter import convert as latex_to_mathml
-except ImportError:
-    sys.exit('site.py needs latex2mathml (formulas as MathML): pip install -e ".[site]"')
+from asynclab.course.questions import bank
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))             # its parts beside it, also when loaded by a test
+from site_lesson import BuildError, binder_link, first_heading, lesson_page, markdown  # noqa: E402
+from site_links import GLOSSARY, REFERENCES, Linker, parse, sections  # noqa: E402
+
 ASSETS = HERE / "site"
 DEFAULT_OUT = HERE.parent / "build" / "site"
 MAX_PAGE_BYTES = 3_000_000
 MARKER = ".asynclab-site"          # marks a folder this builder may wipe and rewrite
-QUIZ_CALL = re.compile(r"""\bquiz\.ask\(\s*["']([^"']+)["']\s*\)""")
-EXPLORE_CALL = re.compile(r"\bexplore\(")
-TIME_STATED = re.compile(r"\b(?:about |around )?\d+(?:\s*[-–]\s*\d+)?\s*(?:minutes|min|hours?)\b",
-                         re.IGNORECASE)
-LOCAL_LINK = re.compile(r"^(?![a-z][a-z0-9+.-]*:|/|#)([^#?]+)\.(ipynb|md)(#.*)?$", re.IGNORECASE)
-
-
-class BuildError(Exception):
-    """Something in the lessons that the site cannot show; the message names the file."""
-
-
-# -- markdown: math as MathML, links to lessons and pages as links to their HTML ------------------
-class SiteRenderer(IPythonRenderer):
-    def __init__(self, links, **options):
-        super().__init__(escape=False, **options)
-        self.links = links                        # local targets seen, checked after the build
-
-    def block_math(self, body):
-        return _mathml(body, "block")
-
-    def inline_math(self, body):
-        return _mathml(body, "inline")
-
-    def link(self, text, url, title=None):
-        local = LOCAL_LINK.match(url)
-        if local:
-            self.links.append(f"{local.group(1)}.{local.group(2)}")
-            url = f"{local.group(1)}.html{local.group(3) or ''}"
-        return super().link(text, url, title)
-
-
-def _mathml(tex, display):
-    try:
-        return latex_to_mathml(tex, display=display)
-    except Exception as err:                      # latex2mathml raises many kinds of errors
-        raise BuildError(f"cannot typeset the formula {tex!r}: {err}") from None
-
-
-def markdown(text, links):
-    return MarkdownWithMath(renderer=SiteRenderer(links)).render(text)
-
-
-class LessonExporter(HTMLExporter):
-    """nbconvert's HTML exporter with the site's template and markdown."""
-
-    def __init__(self, links):
-        super().__init__(template_name="lesson", extra_template_basedirs=[str(ASSETS)],
-                         exclude_input_prompt=True, exclude_output_prompt=True)
-        self.links = links
-
-    @contextfilter
-    def markdown2html(self, context, source):
-        return markdown(source, self.links)
-
-
-# -- what the site puts in place of stored outputs -------------------------------------------------
-def quiz_html(q):
-    """A quiz answered on the page: options in the order the notebook shows them, and
-    the bank's data for site/course.js (which grades and explains)."""
-    order = option_order(q)
-    letters = q.letters()
-    options = [{"letter": letters[shown], "text": q.options[i].text,
-                "explanation": q.options[i].explanation, "correct": q.options[i].correct,
-                "value": q.options[i].value} for shown, i in enumerate(order)]
-    data = {"id": q.id, "kind": q.kind, "options": options, "tolerance": q.tolerance,
-            "otherwise": q.otherwise}
-    kind = {"single": "choose one", "multiple": "choose all that apply",
-            "numeric": "a number"}[q.kind]
-    if q.kind == "numeric":
-        choices = ('<label>Your answer: <input type="text" inputmode="decimal" name="answer" '
-                   'placeholder="a number, e.g. 2.5 or 5/2" autocomplete="off"></label>')
-    else:
-        kind_of_input = "radio" if q.kind == "single" else "checkbox"
-        choices = "".join(f'<label><input type="{kind_of_input}" name="answer" value="{n}"> '
-                          f'{o["letter"]}. {html.escape(o["text"])}</label>'
-                          for n, o in enumerate(options))
-    payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
-    return (f'<form class="asynclab-quiz asynclab-quiz-{q.id}" data-quiz="{q.id}">\n'
-            f'<p class="asynclab-question"><b>{q.id}</b> ({kind}) {html.escape(q.question)}</p>\n'
-            f'<fieldset class="asynclab-choices"><legend>Your answer</legend>{choices}</fieldset>\n'
-            '<p class="asynclab-buttons"><button type="submit" class="asynclab-check">Check</button> '
-            '<button type="button" class="asynclab-reveal">Show solution</button></p>\n'
-            '<div class="asynclab-feedback" aria-live="polite"></div>\n'
-            f'<script type="application/json" class="asynclab-quiz-data">{payload}</script>\n'
-            '</form>')
-
-
-def html_output(text):
-    return nbformat.v4.new_output("display_data", data={"text/html": text})
-
-
-def figure_alt(cell):
-    """A figure's description: the one stored with it, else what its cell printed first."""
-    printed = [o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout"]
-    first = printed[0].strip().splitlines()[0] if printed else ""
-    return f"Figure drawn by the code above{': ' + first if first else ''}"
-
-
-def prepare(nb, name, questions, binder):
-    """Check a stored notebook and put the site's versions of its outputs in place (in memory)."""
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or not cell.source.strip():
-            continue
-        where = f"cell {index}"
-        if cell.get("execution_count") is None:
-            raise BuildError(f"{where} has no stored outputs (never executed): rebuild it "
-                             f"with python lessons/build.py {name[:2]}")
-        if any(o.output_type == "error" for o in cell.outputs):
-            raise BuildError(f"{where} stored an error; fix the lesson and rebuild it")
-        asked = QUIZ_CALL.findall(cell.source)
-        unknown = [qid for qid in asked if qid not in questions]
-        if unknown:
-            raise BuildError(f"{where} asks quiz.ask({unknown[0]!r}), which is not in the "
-                             "question bank (asynclab/course/quizbank)")
-        if asked:
-            cell.outputs = [html_output("\n".join(quiz_html(questions[q]) for q in asked))]
-            continue
-        for output in cell.outputs:
-            if "image/png" in output.get("data", {}):
-                meta = output.setdefault("metadata", {}).setdefault("image/png", {})
-                meta.setdefault("alt", figure_alt(cell))
-        code = re.sub(r"#.*", "", cell.source)
-        if EXPLORE_CALL.search(code) and any("image/png" in o.get("data", {})
-                                            for o in cell.outputs):
-            on_binder = (f'<a href="{binder}">on Binder</a>' if binder
-                         else "on Binder (from the course's repository)")
-            cell.outputs.append(html_output(
-                '<p class="asynclab-live-note">A static figure: its controls need a live '
-                f'notebook. Open this lesson in JupyterLab, or {on_binder}, to move them.</p>'))
-    return nb
-
-
-# -- pages -------------------------------------------------------------------------------------------
-def first_heading(text, fallback):
-    found = re.search(r"^#\s+(.+)$", text, re.MULTILINE)
-    return found.group(1).strip() if found else fallback
-
-
-def objectives(text, links):
-    """The numbered list after "By the end of this lesson", as HTML ("" if none)."""
-    found = re.search(r"By the end of this lesson[^\n]*\n+((?:\s*\d+\.\s.*\n?(?:[ \t]+\S.*\n?)*)+)",
-                      text)
-    return Markup(markdown(found.group(1), links)) if found else ""
-
-
-def binder_link(binder, path=None):
-    """``https://mybinder.org/v2/gh/OWNER/REPO/REF`` (opening ``path`` in JupyterLab)."""
-    if not binder:
-        return None
-    owner_repo, _, ref = binder.partition("@")
-    return (f"https://mybinder.org/v2/gh/{owner_repo}/{ref or 'main'}"
-            + (f"?labpath={path.replace('/', '%2F')}" if path else ""))
+SEARCH_ASSETS = ("pagefind-ui.js", "pagefind-ui.css")     # what every page loads of the index
+IMAGE = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")
+IMAGE_KEPT = "data:asynclab-kept,"
 
 
 def default_binder():
@@ -212,25 +63,6 @@ def default_binder():
                             capture_output=True).stdout.strip()
     found = re.search(r"github\.com[:/]([\w.-]+/[\w.-]+?)(?:\.git)?$", origin)
     return found.group(1) if found else None
-
-
-def lesson_page(path, questions, binder, links):
-    """``(page, contents entry)`` of one stored lesson; raises BuildError."""
-    name = path.name
-    try:
-        nb = prepare(nbformat.read(path, as_version=4), name, questions,
-                     binder_link(binder, f"lessons/{name}"))
-        body, _ = LessonExporter(links).from_notebook_node(nb)
-    except (ValueError, nbformat.ValidationError) as err:       # not a readable notebook
-        raise BuildError(f"cannot read it: {err}") from None
-    intro = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
-    entry = dict(number=int(name[:2]), href=f"{path.stem}.html",
-                 title=first_heading(intro, path.stem), time=_stated_time(intro),
-                 objectives=objectives(intro, []),
-                 questions=[q for c in nb.cells if c.cell_type == "code"
-                            for q in QUIZ_CALL.findall(c.source)])
-    live = dict(notebook=name, binder=binder_link(binder, f"lessons/{name}"))
-    return (entry["title"], "jp-Notebook", Markup(body), live), entry
 
 
 def build(lessons_dir=HERE, out=DEFAULT_OUT, binder=None):
@@ -252,8 +84,8 @@ def build(lessons_dir=HERE, out=DEFAULT_OUT, binder=None):
             else:
                 text = path.read_text(encoding="utf-8")
                 entry = dict(href=f"{path.stem}.html", title=first_heading(text, path.stem))
-                page = (entry["title"], "site-page", Markup(markdown(text, links[path.name])),
-                        None)
+                page = dict(title=entry["title"], kind="site-page", live=None,
+                            content=markdown(text, links[path.name]))
                 references.append(entry)
         except BuildError as err:
             problems.append(f"{path}: {err}")
@@ -267,19 +99,37 @@ def build(lessons_dir=HERE, out=DEFAULT_OUT, binder=None):
                             "a lesson nor a page of the site")
     if problems:
         raise BuildError("\n".join(problems))
+    add_links(pages, {f"{t['number']:02d}": t["href"] for t in toc})
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(ASSETS), autoescape=True)
     contents = env.get_template("contents.html.j2").render(
         lessons=toc, pages=references, binder=binder_link(binder))
-    pages["index.html"] = ("Contents", "site-contents", Markup(contents), None)
-    return _write(out, env, pages, [dict(href=t["href"], title=t["title"]) for t in toc])
+    pages["index.html"] = dict(title="Contents", kind="site-contents", content=contents,
+                               live=None, sections=[])
+    return _write(out, env, pages, toc, references)
 
 
-def _stated_time(text):
-    found = TIME_STATED.search(text)
-    return found.group(0) if found else None
+def add_links(pages, lessons):
+    """Link glossary terms, citations and lesson tags in every page's prose, and note each
+    page's sections (for its sidebar)."""
+    images = []                          # set aside while parsing: most of a page's bytes
+
+    def set_aside(found):
+        images.append(found.group())
+        return f"{IMAGE_KEPT}{len(images) - 1}"
+
+    trees = {name: parse(IMAGE.sub(set_aside, page["content"])) for name, page in pages.items()}
+    linker = Linker(lessons, trees.get(GLOSSARY), trees.get(REFERENCES))
+    for name, tree in trees.items():
+        prose = tree.select(".jp-RenderedMarkdown") or [tree]
+        linker.link(tree, name, prose)
+        for anchor in tree.select("a.anchor-link"):   # the ¶ of a heading is not its text
+            anchor["data-pagefind-ignore"] = ""
+        pages[name]["content"] = re.sub(rf"{IMAGE_KEPT}(\d+)",
+                                        lambda found: images[int(found.group(1))], str(tree))
+        pages[name]["sections"] = sections(tree)
 
 
-def _write(out, env, pages, sequence):
+def _write(out, env, pages, lessons, references):
     if out.exists() and not out.is_dir():
         raise BuildError(f"{out} is a file; --out must be a folder")
     if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
@@ -288,26 +138,41 @@ def _write(out, env, pages, sequence):
     shutil.rmtree(out, ignore_errors=True)
     (out / "assets").mkdir(parents=True)
     (out / MARKER).write_text("made by lessons/site.py; rewritten on every build\n")
-    for asset in ("site.css", "course.js", "favicon.svg"):
+    for asset in ("site.css", "course.js", "site.js", "favicon.svg"):
         shutil.copy(ASSETS / asset, out / "assets" / asset)
     (out / "assets" / "pygments.css").write_text(HtmlFormatter().get_style_defs(".highlight"))
     template = env.get_template("page.html.j2")
-    order = [page["href"] for page in sequence]
+    order = [lesson["href"] for lesson in lessons]
     weights = {}
-    for name, (title, kind, content, live) in pages.items():
+    for name, page in pages.items():
         at = order.index(name) if name in order else None
         text = template.render(
-            title=title, kind=kind, content=content, live=live,
-            previous=sequence[at - 1] if at else None,
-            next=sequence[at + 1] if at is not None and at + 1 < len(sequence) else None)
+            page, name=name, content=Markup(page["content"]), lessons=lessons,
+            references=references,
+            previous=lessons[at - 1] if at else None,
+            next=lessons[at + 1] if at is not None and at + 1 < len(lessons) else None)
         (out / name).write_text(text, encoding="utf-8")
         weights[name] = len(text.encode())
-    shared = sum(f.stat().st_size for f in (out / "assets").iterdir())
+    index_for_search(out)
+    shared = sum(f.stat().st_size for f in (out / "assets").iterdir()) + sum(
+        (out / "pagefind" / name).stat().st_size for name in SEARCH_ASSETS)
     heavy = [n for n, size in weights.items() if size + shared > MAX_PAGE_BYTES]
     if heavy:
         raise BuildError(f"{out / heavy[0]} weighs {(weights[heavy[0]] + shared) / 1e6:.2f} MB "
                          f"with its assets; the limit is {MAX_PAGE_BYTES / 1e6:g} MB")
     return {name: size + shared for name, size in weights.items()}
+
+
+def index_for_search(out):
+    """Pagefind's search index of the written pages, in ``out/pagefind/`` (the indexer is
+    the ``pagefind`` package's binary; it reads the folder, nothing from the network)."""
+    if importlib.util.find_spec("pagefind") is None:
+        raise BuildError('the search index needs Pagefind: pip install -e ".[site]"')
+    done = subprocess.run([sys.executable, "-m", "pagefind", "--site", str(out), "--silent"],
+                          capture_output=True, text=True, timeout=300)
+    if done.returncode != 0 or not all((out / "pagefind" / n).is_file() for n in SEARCH_ASSETS):
+        said = (done.stderr or done.stdout).strip().splitlines()
+        raise BuildError(f"Pagefind could not index {out}: {said[-1] if said else 'no index'}")
 
 
 def main(argv=None):

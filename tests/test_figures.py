@@ -2,6 +2,7 @@
 overlap on a rendered figure), legends that match what is drawn, zoomed timelines,
 bands across seeds, text descriptions (alt text), and dashboards that redraw in
 layers yet give the very pixels of a full draw."""
+import base64
 import io
 import math
 
@@ -15,6 +16,7 @@ import asynclab
 from asynclab import plots, plotstyle
 from asynclab.course.explorations import PROBLEM, explore
 from asynclab.course.replays import replay
+from asynclab.course import widgets
 from asynclab.course.widgets import new_figure, png, steady
 from asynclab.stats import t_quantile
 
@@ -217,15 +219,21 @@ def test_every_figure_has_a_description(runs):
     assert plotstyle.description(fig) == "My own words."
 
 
-def test_ipython_shows_every_figure_with_its_description_as_alt_text(runs):
+def inline_shell():
+    """An IPython shell's display formatter with what matplotlib-inline registers: the
+    PNG of a Figure."""
     from IPython.core.formatters import DisplayFormatter
 
     class Shell:
         display_formatter = DisplayFormatter()
 
     shell = Shell()
-    # What matplotlib-inline registers: the PNG of a Figure.
     shell.display_formatter.formatters["image/png"].for_type(Figure, lambda f: png(f))
+    return shell
+
+
+def test_ipython_shows_every_figure_with_its_description_as_alt_text(runs):
+    shell = inline_shell()
     plotstyle.show_alt_text(shell)
     fig = plots.timeline(runs["async"])
     data, metadata = shell.display_formatter.format(fig)
@@ -233,6 +241,28 @@ def test_ipython_shows_every_figure_with_its_description_as_alt_text(runs):
     assert metadata["image/png"] == {"alt": plotstyle.description(fig)}
     plotstyle.show_alt_text(shell)                    # idempotent
     assert shell.display_formatter.format(fig)[1] == metadata
+
+
+def test_the_course_shows_figures_with_twice_their_pixels_at_their_size_with_alt_text(runs):
+    shell = inline_shell()
+    plotstyle.show_sharp_figures(shell)
+    fig = plots.timeline(runs["async"])
+    data, metadata = shell.display_formatter.format(fig)
+    shown = metadata["image/png"]
+    assert shown["alt"] == plotstyle.description(fig)
+    width, height = Image.open(io.BytesIO(base64.b64decode(data["image/png"]))).size
+    assert 0 <= width - 2 * shown["width"] <= 1 and 0 <= height - 2 * shown["height"] <= 1
+
+
+def test_a_stored_dashboard_figure_has_twice_its_pixels_and_live_redraws_stay_right():
+    ex = explore(target_loss=0.4, **SMALL)
+    ex.widget
+    live = pixels(ex._layers.png())
+    stored = pixels(png(ex.figure, stored=True))
+    assert stored.shape[:2] == (2 * live.shape[0], 2 * live.shape[1])
+    assert widgets.stored_size(ex.figure) == {"width": live.shape[1], "height": live.shape[0]}
+    ex.redraw(workers=5)              # the kept frame was drawn before the stored PNG
+    assert np.array_equal(pixels(ex._layers.png()), pixels(png(ex.figure)))
 
 
 # -- dashboards: layers, skipped redraws, steady axes -------------------------------------------

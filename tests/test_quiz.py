@@ -5,9 +5,11 @@ import io
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -336,7 +338,7 @@ def test_multiple_and_numeric_widgets(home):
     n.choices.value = "ten"
     assert n.on_check() is None and "must be a number" in n.feedback.value
     n.choices.value = "5"
-    assert n.on_check() is False and "10 x 0.5" in n.feedback.value
+    assert n.on_check() is False and r"$10 \times 0.5$" in n.feedback.value
     assert "try again" in n.feedback.value and "20" not in n.feedback.value
     n.choices.value = "20"
     assert n.on_check() is True
@@ -529,3 +531,25 @@ def test_cli_exports_progress_as_json_and_csv(home):
                              text=True, timeout=60, env=env)
         assert out.returncode == 2 and needle in out.stderr, out.stderr
         assert len(out.stderr.strip().splitlines()) == 1
+
+
+NUMERIC_CASES = json.loads((Path(__file__).parent / "numeric_answers.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("qid, typed, expected", NUMERIC_CASES)
+def test_numeric_answers_take_a_percent_sign_and_units(qid, typed, expected):
+    q = questions.get(qid)
+    if expected is None:
+        with pytest.raises(ValueError, match=rf"^{qid}: .*{re.escape(repr(typed))}$"):
+            questions.parse_choice(q, typed)
+    else:
+        assert questions.parse_choice(q, typed) == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_bank_unit_must_be_one_the_answers_know():
+    options = [{"text": "2", "value": 2, "explanation": "a", "correct": True},
+               {"text": "3", "value": 3, "explanation": "b"}]
+    entry = {"id": "07-n", "kind": "numeric", "question": "How long?", "options": options,
+             "tolerance": 0.1, "otherwise": "x", "unit": "hours"}
+    with pytest.raises(ValueError, match="unit must be one of s, ms, %, got 'hours'"):
+        questions.parse_lesson({"lesson": 7, "questions": [entry]})

@@ -1,10 +1,12 @@
 """The course website's builder (lessons/site.py), without a browser: what each page
 holds, that it needs nothing from the network, and how it refuses bad lessons.
 (tests/e2e/test_site.py opens the built site in Chromium.)"""
+import base64
 import importlib.util
 import json
 import re
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -24,10 +26,19 @@ LESSONS = ROOT / "lessons"
 BUILDER = LESSONS / "site.py"
 GLOSSARY = """# Glossary
 
-**Staleness**: how many updates a gradient missed ($s = t - \\tau$); see
+**Staleness** [04]. How many updates a gradient missed ($s = t - \\tau$); see
 [lesson 04](04_price_of_asynchrony.ipynb) and the [references](references.md#Papers).
+
+**Incast** [03, 09]. Many messages to one place at once.
 """
-REFERENCES = "# References\n\n## Papers\n\nDean et al., NIPS 2012. $$H_N = \\sum_{i=1}^N 1/i$$\n"
+REFERENCES = """# References
+
+## Papers
+
+- **Dean, Corrado, Ng (2012).** *Large Scale Distributed Deep Networks.* Lessons 03, 04.
+
+$$H_N = \\sum_{i=1}^N 1/i$$
+"""
 
 
 def load_builder():
@@ -85,19 +96,40 @@ def test_quiz_cells_become_quizzes_built_from_the_bank(site):
     forms = html.select("form.asynclab-quiz")
     assert [f["data-quiz"] for f in forms] == asked
     assert "Answer in code" not in html.get_text()          # the stored text form is gone
+    assert "quiz.ask" not in html.get_text()                # and so is the code that asked
+    typeset = 0
     for form in forms:
         q = get(form["data-quiz"])
         data = json.loads(form.select_one("script.asynclab-quiz-data").string)
         shown = [q.options[i] for i in option_order(q)]
-        assert [o["text"] for o in data["options"]] == [o.text for o in shown]
-        assert [o["explanation"] for o in data["options"]] == [o.explanation for o in shown]
+        assert [as_text(o["text"]) for o in data["options"]] == [as_text(o.text) for o in shown]
+        assert [as_text(o["explanation"]) for o in data["options"]] == [
+            as_text(o.explanation) for o in shown]
         assert [o["correct"] for o in data["options"]] == [o.correct for o in shown]
         assert [o["letter"] for o in data["options"]] == list(q.letters())
-        assert (data["kind"], data["tolerance"], data["otherwise"]) == (q.kind, q.tolerance,
-                                                                        q.otherwise)
+        assert (data["kind"], data["tolerance"], data["unit"]) == (q.kind, q.tolerance, q.unit)
+        assert as_text(data["otherwise"]) == as_text(q.otherwise)
+        question = form.select_one(".asynclab-question")
+        assert as_text(str(question)).endswith(as_text(q.question))
+        typeset += len(question.select("math")) + sum(
+            bs4.BeautifulSoup(o["text"] + o["explanation"], "html.parser").select("math") != []
+            for o in data["options"])
         if q.kind != "numeric":
-            labels = [label.get_text(" ", strip=True) for label in form.select("label")]
-            assert labels == [f"{letter}. {o.text}" for letter, o in zip(q.letters(), shown)]
+            labels = [as_text(label.get_text(" ", strip=True)) for label in form.select("label")]
+            assert labels == [as_text(f"{letter}. {o.text}")
+                              for letter, o in zip(q.letters(), shown)]
+    assert typeset >= 5          # lesson 03's formulas ($H_4$, $\\max(c, 2m)$...) are MathML
+
+
+def as_text(text):
+    """What a reader sees of ``text``: HTML (a page's) or markdown with $math$ (the bank's),
+    with the math's characters and without markup or spacing."""
+    if "<" in text:
+        text = bs4.BeautifulSoup(text, "html.parser").get_text()
+    else:
+        text = re.sub(r"\\(?:times|mathrm|text|frac|cdot|dots|approx)", "", text)
+        text = re.sub(r"[$`*{}\\]", "", text)
+    return re.sub(r"[\s_^×·…≈]+", "", text).replace("−", "-")
 
 
 def test_the_replay_animates_and_explorations_say_how_to_open_them_live(site):
@@ -125,7 +157,8 @@ def test_markdown_pages_get_mathml_and_links_to_the_pages_they_name(site):
     glossary = page(out, "glossary.html")
     assert glossary.select_one("math") is not None and "$" not in glossary.get_text()
     assert [a["href"] for a in glossary.select("main a:not(.anchor-link)")] == [
-        lesson(4).stem + ".html", "references.html#Papers"]
+        lesson(4).stem + ".html", lesson(4).stem + ".html", "references.html#Papers",
+        lesson(3).stem + ".html"]        # [04], lesson 04, the references, [03] (09: not built)
     references = page(out, "references.html")
     assert references.select_one('math[display="block"]') is not None
     assert references.find(id="Papers") is not None          # the anchor the glossary links to
@@ -147,7 +180,8 @@ def test_nothing_is_fetched_from_elsewhere_and_every_link_is_relative(site):
                 assert url.scheme == "https", (path.name, a["href"])   # Binder, papers
             elif url.path:
                 assert not url.path.startswith("/") and (out / url.path).is_file(), a["href"]
-        assert "http://" not in " ".join(str(t) for t in html.select("script, link, style"))
+        inline = " ".join(str(t) for t in html.select("script, link, style"))
+        assert "http://" not in inline.replace("http://www.w3.org/", "")  # namespaces: not fetched
 
 
 def test_pages_stay_under_the_size_limit(site, tmp_path, monkeypatch):
@@ -156,6 +190,107 @@ def test_pages_stay_under_the_size_limit(site, tmp_path, monkeypatch):
     builder = load_builder()
     monkeypatch.setattr(builder, "MAX_PAGE_BYTES", 100_000)
     with pytest.raises(builder.BuildError, match=r"weighs .* MB with its assets; the limit"):
+        builder.build(folder, tmp_path / "site")
+
+
+def test_every_page_has_a_sidebar_with_every_lesson_the_side_pages_and_its_sections(site):
+    _, out = site
+    lessons = [lesson(3).stem + ".html", lesson(4).stem + ".html"]
+    for path in out.glob("*.html"):
+        html = page(out, path.name)
+        nav = html.select_one("nav.site-sidebar")
+        hrefs = [a["href"] for a in nav.select("a")]
+        assert hrefs[:3] == ["index.html"] + lessons, path.name
+        assert hrefs[3:5] == ["glossary.html", "references.html"], path.name
+        current = nav.select('a[aria-current="page"]')
+        assert [a["href"] for a in current] == [path.name]
+        headings = [h["id"] for h in html.select("main h2[id], main h3[id]")]
+        assert [a["href"] for a in nav.select(".site-sections a")] == [f"#{h}" for h in headings]
+    assert len(page(out, lessons[0]).select(".site-sections a")) >= 5
+
+
+def test_every_page_has_a_search_box_over_an_index_built_offline(site):
+    _, out = site
+    assert (out / "pagefind" / "pagefind-entry.json").is_file()
+    assert all(list((out / "pagefind" / part).iterdir()) for part in ("index", "fragment"))
+    for path in out.glob("*.html"):
+        html = page(out, path.name)
+        assert html.select_one("header #site-search[role=search]") is not None
+        scripts = [tag["src"] for tag in html.select("script[src]")]
+        assert scripts == ["pagefind/pagefind-ui.js", "assets/site.js", "assets/course.js"]
+        assert html.select_one("main[data-pagefind-body]") is not None
+        assert html.select_one("nav.site-sidebar")["data-pagefind-ignore"] is not None
+
+
+def test_glossary_terms_citations_and_lesson_tags_are_linked(site):
+    _, out = site
+    glossary = page(out, "glossary.html")
+    assert glossary.find(id="term-staleness") and glossary.find(id="term-incast")
+    references = page(out, "references.html")
+    assert references.find(id="ref-dean-2012") is not None
+    assert [a["href"] for a in references.select("#ref-dean-2012 a")] == [
+        lesson(3).stem + ".html", lesson(4).stem + ".html"]             # "Lessons 03, 04"
+    three = page(out, lesson(3).stem + ".html")
+    terms = three.select("a.site-term")
+    assert {a["href"] for a in terms} == {"glossary.html#term-staleness",
+                                          "glossary.html#term-incast"}
+    assert len(terms) == 2                                               # the first use only
+    staleness = next(a for a in terms if a["href"].endswith("#term-staleness"))
+    assert staleness["title"].startswith("How many updates a gradient missed")
+    cited = [a for a in three.select('main a[href^="references.html#"]')]
+    assert [a.get_text() for a in cited] == ["Dean et al., NIPS 2012", "Dean et al. 2012"]
+    assert {a["href"] for a in cited} == {"references.html#ref-dean-2012"}
+    for a in three.select("a.site-term, main a[href^='references.html#']"):
+        assert not a.find_parent(["pre", "code", "h1", "h2", "h3", "form"])
+        assert not a.find_parent(class_="jp-OutputArea")
+
+
+def test_long_code_is_folded_short_code_shown_and_notes_speak_to_a_reader(site):
+    _, out = site
+    stored = nbformat.read(lesson(3), as_version=4)
+    code = [c for c in stored.cells if c.cell_type == "code" and c.source.strip()
+            and not re.fullmatch(r'quiz\.ask\("[^"]+"\)', c.source.strip())]
+    html = page(out, lesson(3).stem + ".html")
+    folded = html.select("details.site-code")
+    load_builder()
+    from site_lesson import FOLD_LINES         # beside site.py, on the path once it is loaded
+    long = [c for c in code if len(c.source.rstrip().splitlines()) > FOLD_LINES]
+    assert long and len(folded) == len(long)
+    assert all(not d.has_attr("open") and "lines)" in d.summary.get_text() for d in folded)
+    assert len(html.select(".jp-InputArea-editor")) == len(code)
+    for name in (lesson(3).stem + ".html", lesson(4).stem + ".html"):
+        prose = page(out, name)
+        for code in prose.select(".jp-InputArea"):
+            code.decompose()
+        text = prose.get_text()
+        assert ".redraw(" not in text and ".show_time(" not in text and "call ." not in text
+    live = html.select_one(".site-live code").get_text()
+    assert live == f".venv/bin/jupyter lab --allow-root lessons/{lesson(3).name}"
+
+
+def test_figures_have_twice_the_pixels_of_their_size(site):
+    _, out = site
+    sized = 0
+    for img in page(out, lesson(4).stem + ".html").select("main img[src^='data:image/png']"):
+        width, height = png_size(img["src"])
+        assert img.get("width") and img.get("height"), img["alt"]
+        assert abs(width - 2 * int(img["width"])) <= 1 and abs(height - 2 * int(img["height"])) <= 1
+        sized += 1
+    assert sized >= 3
+
+
+def png_size(uri):
+    head = base64.b64decode(uri.split(",", 1)[1][:48])
+    return struct.unpack(">II", head[16:24])
+
+
+def test_a_site_without_pagefind_says_how_to_install_it(site, tmp_path, monkeypatch):
+    folder, _ = site
+    builder = load_builder()
+    real = builder.importlib.util.find_spec
+    monkeypatch.setattr(builder.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "pagefind" else real(name, *a))
+    with pytest.raises(builder.BuildError, match=r"needs Pagefind: pip install -e \"\.\[site\]\""):
         builder.build(folder, tmp_path / "site")
 
 

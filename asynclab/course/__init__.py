@@ -16,9 +16,11 @@ Nothing in the engine (``asynclab`` outside this package) imports from here.
 
 Importing it gives matplotlib the course's look (``asynclab.plotstyle.use_style``:
 Okabe-Ito colours with a line style per series), so that the lessons' own plots
-read without colour too; ``matplotlib.rcdefaults()`` undoes it.
+read without colour too; ``matplotlib.rcdefaults()`` undoes it. In IPython, figures
+are shown as PNGs of twice their pixels (``asynclab.plotstyle.show_sharp_figures``),
+sharp on high-DPI screens and on the course website.
 """
-from ..plotstyle import use_style
+from ..plotstyle import show_sharp_figures, use_style
 from . import capstone, exercise, quiz
 from .explorations import Exploration, explore
 from .replays import Replay, replay
@@ -26,3 +28,4 @@ from .replays import Replay, replay
 __all__ = ["quiz", "exercise", "capstone", "explore", "Exploration", "replay", "Replay"]
 
 use_style()
+show_sharp_figures()

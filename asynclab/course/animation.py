@@ -4,10 +4,10 @@ A live notebook shows the replay as widgets that redraw the figure on every
 frame. A page without a kernel (the course website, a trusted notebook opened
 without running it) gets this instead: two pictures of the figure (the runs
 complete, and with nothing drawn yet), every axes' pixel box, and the status
-line of every frame, animated by a few lines
-of JavaScript (``replay.js``) that add a Play button and a time slider. A page
-that runs no script shows a third picture, the figure at the replay's time, and
-its status line. The three pictures add about 200 kB to a notebook. The HTML
+line of every frame, animated by a few lines of JavaScript (``replay.js``) that
+add a Play button and a time slider. A page that runs no script shows a third
+picture, the figure at the replay's time, and its status line. The three
+pictures, at twice the figure's pixels, add about 360 kB to a notebook. The HTML
 is deterministic (no random ids, the same bytes on every run but for the
 PNGs), so nbval can compare it; lessons/nbval-sanitize.cfg masks the PNGs,
 whose bytes depend on the machine's fonts.
@@ -19,7 +19,7 @@ import html
 import json
 from importlib import resources
 
-from .widgets import png
+from .widgets import png, stored_size
 
 INTERVAL_MS = 400          # one frame per Play step, as the live widget's Play does
 
@@ -35,7 +35,7 @@ def animation_html(replay) -> str:
     slider."""
     full, empty, boxes = replay.layers()
     now = png(replay.figure, stored=True)
-    width, height = (round(x * replay.figure.dpi) for x in replay.figure.get_size_inches())
+    size = stored_size(replay.figure)        # the PNGs have more pixels: shown at this size
     times = [k / replay.frames * replay.end for k in range(replay.frames + 1)]
     data = {"frames": replay.frames, "interval": INTERVAL_MS, "boxes": boxes,
             "first": round(replay.time / replay.end * replay.frames),
@@ -49,7 +49,7 @@ def animation_html(replay) -> str:
     payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     return (
         '<div class="asynclab-replay-animation">\n'
-        f'<img class="asynclab-figure" width="{width}" height="{height}" '
+        f'<img class="asynclab-figure" width="{size["width"]}" height="{size["height"]}" '
         f'alt="{html.escape(alt)}" src="{_data_uri(now)}">\n'
         f'<pre class="asynclab-status" style="white-space: pre-wrap">'
         f'{html.escape(replay.text())}</pre>\n'

@@ -11,7 +11,9 @@ must be chosen, and no other) or ``numeric``. Every option explains, in the
 learner's terms, why it is right or wrong. A numeric question's options are
 the right value and anticipated mistakes, each with a ``value``; an answer
 matches an option within ``tolerance``, and ``otherwise`` explains any other
-number. Loading checks all of this and names the file and question at fault.
+number; ``unit`` (``s``, ``ms`` or ``%``, optional) is the unit of its answer, to
+which an answer typed with another converts (see :mod:`.numeric`). Loading checks
+all of this and names the file and question at fault.
 """
 from __future__ import annotations
 
@@ -19,11 +21,13 @@ import dataclasses
 import hashlib
 import html
 import json
+import math
 import random
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import lru_cache
 from importlib import resources
+
+from .numeric import EXAMPLE, UNITS, read_number
 
 KINDS = ("single", "multiple", "numeric")
 LETTERS = "ABCDEFGHIJ"
@@ -46,6 +50,7 @@ class Question:
     options: tuple
     tolerance: float = 0.0          # numeric: how far from an option's value still matches
     otherwise: str = ""             # numeric: feedback for a number no option anticipated
+    unit: str | None = None         # numeric: the unit of the answer ("s", "ms", "%"), if any
 
     def letters(self):
         return LETTERS[:len(self.options)]
@@ -92,7 +97,8 @@ def parse_lesson(data, source="bank") -> list:
                                bool(o.get("correct", False)), o.get("value"))
                         for o in raw.get("options", []))
         q = Question(qid, lesson, raw["kind"], raw.get("question", ""), options,
-                     float(raw.get("tolerance", 0.0)), raw.get("otherwise", ""))
+                     float(raw.get("tolerance", 0.0)), raw.get("otherwise", ""),
+                     raw.get("unit"))
         _check(q, where)
         questions.append(q)
     return questions
@@ -117,6 +123,8 @@ def _check(q, where):
         if q.tolerance <= 0 or not q.otherwise.strip():
             raise ValueError(f"{where}: numeric questions need a tolerance > 0 and an 'otherwise'")
         values = sorted(o.value for o in q.options)
+        if q.unit not in (None, *UNITS):
+            raise ValueError(f"{where}: unit must be one of {', '.join(UNITS)}, got {q.unit!r}")
         if any(b - a <= 2 * q.tolerance for a, b in zip(values, values[1:])):
             raise ValueError(f"{where}: option values must be more than 2 x tolerance apart, "
                              "or one answer would match two options")
@@ -155,16 +163,15 @@ def get(qid) -> Question:
 def parse_choice(q, choice):
     """A learner's answer in canonical form: a list of option indices, or a number."""
     if q.kind == "numeric":
-        try:
-            if isinstance(choice, bool):
-                raise TypeError
-            value = float(Fraction(choice.strip()) if isinstance(choice, str) else choice)
-        except (TypeError, ValueError, ZeroDivisionError):
-            value = None
-        if value is None or value != value:
-            raise ValueError(f"{q.id}: the answer must be a number (e.g. 2.5 or 5/2), "
-                             f"got {choice!r}")
-        return value
+        if isinstance(choice, str):
+            try:
+                return read_number(choice, q.unit)
+            except ValueError as err:
+                raise ValueError(f"{q.id}: {err}") from None
+        if isinstance(choice, (int, float)) and not isinstance(choice, bool) \
+                and math.isfinite(choice):
+            return float(choice)
+        raise ValueError(f"{q.id}: the answer must be a number ({EXAMPLE}), got {choice!r}")
     many = q.kind == "multiple"
     if isinstance(choice, str):
         # "A, C", "a) c)", "A." and "AC" all read as letters (a single answer keeps its text

@@ -26,6 +26,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from .numeric import EXAMPLE
 from .questions import (as_shown, bank, feedback_html, feedback_text, get, grade,
                         parse_choice)
 from .widgets import css, headless
@@ -67,7 +68,7 @@ def solution(qid):
 
 def question_text(q) -> str:
     if q.kind == "numeric":
-        how = f'quiz.answer("{q.id}", x)  # x: your number; fractions like "5/2" work too'
+        how = f'quiz.answer("{q.id}", x)  # x: your number; "5/2", "52%" and "1.2 s" work too'
     elif q.kind == "multiple":
         how = f'quiz.answer("{q.id}", ["X", "Y"])  # every letter that applies'
     else:
@@ -221,7 +222,7 @@ class QuizWidget:
                                               layout=w.Layout(width="auto"))
                                    for label in labels])
         else:
-            self.choices = w.Text(placeholder="a number, e.g. 2.5 or 5/2",
+            self.choices = w.Text(placeholder=f"a number, {EXAMPLE}",
                                   description="Your answer:", style={"description_width": "auto"})
         self.check = w.Button(description="Check", tooltip="Check your answer")
         self.retry = w.Button(description="Try again", tooltip="Clear your answer and try again",

@@ -66,8 +66,10 @@
       timer = setInterval(advance, data.interval);
     });
     Promise.all([full.decode(), curtain.decode()]).then(() => {
-      canvas.width = full.naturalWidth;
+      canvas.width = full.naturalWidth;          // the pictures' pixels (2 per CSS pixel),
       canvas.height = full.naturalHeight;
+      canvas.style.width = shown.width + "px";   // shown at the figure's size: sharp on
+      canvas.style.maxWidth = "100%";            // high-DPI screens, and no wider than the page
       shown.replaceWith(canvas);
       root.insertBefore(controls, canvas);
       draw(data.start.fraction, data.start.text);

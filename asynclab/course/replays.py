@@ -24,7 +24,8 @@ from ..plots import Timeline, convergence
 from ..plotstyle import SERIES_COLOURS
 from ..trace import QUEUE, WAIT
 from .animation import INTERVAL_MS, animation_html
-from .widgets import Layers, css, image_widget, new_figure, panels, png, show_dashboard
+from .widgets import (STORED_SCALE, Layers, css, image_widget, new_figure, panels, png,
+                      show_dashboard)
 
 CURTAIN = 2.2     # z-order: above bars (1) and curves (2), below spines (2.5) and legends (5)
 
@@ -105,8 +106,9 @@ class Replay:
     def layers(self):
         """The figure for an animation outside Python (see :mod:`.animation`):
         ``(everything drawn, everything behind the curtain, boxes)``, two PNGs without
-        the clock's line and title, and each axes' box in pixels from the image's
-        top-left corner, ``[left, top, right, bottom]``."""
+        the clock's line and title (``STORED_SCALE`` times the figure's pixels), and each
+        axes' box in those pixels from the image's top-left corner,
+        ``[left, top, right, bottom]``."""
         hidden = [*self._now_lines, self._title]
         for artist in hidden:
             artist.set_visible(False)
@@ -118,7 +120,8 @@ class Replay:
                     curtain.set_width(self.end - start)
                 pictures.append(png(self.figure, stored=True))
             height = self.figure.bbox.height
-            boxes = [[round(float(x), 2) for x in (b.x0, height - b.y1, b.x1, height - b.y0)]
+            boxes = [[round(float(x) * STORED_SCALE, 2)       # in the stored PNGs' pixels
+                      for x in (b.x0, height - b.y1, b.x1, height - b.y0)]
                      for b in (ax.get_window_extent() for ax in self.figure.axes)]
         finally:
             for artist in hidden:

@@ -19,6 +19,7 @@ from ..plotstyle import description
 
 HEADLESS_ENV = "ASYNCLAB_HEADLESS"
 DPI = 80          # figure pixels per inch: small PNGs keep notebooks light
+STORED_SCALE = 2  # stored figures have twice the pixels of their size: sharp on high-DPI screens
 
 
 def headless() -> bool:
@@ -74,12 +75,29 @@ def image_widget(fig):
 
 def png(fig, stored=False) -> bytes:
     """The figure drawn in full, as PNG bytes. Live redraws compress lightly (faster;
-    the image is sent, not kept); ``stored=True`` compresses well, for notebook outputs."""
+    the image is sent, not kept); ``stored=True`` compresses well and draws
+    ``STORED_SCALE`` times the pixels, for notebook outputs shown at the figure's size
+    (``stored_size``)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     if not isinstance(fig.canvas, FigureCanvasAgg):    # e.g. a figure made with pyplot
         FigureCanvasAgg(fig)
-    fig.canvas.draw()
-    return _encode(fig, 9 if stored else 1)
+    if not stored:
+        fig.canvas.draw()
+        return _encode(fig, 1)
+    dpi = fig.dpi
+    fig.set_dpi(dpi * STORED_SCALE)
+    try:
+        fig.canvas.draw()
+        return _encode(fig, 9)
+    finally:
+        fig.set_dpi(dpi)
+
+
+def stored_size(fig) -> dict:
+    """The size at which a stored PNG of ``fig`` is shown, in CSS pixels (IPython's
+    ``width``/``height`` metadata, as its retina figures carry)."""
+    width, height = (round(x * fig.dpi) for x in fig.get_size_inches())
+    return {"width": width, "height": height}
 
 
 def _encode(fig, level) -> bytes:
@@ -115,7 +133,9 @@ class Layers:
     def png(self) -> bytes:
         """The figure as it stands, as PNG bytes for a live widget."""
         canvas, moving = self.fig.canvas, self.moving()
-        key = (self._frame_key(moving), tuple(map(id, moving)))
+        # The renderer is part of the key: a stored PNG drawn at another dpi in between
+        # (png(stored=True)) leaves the kept frame at the wrong size.
+        key = (self._frame_key(moving), tuple(map(id, moving)), canvas.get_renderer())
         if key != self._key:
             self._on_top = self._above(moving)  # positions are part of the frame: kept with it
         drawn = moving + self._on_top
@@ -201,4 +221,5 @@ def show_dashboard(dashboard, note, html=None):
         display({"text/html": html(dashboard), "text/plain": note.splitlines()[-1]}, raw=True)
     else:                               # with its description as alt text, as figures have
         display(Image(data=png(dashboard.figure, stored=True), format="png"),
-                metadata={"image/png": {"alt": description(dashboard.figure)}})
+                metadata={"image/png": {"alt": description(dashboard.figure),
+                                        **stored_size(dashboard.figure)}})

@@ -24,13 +24,29 @@
     save(progress);
   }
 
+  // Numeric answers as asynclab/course/numeric.py reads them: a number or a fraction, then
+  // a percent sign or a unit ("52%", "1.2 s", "130 ms"), converted to the question's unit.
   const NUMBER = "[-+]?(?:\\d+\\.?\\d*|\\.\\d+)(?:e[-+]?\\d+)?";
-  const ANSWER = new RegExp("^\\s*(" + NUMBER + ")\\s*(?:/\\s*(" + NUMBER + ")\\s*)?$", "i");
-  function parseNumber(text) {         // "2.5", "5/2", "1e-3", as quiz.answer() accepts them
+  const ANSWER = new RegExp("^\\s*(" + NUMBER + ")\\s*(?:/\\s*(" + NUMBER + ")\\s*)?" +
+                            "(%|[^\\W\\d_][^\\d]*?)?\\s*$", "i");
+  const SECONDS = { s: 1, sec: 1, second: 1, seconds: 1,
+                    ms: 1e-3, millisecond: 1e-3, milliseconds: 1e-3 };
+  const EXAMPLE = "e.g. 2.5, 5/2, 52% or 1.2 s";
+  function parseNumber(text, unit) {   // a number in the question's unit, or an error text
     const m = ANSWER.exec(text);
-    if (!m) return null;
-    const value = m[2] === undefined ? Number(m[1]) : Number(m[1]) / Number(m[2]);
-    return Number.isFinite(value) ? value : null;
+    const bad = "The answer must be a number (" + EXAMPLE + ").";
+    if (!m) return bad;
+    const value = m[2] === undefined ? Number(m[1])
+      : Number(m[2]) !== 0 ? Number(m[1]) / Number(m[2]) : NaN;
+    if (!Number.isFinite(value)) return bad;
+    const said = (m[3] || "").trim().replace(/\.+$/, "").toLowerCase();
+    const time = name => Object.prototype.hasOwnProperty.call(SECONDS, name);
+    if (said === "%" && (unit === null || unit === "%")) return unit === "%" ? value : value / 100;
+    if (time(said) && time(unit)) return value * SECONDS[said] / SECONDS[unit];
+    if (said && unit !== null && (time(said) || said === "%" || time(unit))) {
+      return "This answer is in " + unit + ".";
+    }
+    return value;
   }
   function short(value) { return String(Number(value.toPrecision(4))); }
 
@@ -39,11 +55,13 @@
     div.textContent = text;
     return div.innerHTML;
   }
-  function list(items) {
+  function list(items) {               // [label, explanation] as HTML (site.py typeset them)
     return "<ul>" + items.map(([label, why]) =>
-      "<li><b>" + escape(label) + "</b><br>" + escape(why) + "</li>").join("") + "</ul>";
+      "<li><b>" + label + "</b><br>" + why + "</li>").join("") + "</ul>";
   }
-  function verdict(text) { return "<p class='asynclab-verdict'><b>" + escape(text) + "</b></p>"; }
+  function verdict(text, typeset) {   // plain text, then an option's typeset HTML if any
+    return "<p class='asynclab-verdict'><b>" + escape(text) + (typeset || "") + "</b></p>";
+  }
   const RETRY = "<p class='asynclab-retry'>Try again: change your answer and press Check, " +
                 "or press Show solution.</p>";
 
@@ -60,7 +78,7 @@
     }
     function everyOption(picked) {     // [label, explanation] of each option, marked
       return q.options.map((o, n) => {
-        const label = q.kind === "numeric" ? o.text : o.letter + ". " + o.text;
+        const label = q.kind === "numeric" ? o.text : escape(o.letter) + ". " + o.text;
         let tag = o.correct ? "right" : "wrong";
         if (picked && (q.kind === "multiple" || picked.includes(n))) {
           tag += picked.includes(n) ? "; you chose it" : "; you left it out";
@@ -70,19 +88,21 @@
       });
     }
     function solution() {
-      const answer = q.kind === "numeric"
-        ? right[0].text + " (within ±" + q.tolerance + ")"
-        : right.map(o => o.letter).join(", ");
-      return verdict("Answer: " + answer + ".") + list(everyOption(null));
+      if (q.kind === "numeric") {
+        return verdict("Answer: ", right[0].text + " (within ±" + q.tolerance + ").") +
+               list(everyOption(null));
+      }
+      return verdict("Answer: " + right.map(o => o.letter).join(", ") + ".") +
+             list(everyOption(null));
     }
     function check(answer) {           // [correct, html]
       if (q.kind === "numeric") {
-        const value = parseNumber(answer);
-        if (value === null) return [null, "<p>The answer must be a number (e.g. 2.5 or 5/2).</p>"];
+        const value = parseNumber(answer, q.unit);
+        if (typeof value === "string") return [null, "<p>" + escape(value) + "</p>"];
         const match = q.options.find(o => Math.abs(value - o.value) <= q.tolerance);
         if (match && match.correct) {
           return [true, verdict("✓ Correct: " + short(value) + " is within ±" + q.tolerance +
-                                " of " + match.text + ".") + list(everyOption(null))];
+                                " of ", match.text + ".") + list(everyOption(null))];
         }
         return [false, verdict("✗ Not quite: you answered " + short(value) + ".") +
                        list([["✗ " + short(value), match ? match.explanation : q.otherwise]]) + RETRY];
@@ -91,7 +111,7 @@
       const correct = answer.length === right.length && answer.every(n => q.options[n].correct);
       if (correct) return [true, verdict("✓ Correct: " + letters + ".") + list(everyOption(answer))];
       return [false, verdict("✗ Not quite: you chose " + letters + ".") +
-                     list(answer.map(n => [q.options[n].letter + ". " + q.options[n].text,
+                     list(answer.map(n => [escape(q.options[n].letter) + ". " + q.options[n].text,
                                            q.options[n].explanation])) + RETRY];
     }
     function restore(answer) {

@@ -34,7 +34,7 @@
 # | --- | --- |
 # | 00 Welcome | how the course works: experiments, quizzes, exercises, fair comparisons |
 # | 01 SGD on one worker | loss, gradient, learning rate, minibatches: the baseline |
-# | 02 Synchronous data-parallel SGD | the barrier, the slowest of N workers (H_N), stragglers, message costs, strong and weak scaling |
+# | 02 Synchronous data-parallel SGD | the barrier, the slowest of N workers ($H_N$), stragglers, message costs, strong and weak scaling |
 # | 03 Asynchronous updates and communication overhead | no barrier; waiting, transfer, contention and overlap measured; the sync/async race |
 # | 04 The price of asynchrony | staleness, progress per update and per second, divergence, staleness-aware steps |
 # | 05 The middle ground | bounded staleness (SSP), backup workers, local SGD |

@@ -35,7 +35,7 @@ from asynclab.plotstyle import readable_log_axis
 #
 # Our running example is **logistic regression**: 1000 examples with 50
 # features each and a label 0 or 1. The model is a weight vector `w`; it
-# predicts the probability of label 1 as `sigmoid(x · w)`. The **loss** is the
+# predicts the probability of label 1 as $\mathrm{sigmoid}(x \cdot w)$. The **loss** is the
 # mean over all examples of `-log(probability given to the true label)`: small
 # when the model is confidently right, large when it is confidently wrong.
 #
@@ -71,7 +71,7 @@ print("gradient formula agrees with finite differences:",
 # %% [markdown]
 # ## Stochastic gradient descent
 #
-# Gradient descent steps against the gradient: `w ← w − lr · gradient(w)`,
+# Gradient descent steps against the gradient: $w \leftarrow w - \mathrm{lr} \cdot \mathrm{gradient}(w)$,
 # where `lr` is the **learning rate**. Computing the gradient on all the data
 # at every step is expensive, so **stochastic** gradient descent estimates it
 # on a small random **minibatch** (here 32 examples). That is the whole
@@ -136,9 +136,9 @@ plt.show()
 
 # %% [markdown]
 # For a quadratic, gradient descent on all the data is stable only while
-# `lr < 2 / λ`, where `λ` is the largest curvature (eigenvalue of `XᵀX / n`):
-# along that direction each step multiplies the error by `1 − lr·λ`, which
-# must stay between −1 and 1. Before computing it, try the formula:
+# $\mathrm{lr} < 2 / \lambda$, where $\lambda$ is the largest curvature (eigenvalue of $X^\top X / n$):
+# along that direction each step multiplies the error by $1 - \mathrm{lr} \cdot \lambda$, which
+# must stay between $-1$ and $1$. Before computing it, try the formula:
 
 # %%
 quiz.ask("01-stability-limit")
@@ -157,9 +157,9 @@ print("lr 1.0 is below the full-batch limit, yet minibatch SGD diverges:",
 
 # %% [markdown]
 # **A preview: momentum.** A small rate is safe but crawls. *Heavy-ball
-# momentum* keeps a velocity, `v ← μ·v + g`, and steps `w ← w − lr·v`: each
-# step also carries on a share μ of the previous ones, so along a steady slope
-# a rate `lr` moves like `lr / (1 − μ)`. With μ = 0.9 the crawling rate 0.01
+# momentum* keeps a velocity, $v \leftarrow \mu v + g$, and steps $w \leftarrow w - \mathrm{lr} \cdot v$: each
+# step also carries on a share $\mu$ of the previous ones, so along a steady slope
+# a rate $\mathrm{lr}$ moves like $\mathrm{lr} / (1 - \mu)$. With $\mu = 0.9$ the crawling rate 0.01
 # behaves roughly like 0.1:
 
 # %%
@@ -185,7 +185,7 @@ quiz.ask("01-minibatch")
 # %% [markdown]
 # First the noise: draw 200 minibatch gradients at `w = 0` for batches of 8
 # and 128 and measure how far they stray from the full gradient. Averaging
-# 16 times more examples should divide the spread by about √16 = 4.
+# 16 times more examples should divide the spread by about $\sqrt{16} = 4$.
 
 # %%
 full = problem.gradient(w0, everything)
@@ -291,11 +291,11 @@ print(lab.text())
 #
 # - The loss measures how wrong the model is on all the data; the gradient
 #   points where it grows fastest. Check gradients with finite differences.
-# - SGD steps against a minibatch gradient: `w ← w − lr · g`. `asynclab.run`
+# - SGD steps against a minibatch gradient: $w \leftarrow w - \mathrm{lr} \cdot g$. `asynclab.run`
 #   with one worker is exactly that loop.
-# - The learning rate must stay below a limit set by the curvature (`2/λ` for
+# - The learning rate must stay below a limit set by the curvature ($2/\lambda$ for
 #   a quadratic, lower with minibatch noise); past it the loss explodes.
-# - A larger minibatch gives a less noisy gradient (spread ∝ 1/√batch) at a
+# - A larger minibatch gives a less noisy gradient (spread $\propto 1/\sqrt{\text{batch}}$) at a
 #   higher cost per step; beyond some size, fewer steps lose more than better
 #   steps gain.
 # - One worker is never idle; its run takes the sum of its gradient times. It

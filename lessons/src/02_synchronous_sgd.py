@@ -9,7 +9,7 @@
 #
 # 1. describe a synchronous step: pull, compute, push, average, barrier;
 # 2. show that synchronous SGD with N workers is SGD with an N-times larger minibatch;
-# 3. derive why a step lasts as long as the slowest worker (H_N for exponential
+# 3. derive why a step lasts as long as the slowest worker ($H_N$ for exponential
 #    compute times), and measure it;
 # 4. predict how stragglers stretch every step;
 # 5. compute a message's time as latency plus size over bandwidth, and a step's
@@ -67,7 +67,7 @@ quiz.ask("02-barrier")
 # %% [markdown]
 # ## Synchronous SGD is large-batch SGD
 #
-# Averaging N gradients of b examples each is the gradient of the N·b examples
+# Averaging N gradients of b examples each is the gradient of the $N \cdot b$ examples
 # together. So synchronous SGD makes exactly the steps that one worker would
 # make with a minibatch N times larger. Check it: four workers with 8 examples
 # each against a hand-written loop over the four workers' minibatches joined
@@ -97,14 +97,14 @@ quiz.ask("02-step-time")
 # %% [markdown]
 # **Derivation.** Take N independent exponential times of mean 1 (rate 1).
 # The first of N to finish is the minimum of N exponentials, itself
-# exponential with rate N: it comes after 1/N on average. Exponential times
-# have no memory, so the N−1 workers still computing are as good as freshly
-# started: the next one finishes after a further 1/(N−1) on average, and so
+# exponential with rate N: it comes after $1/N$ on average. Exponential times
+# have no memory, so the $N - 1$ workers still computing are as good as freshly
+# started: the next one finishes after a further $1/(N-1)$ on average, and so
 # on, down to the last, 1 more. Adding the gaps:
 #
 # $$E[\max] = \frac1N + \frac1{N-1} + \dots + \frac12 + 1 = H_N \approx \ln N + 0.577.$$
 #
-# For N = 4: H₄ = 25/12 ≈ 2.083 s, more than twice the mean of one gradient.
+# For $N = 4$: $H_4 = 25/12 \approx 2.083$ s, more than twice the mean of one gradient.
 #
 # **Measurement.** Run 800 synchronous steps for each N. A step lasts as long
 # as its slowest compute time, so the trace gives all 800 step times; their
@@ -150,10 +150,10 @@ plt.show()
 
 # %% [markdown]
 # Measured and derived agree within the noise of 800 steps: for N = 4 the
-# mean step is 2.1% below H₄, inside its interval.
+# mean step is 2.1% below $H_4$, inside its interval.
 #
 # A worker computes for 1 s on average and then waits for the others, so it
-# is idle a fraction 1 − 1/H_N of the time: half the time with 4 workers, 70%
+# is idle a fraction $1 - 1/H_N$ of the time: half the time with 4 workers, 70%
 # with 16. The table shows the measurement agreeing.
 
 # %% [markdown]
@@ -164,7 +164,7 @@ plt.show()
 # with probability p, takes f times longer. To isolate the effect, make the
 # normal compute time exactly 1 s. A synchronous step is then slow whenever
 # *any* of its N workers straggles, which happens with probability
-# 1 − (1 − p)^N, so
+# $1 - (1 - p)^N$, so
 #
 # $$E[\text{step}] = 1 + (f - 1)\,(1 - (1 - p)^N).$$
 
@@ -207,8 +207,8 @@ quiz.ask("02-message-time")
 # %% [markdown]
 # Our model has 50 weights of 8 bytes, 400 bytes. With a latency of 0.05 s
 # and a bandwidth of 4000 bytes per second a message takes
-# 0.05 + 400/4000 = 0.15 s, and with compute fixed at 1 s a step takes
-# 1 + 2 × 0.15 = 1.3 s:
+# $0.05 + 400/4000 = 0.15$ s, and with compute fixed at 1 s a step takes
+# $1 + 2 \times 0.15 = 1.3$ s:
 
 # %%
 latency, bandwidth = 0.05, 4000
@@ -230,7 +230,7 @@ print(f"time spent communicating: {talk.summary.comm_fraction:.0%} "
 # pulls at the same moment, and they queue on its link one behind another:
 # many messages to or from one place at once, called *incast*. One shared
 # link of the same bandwidth (`server_bandwidth=`), four workers: the last
-# pull waits for three others, 3 × 0.1 s.
+# pull waits for three others, $3 \times 0.1$ s.
 
 # %%
 shared = asynclab.run(problem=problem, policy="sync", workers=4, gradients=400,
@@ -268,17 +268,17 @@ outcome = exercise.check("02-sync-step", step_time)
 #   stays the same (here 32 examples) and is split among the N workers, so
 #   each computes on 32/N examples. Does the job finish sooner?
 # - **Weak scaling**: the job *grows* with the workers. Each worker keeps its
-#   own batch (here 4 examples), so a step averages 4·N examples. Does a step
+#   own batch (here 4 examples), so a step averages $4 \cdot N$ examples. Does a step
 #   still take as long, and does the bigger batch buy progress?
 #
-# Either way, the time to a target loss is *(steps needed) × (time per step)*.
+# Either way, the time to a target loss is (steps needed) $\times$ (time per step).
 #
 # **Strong scaling.** Every N runs the very same SGD: a batch of 32 per step,
 # hence the same steps needed and the same best learning rate. Only the time
 # per step changes. In the simulator a gradient takes the time you set,
 # whatever its batch, so we set it in proportion to each worker's share:
-# exponential with mean 1/N s, for 32/N examples. A step then waits for the
-# slowest of N such shares, H_N/N on average, plus a pull and a push of 0.05 s
+# exponential with mean $1/N$ s, for $32/N$ examples. A step then waits for the
+# slowest of N such shares, $H_N/N$ on average, plus a pull and a push of 0.05 s
 # each that no split makes shorter.
 
 # %%
@@ -299,7 +299,7 @@ print(f"ceiling as N grows: (1 + 0.1) / 0.1 = {1.1 / 0.1:.0f}x; 32 workers reach
 # Splitting the batch divides the compute of a step, but not its messages:
 # with 32 workers the 0.1 s of communication is already 44% of a step. As N
 # grows the step can never fall below that 0.1 s, so the speedup can never pass
-# (1 + 0.1)/0.1 = 11, however many workers you add. This is **Amdahl's law**:
+# $(1 + 0.1)/0.1 = 11$, however many workers you add. This is **Amdahl's law**:
 # the part of a fixed job that does not shrink with N caps its speedup.
 
 # %%
@@ -307,19 +307,19 @@ quiz.ask("02-strong-scaling")
 
 # %% [markdown]
 # **Weak scaling.** Now each worker keeps a batch of 4, so the compute of a
-# step does not shrink; it *grows*, like H_N, because the step waits for the
+# step does not shrink; it *grows*, like $H_N$, because the step waits for the
 # slowest of more workers (table above). What the extra workers buy is a
-# bigger batch, 4·N examples, which is less noisy (lesson 01) and takes fewer
+# bigger batch, $4 \cdot N$ examples, which is less noisy (lesson 01) and takes fewer
 # steps to the target, but only if the learning rate grows with it: a larger
 # batch tolerates a larger rate (the *linear scaling rule*, Goyal et al.
 # 2017). So each N gets its own tuned rate.
 #
 # The steps needed do not depend on the clock: synchronous SGD with N workers
-# of batch 4 takes the steps of one worker with batch 4·N (shown above, step
+# of batch 4 takes the steps of one worker with batch $4 \cdot N$ (shown above, step
 # for step, when the batches are the same; with other draws of the examples,
 # the same steps in distribution). So we count them cheaply on one worker,
 # over a grid of rates and five seeds, and multiply by the mean step time we
-# derived and measured, H_N + 2 × 0.05 s.
+# derived and measured, $H_N + 2 \times 0.05$ s.
 
 # %%
 target = 0.33
@@ -364,7 +364,7 @@ print(f"16 workers, time to target: {measured16} s over 5 seeds; steps x step ti
 # tuned rate, the rate grows with the batch and the steps fall, but less
 # than in proportion to N: from 52.4 to 14.8 to 5.2, each fourfold increase
 # of N cuts them by less than four, the second time by less than the first.
-# The step time grows only like ln N, so on this problem weak scaling keeps
+# The step time grows only like $\ln N$, so on this problem weak scaling keeps
 # paying up to 64 workers. It must stop paying somewhere: the rate cannot
 # grow past the curvature limit of lesson 01 (from 16 to 64 workers the
 # tuned rate only doubled), and once the batch has no noise left to remove
@@ -402,17 +402,17 @@ print(lab.text())
 #   averages N gradients; a barrier holds everyone until the last arrives.
 # - That is SGD with an N-times larger minibatch, step for step.
 # - A step lasts as long as the slowest worker: for exponential compute
-#   times, H_N ≈ ln N + 0.577 times the mean, so workers idle 1 − 1/H_N of
+#   times, $H_N \approx \ln N + 0.577$ times the mean, so workers idle $1 - 1/H_N$ of
 #   the time (half, with 4 workers).
 # - A straggler in any worker stretches the whole step:
-#   E[step] = 1 + (f−1)(1 − (1−p)^N) grows quickly with N.
-# - A message costs latency + size/bandwidth; a step pays two per worker.
+#   $E[\text{step}] = 1 + (f - 1)(1 - (1 - p)^N)$ grows quickly with N.
+# - A message costs $\text{latency} + \text{size}/\text{bandwidth}$; a step pays two per worker.
 # - A step's time is a pull, the slowest worker's gradient and a push
 #   (the exercise).
 # - Strong scaling (a fixed batch split over N workers) speeds up each step
 #   until the part that does not shrink, the messages, dominates: Amdahl's
 #   law caps the speedup.
-# - Weak scaling (a batch per worker) makes each step longer (H_N) and
+# - Weak scaling (a batch per worker) makes each step longer ($H_N$) and
 #   bigger; it pays while the bigger batch, at a rate tuned for it, cuts the
 #   steps needed faster than the step grows. Compare worker counts each at
 #   its own tuned rate, or you will misplace that point.

@@ -18,7 +18,7 @@
 # 5. say what the main benefit of asynchronous updates is, and test three other
 #    claims about it (memory, model complexity, input speed) by measurement.
 #
-# **Prerequisites:** lesson 02 (the barrier, H_N, stragglers, a message's latency plus
+# **Prerequisites:** lesson 02 (the barrier, $H_N$, stragglers, a message's latency plus
 # size over bandwidth).
 #
 # **Time:** about 50 minutes.
@@ -66,7 +66,7 @@ def waited(r):
 # ## The asynchronous parameter server
 #
 # Same server, same workers, same minibatches. One rule changes: the server
-# applies each gradient **as soon as it arrives**, `w ← w − lr · g`, and the
+# applies each gradient **as soon as it arrives**, $w \leftarrow w - \mathrm{lr} \cdot g$, and the
 # worker that sent it pulls the new weights and starts its next gradient at
 # once. There is no barrier. This is how Downpour SGD trained large models
 # across many machines (Dean et al., NIPS 2012).
@@ -159,7 +159,7 @@ for name, r in runs.items():
 # So "communication overhead" needs taking apart. We measure its parts in turn:
 #
 # 1. **synchronisation**: waiting for the others (the barrier);
-# 2. **transfer**: the bytes on the wire, latency + size / bandwidth per message;
+# 2. **transfer**: the bytes on the wire, $\text{latency} + \text{size} / \text{bandwidth}$ per message;
 # 3. **contention**: queueing when many messages share one link;
 # 4. **overlap**: how much of the transfer is hidden behind computation.
 
@@ -198,7 +198,7 @@ print("constant compute times: async gains nothing:", f"{gain['constant']:.2f}" 
 # With constant compute times the barrier releases everyone at once and
 # nobody waits: async delivers exactly as many gradients per second, 1.00x.
 # Variable compute times are what a barrier punishes. With exponential
-# times a step waits for the slowest of four, on average H₄ = 2.08 s instead
+# times a step waits for the slowest of four, on average $H_4 = 2.08$ s instead
 # of 1 s, and async gains 1.96x; with stragglers every step that contains
 # one waits for it, and async gains 1.80x.
 #
@@ -251,14 +251,14 @@ quiz.ask("03-bytes")
 # server's network link is shared: every push and every pull crosses it, one
 # message at a time (`server_bandwidth=`, bytes per second). Take 8 workers with
 # constant compute times of 1 s (so that the barrier alone costs nothing), no
-# latency, and a server link that moves one 400-byte message in s = 0.05 s
+# latency, and a server link that moves one 400-byte message in $s = 0.05$ s
 # (8000 bytes per second) or 0.1 s (4000).
 #
 # After each barrier the 8 synchronous workers all pull at once, and a second
 # later they all push at once: a burst that queues (*incast*). A synchronous
-# step then takes max(2·N·s, 1 + (N+1)·s). Asynchronous workers spread their
+# step then takes $\max(2Ns,\ 1 + (N+1)s)$. Asynchronous workers spread their
 # messages out and queue only when the link itself is full, at
-# server_bandwidth / (2 · 400 bytes) gradients per second.
+# $\text{server\_bandwidth} / (2 \times 400 \text{ bytes})$ gradients per second.
 
 # %%
 link = dict(settings, workers=8, compute="const:1", latency=0)
@@ -313,7 +313,7 @@ for policy in ("sync", "async"):
 # With `overlap=True` an asynchronous worker hands each push to a background
 # sender and starts its next gradient at once, on the parameters it holds.
 # With compute time c and message time m, a worker then delivers a gradient
-# every max(c, 2m) seconds instead of every c + 2m. A synchronous worker
+# every $\max(c, 2m)$ seconds instead of every $c + 2m$. A synchronous worker
 # cannot do this: it needs the step's averaged parameters before it can start.
 #
 # Constant compute times of 1 s and 0.25 s per message:

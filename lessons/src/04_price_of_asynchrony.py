@@ -39,8 +39,8 @@ bowl = asynclab.LeastSquares(features=50, examples=1000)
 # ## Staleness
 #
 # The server counts its updates: the weights have a **version**. A worker
-# reads version v, computes, and by the time its gradient is applied the
-# version is v'. Its **staleness** is v' − v: the number of updates its
+# reads version $v$, computes, and by the time its gradient is applied the
+# version is $v'$. Its **staleness** is $v' - v$: the number of updates its
 # gradient did not see. One worker, or synchronous SGD, always has staleness 0.
 
 # %%
@@ -60,8 +60,8 @@ for n, r in stale.items():
     print(f"{n:3}   {s.mean():14.2f}   {n - 1:5}   {np.percentile(s, 95):15.0f}   {s.max():7}")
 
 # %% [markdown]
-# The mean is N − 1. The reason: while one worker computes a gradient, the
-# other N − 1 keep working at the same average rate, so on average each of
+# The mean is $N - 1$. The reason: while one worker computes a gradient, the
+# other $N - 1$ keep working at the same average rate, so on average each of
 # them lands one update in between. The distribution has a long tail: with
 # exponential compute times, an unlucky slow gradient can miss several times
 # N updates.
@@ -253,7 +253,7 @@ print(f"16 workers at lr 0.2, seed 0: from {start:.3g} to {final[16, 0.2][0]:.3g
 #
 # Why? When the weights pass the minimum, the gradients computed before that
 # moment are still arriving and keep pushing the same way: with N workers
-# about N − 1 stale updates act together, like one step several times larger.
+# about $N - 1$ stale updates act together, like one step several times larger.
 # The more workers, the smaller the learning rate must be.
 
 # %%
@@ -263,7 +263,7 @@ quiz.ask("04-stable-rate")
 # ## Staleness-aware step sizes
 #
 # Zhang et al. (IJCAI 2016) proposed dividing the learning rate by the
-# staleness: a gradient that missed s updates is applied with `lr / (s + 1)`.
+# staleness: a gradient that missed $s$ updates is applied with $\mathrm{lr} / (s + 1)$.
 # Fresh gradients take full steps; stale ones, which point in outdated
 # directions, count less. In `asynclab` it is one switch, `staleness_aware=True`.
 
@@ -364,7 +364,7 @@ print(lab.text())
 #
 # - A gradient's staleness is the number of updates applied between reading
 #   the weights and applying the gradient. With N asynchronous workers its
-#   mean is N − 1, with a long tail.
+#   mean is $N - 1$, with a long tail.
 # - The price per update depends on the learning rate: none at a small rate,
 #   growing as the rate grows. At their tuned rates, eight asynchronous
 #   workers needed more updates than one worker but reached the target about

@@ -110,7 +110,7 @@ print(two_workers)
 lr_for_two = two_workers.best_lr
 
 # %% [markdown]
-# Sweep S from 0 to 8, and async (S = ∞), with 8 workers at that rate, over
+# Sweep S from 0 to 8, and async ($S = \infty$), with 8 workers at that rate, over
 # 8 seeds. The time to target is split into two factors: how many updates the
 # run needed to reach the loss, and how many updates per second it made.
 
@@ -189,7 +189,7 @@ print(f"async takes {time_at['async'].mean / time_at[fastest].mean:.1f}x as long
 #   is lower.
 # - **Large S: staleness.** Waiting vanishes, but with every worker
 #   computing all the time more updates land while each gradient is
-#   computed: the mean staleness grows towards 7 (N − 1, lesson 04) and the
+#   computed: the mean staleness grows towards 7 ($N - 1$, lesson 04) and the
 #   largest to dozens of updates. At this rate async needs more updates
 #   again (298).
 # - **The verdict needs the intervals.** `ssp:0` is slower than the fastest
@@ -255,16 +255,16 @@ quiz.ask("05-tuned-bound")
 #
 # A synchronous step waits for its slowest gradient. Chen et al. (2016,
 # *Revisiting distributed synchronous SGD*) proposed **backup workers**: run
-# N + b workers, and close each step as soon as N gradients have arrived;
+# $N + b$ workers, and close each step as soon as N gradients have arrived;
 # the b late ones are dropped when they come in. The update is still the
 # average of N fresh gradients (staleness 0), and no worker runs ahead.
 #
-# In asynclab `backup:B` closes a step after `workers − B` gradients. There
+# In asynclab `backup:B` closes a step after $\text{workers} - B$ gradients. There
 # are two ways to use it:
 #
-# - **on a fixed cluster**: 8 workers and `backup:B` average only 8 − B
+# - **on a fixed cluster**: 8 workers and `backup:B` average only $8 - B$
 #   gradients per update: a smaller batch, on the same machines;
-# - **as Chen et al. did**: 8 + B workers and `backup:B` average 8, as sync
+# - **as Chen et al. did**: $8 + B$ workers and `backup:B` average 8, as sync
 #   on 8 does: the same batch, on B more machines.
 #
 # One more detail matters. A late worker is not interrupted: it finishes the
@@ -492,7 +492,7 @@ print(lab.text())
 #   Raising S trades waiting for staleness: on our 8-worker cluster the
 #   waiting share fell steadily and the mean staleness rose steadily with S.
 # - Compared fairly (each bound at its tuned rate, 8 seeds, 95% intervals),
-#   the tightest bound (S = 0) lost to its waiting, and from S = 1 up the
+#   the tightest bound ($S = 0$) lost to its waiting, and from $S = 1$ up the
 #   bound made no measurable difference on this problem. Li et al. (2014)
 #   and Ho et al. (2013) found an intermediate bound best on theirs.
 # - Backup workers (Chen et al. 2016) close each synchronous step without the

@@ -44,8 +44,8 @@ sparse = asynclab.SparseLogistic(features=10_000, nonzeros=10, examples=5000)
 # ## What a lock costs
 #
 # In `asynclab` the policy `hogwild` is async without the server: a worker
-# reads the shared weights, computes a gradient, and subtracts `lr ·
-# gradient` from the shared vector directly, touching only the coordinates
+# reads the shared weights, computes a gradient, and subtracts $\mathrm{lr} \cdot \text{gradient}$
+# from the shared vector directly, touching only the coordinates
 # its examples use. Under `async` every update instead queues at the server,
 # which applies them one at a time.
 #
@@ -456,7 +456,7 @@ print(lab.text())
 # ## Summary
 #
 # - A lock around the weights serialises updates: on the simulated cluster
-#   async stopped at 1 / (lock time) = 20 gradients per second, while
+#   async stopped at $1 / \text{lock time} = 20$ gradients per second, while
 #   lock-free Hogwild! kept scaling with the workers.
 # - With sparse examples, two single-example updates rarely touch the same
 #   coordinate (about 1% here); minibatches and shared *hot* features make

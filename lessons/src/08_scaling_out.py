@@ -11,7 +11,7 @@
 #
 # 1. measure throughput speedup (gradients per second) for hundreds to
 #    thousands of simulated workers;
-# 2. explain the three bends: the barrier (H_N), a single parameter server
+# 2. explain the three bends: the barrier ($H_N$), a single parameter server
 #    that applies one update at a time, and how sharding the server moves
 #    its limit;
 # 3. measure the speedup in *time to a target loss*, each policy at its
@@ -20,7 +20,7 @@
 # 4. run an experiment on Ray (a local Ray here) and point it at a real
 #    cluster.
 #
-# **Prerequisites:** lessons 02 (H_N), 03 (the parameter server, tuned
+# **Prerequisites:** lessons 02 ($H_N$), 03 (the parameter server, tuned
 # comparisons with confidence intervals) and 04 (staleness and the learning
 # rate); lesson 07 helps for the Ray part.
 #
@@ -112,8 +112,8 @@ print(f"4 shards at 1024 workers: {shards[-1]:.0f} per second (at most {4 / appl
 # %% [markdown]
 # Three curves, three reasons to bend:
 #
-# - **sync** follows N / H_N. Each step waits for the slowest of N workers,
-#   whose expected time is the harmonic number H_N ≈ ln N + 0.58 (lesson 02),
+# - **sync** follows $N / H_N$. Each step waits for the slowest of N workers,
+#   whose expected time is the harmonic number $H_N \approx \ln N + 0.58$ (lesson 02),
 #   so 1024 workers do the work of about 136: the curve keeps rising, but
 #   ever more slowly. The server's 4 ms per gradient costs sync little:
 #   sync sends it at most 136 gradients per second, about half of the 250
@@ -365,9 +365,9 @@ print(lab.text())
 # %% [markdown]
 # ## Summary
 #
-# - Simulated, sync's throughput follows N / H_N (1024 workers do the work
+# - Simulated, sync's throughput follows $N / H_N$ (1024 workers do the work
 #   of about 136); async is ideal until a single server saturates
-#   (1 / apply time updates per second); sharding the server raises that
+#   ($1 / \text{apply time}$ updates per second); sharding the server raises that
 #   ceiling, fourfold with four shards.
 # - The speedup in time to a target loss, at tuned learning rates over 5
 #   seeds, bends much earlier: staleness forces async to smaller steps (7.2x

@@ -12,8 +12,8 @@
 # **By the end of this lesson you will be able to**
 #
 # 1. compute the bytes a parameter server's link carries per synchronous step
-#    (N·S in each direction) and recognise the queue they form (incast);
-# 2. derive the time of a ring all-reduce, 2(N−1)·(latency + S/(N·B)), check it
+#    ($N \cdot S$ in each direction) and recognise the queue they form (incast);
+# 2. derive the time of a ring all-reduce, $2(N-1)\,(\text{latency} + S/(NB))$, check it
 #    against the simulator, and explain why it stays nearly flat as N grows;
 # 3. model a server sharded over k machines, and compare it with the ring;
 # 4. measure how overlap hides transfer behind computation;
@@ -23,7 +23,7 @@
 # 6. tell strong from weak scaling, and predict with Amdahl's law how a serial
 #    part caps a speedup.
 #
-# **Prerequisites:** lessons 02 (barriers, H_N, a message's latency plus size
+# **Prerequisites:** lessons 02 (barriers, $H_N$, a message's latency plus size
 # over bandwidth), 03 (asynchronous updates, the server's link, tuned
 # comparisons) and 08 (speedup curves, the server's ceiling).
 #
@@ -43,17 +43,17 @@ from asynclab.plotstyle import readable_log_axis
 # ## One link for everyone
 #
 # A message (one push or one pull of the weights, S bytes) over a link of
-# bandwidth B takes `latency + S / B`. Give every machine the same link:
+# bandwidth B takes $\text{latency} + S / B$. Give every machine the same link:
 # each worker has one, and so has the server (`server_bandwidth=B`), which
 # carries one message at a time.
 #
 # A synchronous step starts at a barrier: all N workers pull the new weights
 # at once, compute, and push their gradients. All N pulls leave through the
-# server's one link, and all N pushes come back through it: N·S bytes each
+# server's one link, and all N pushes come back through it: $N \cdot S$ bytes each
 # way per step, whatever the workers' own links could do. Many senders
 # converging on one receiver at the same moment is called **incast**.
 #
-# The model below has 1,000 weights (S = 8,000 bytes); its links move one
+# The model below has 1,000 weights ($S$ = 8,000 bytes); its links move one
 # message in 0.05 s plus 1 ms of latency, and every gradient takes exactly 1 s
 # to compute (`compute="const:1"`), so only communication differs between runs.
 
@@ -91,9 +91,9 @@ print("every step as predicted:", all(
 
 # %% [markdown]
 # With few workers a step is one gradient plus the queue of messages
-# behind it, c + (N+1)·s. Once the queue of pulls alone, (N − 1)·s, is longer
+# behind it, $c + (N+1)\,s$. Once the queue of pulls alone, $(N - 1)\,s$, is longer
 # than a gradient (beyond about 21 workers here), the link never rests and a
-# step lasts as long as the link needs for 2N messages: every worker added
+# step lasts as long as the link needs for $2N$ messages: every worker added
 # makes every step longer by two message times.
 #
 # The timeline of 8 workers shows where the time goes: after each barrier
@@ -115,25 +115,25 @@ print(f"time queueing for the server's link: {queued[8]:.0%} with 8 workers, "
 # Synchronous SGD only needs every worker to end a step with the *average* of
 # all gradients. A **ring all-reduce** computes it with no server at all
 # (Thakur, Rabenseifner & Gropp 2005; Patarasuk & Yuan 2009). The workers
-# form a ring, and each cuts its gradient into N chunks of S/N bytes:
+# form a ring, and each cuts its gradient into N chunks of $S/N$ bytes:
 #
-# - **reduce-scatter**, N − 1 rounds: in each round every worker sends one
+# - **reduce-scatter**, $N - 1$ rounds: in each round every worker sends one
 #   chunk to its right-hand neighbour, which adds it to its own copy of that
-#   chunk. After N − 1 rounds each worker holds one chunk summed over all N
+#   chunk. After $N - 1$ rounds each worker holds one chunk summed over all N
 #   workers.
-# - **all-gather**, N − 1 more rounds: the summed chunks travel once more
+# - **all-gather**, $N - 1$ more rounds: the summed chunks travel once more
 #   around the ring until every worker has all of them.
 #
 # Every worker sends on its own link in every round, so the links work in
-# parallel, and no link carries more than 2(N−1) chunks of S/N bytes per
-# step: less than 2·S, however many workers there are. Horovod (Sergeev &
+# parallel, and no link carries more than $2(N-1)$ chunks of $S/N$ bytes per
+# step: less than $2S$, however many workers there are. Horovod (Sergeev &
 # Del Balso 2018) brought the ring to deep learning frameworks, and it became
 # a common way to run synchronous training.
 # `policy="allreduce"` is synchronous SGD with a ring instead of a server:
 # the same weights as `sync`, step for step; only the time differs.
 #
 # Before you measure it, write down how long it takes. A round lasts one
-# message of S/N bytes on a worker's link.
+# message of $S/N$ bytes on a worker's link.
 
 # %%
 exercise.show("09-ring-time")
@@ -166,8 +166,8 @@ print("same weights as sync with the same seed:",
       np.allclose(ring[8].params, server[8].params, rtol=1e-12, atol=1e-12))
 
 # %% [markdown]
-# The ring's bandwidth term, 2(N−1)/N · S/B, tends to 2·S/B: it stays nearly
-# flat. What grows is its latency term: 2(N−1) rounds, each paying the
+# The ring's bandwidth term, $\frac{2(N-1)}{N} \cdot \frac{S}{B}$, tends to $2S/B$: it stays nearly
+# flat. What grows is its latency term: $2(N-1)$ rounds, each paying the
 # latency once, 0.126 s of its step at 64 workers. With many workers and small
 # messages the latency term dominates, which is why MPI libraries choose
 # their all-reduce algorithm by message size, the ring for long messages
@@ -180,13 +180,13 @@ quiz.ask("09-ring-flat")
 # ## A sharded server
 #
 # The other way out keeps the server but splits it: k server machines, each
-# holding 1/k of the weights (Dean et al. 2012 sharded Downpour's server this
-# way, Section 4.1). A worker sends each shard its slice, S/k bytes, so each
-# shard's link carries N·S/k bytes per step: k links together move N messages
+# holding $1/k$ of the weights (Dean et al. 2012 sharded Downpour's server this
+# way, Section 4.1). A worker sends each shard its slice, $S/k$ bytes, so each
+# shard's link carries $N \cdot S/k$ bytes per step: k links together move N messages
 # k times as fast as one.
 #
 # The simulator has one server link, so we model k shards as **one link k
-# times as fast** (`server_bandwidth=k·B`): a message holds it for S/(k·B),
+# times as fast** (`server_bandwidth` $= kB$): a message holds it for $S/(kB)$,
 # its share of the bytes, while it still moves at its worker's own pace B.
 # Both move the same bytes per second through the server side; what the
 # model leaves out is that a worker then talks to k machines (k latencies
@@ -207,11 +207,11 @@ print("one shard is the server above:",
 
 # %% [markdown]
 # With k shards the pulls after a barrier leave k times faster, so the
-# queue that grows with N, (N − 1)·s/k, is k times shorter, and the link
+# queue that grows with N, $(N - 1)\,s/k$, is k times shorter, and the link
 # saturates only k times later (beyond every size here for 4 and 16
 # shards). A server sharded over as many machines as there are workers costs
-# each worker a push and a pull of S bytes per step, 2·S, while the ring
-# sends 2(N−1)/N·S: nearly the same traffic, and nearly the same step (the
+# each worker a push and a pull of S bytes per step, $2S$, while the ring
+# sends $\frac{2(N-1)}{N} \cdot S$: nearly the same traffic, and nearly the same step (the
 # N shards are even a little faster at 64 workers here, because the ring
 # pays 126 latencies per step and our shards two). The difference is the
 # hardware: the sharded server needs up to N more machines (or shards living
@@ -254,12 +254,12 @@ quiz.ask("09-shards")
 # ## Overlap: hiding the transfer
 #
 # A worker that waits for its push and pull to finish before computing again
-# spends c + 2m per gradient, with m the time of one message. Downpour SGD
+# spends $c + 2m$ per gradient, with $m$ the time of one message. Downpour SGD
 # (Dean et al. 2012, Section 4.1) pushed and fetched in the background while
 # the model replica kept computing; `overlap=True` does the same: a worker
 # hands its push to a background sender and starts the next gradient at once
 # on the weights it holds, and the sender fetches the newest weights for the
-# gradient after. Then a worker needs max(c, 2m) per gradient.
+# gradient after. Then a worker needs $\max(c, 2m)$ per gradient.
 #
 # Four asynchronous workers, each with its own link (no shared server link),
 # for three message times:
@@ -282,7 +282,7 @@ print("throughput within 1% of N/(c+2m) without overlap and N/max(c,2m) with it:
       all(as_predicted))
 
 # %% [markdown]
-# While 2m ≤ c the transfer disappears entirely behind the next gradient;
+# While $2m \le c$ the transfer disappears entirely behind the next gradient;
 # beyond, the link becomes the bottleneck and overlap still saves one
 # compute time per gradient. The price is in the staleness column: a
 # gradient is computed on weights fetched before the worker's previous
@@ -308,10 +308,10 @@ quiz.ask("09-overlap")
 # ## Where asynchrony still helps, and where all-reduce wins
 #
 # A ring is synchronous: every step waits for the slowest gradient, and every
-# one of its 2(N−1) rounds waits for the slowest message of that round. When
+# one of its $2(N-1)$ rounds waits for the slowest message of that round. When
 # a link's latency *varies* (jitter: `latency="exp:0.01"`, an exponential
 # time of mean 10 ms per message), each round lasts the longest of N draws,
-# H_N times the mean (lesson 02). Asynchronous workers each pay their own
+# $H_N$ times the mean (lesson 02). Asynchronous workers each pay their own
 # draws and wait for nobody.
 
 # %%
@@ -392,7 +392,7 @@ for name, a, b in (("uneven", "async", "allreduce"), ("uneven", "async", "sync")
 #   again for the slowest message of each of its 14 rounds.
 # - **Even compute, big messages:** the ring wins. Nobody waits at the
 #   barrier when every gradient takes the same time, and the ring moves
-#   2(N−1)/N · S per worker over 8 links in parallel, while both server
+#   $\frac{2(N-1)}{N} \cdot S$ per worker over 8 links in parallel, while both server
 #   policies push every byte through the server's one link, async included.
 #
 # Real clusters sit in between, which is why both designs are in use:
@@ -419,10 +419,14 @@ quiz.ask("09-who-wins")
 # (its step grew with N).
 #
 # **Amdahl's law** (Amdahl 1967) answers the strong-scaling question: if a
-# fraction f of the one-worker time cannot be shared out, N workers take at
-# least f + (1 − f)/N of it, and the speedup can never exceed 1/f. Give the
+# fraction $f$ of the one-worker time cannot be shared out, N workers take at
+# least $f + (1 - f)/N$ of it, so
+#
+# $$\text{speedup}(N) = \frac{1}{f + (1 - f)/N} \le \frac{1}{f}.$$
+#
+# Give the
 # server an apply time of 0.05 s per gradient (lesson 08): every gradient
-# must pass through it one at a time, a serial part of f = 0.05 / 1.05 of
+# must pass through it one at a time, a serial part of $f = 0.05 / 1.05$ of
 # the one-worker time. Then run a fixed 640 gradients on 1 to 64 workers:
 
 # %%
@@ -470,7 +474,7 @@ plt.show()
 # **Gustafson's law** (Gustafson 1988) is the weak-scaling answer: if each
 # step's serial part stays the same while the parallel part grows with the
 # machine, N workers do nearly N times the work per step (the "scaled
-# speedup" f + (1 − f)·N, with f the serial share of a step *on N workers*).
+# speedup" $f + (1 - f)\,N$, with $f$ the serial share of a step *on N workers*).
 # That is the ring's case: its communication per step barely grows. It is
 # not the parameter server's: its link time per step grows with N, so its
 # serial share heads to 1.
@@ -510,17 +514,17 @@ for change in (dict(workers=16), dict(policy="allreduce"), dict(straggler_prob=0
 # %% [markdown]
 # ## Summary
 #
-# - A parameter server's link carries N·S bytes each way per synchronous
+# - A parameter server's link carries $N \cdot S$ bytes each way per synchronous
 #   step; beyond a few workers the step is as long as the link needs, and
 #   the burst of pulls and pushes queues (incast). Asynchrony spreads the
 #   messages out but sends the same bytes through the same link.
-# - A ring all-reduce sends 2(N−1) chunks of S/N per worker, over all links
-#   at once: 2(N−1)·(latency + S/(N·B)), nearly flat in N apart from its
+# - A ring all-reduce sends $2(N-1)$ chunks of $S/N$ per worker, over all links
+#   at once: $2(N-1)\,(\text{latency} + S/(NB))$, nearly flat in N apart from its
 #   latency term.
 # - Sharding the server over k machines is one link k times as fast; with
 #   as many shards as workers it moves about what the ring moves.
 # - Overlap hides transfer behind computation (Downpour's background push and
-#   fetch, DDP's buckets): max(c, 2m) per gradient instead of c + 2m.
+#   fetch, DDP's buckets): $\max(c, 2m)$ per gradient instead of $c + 2m$.
 # - Uneven machines and jitter favour asynchrony; even compute and big
 #   messages favour the ring. Both measured at tuned learning rates over
 #   5 seeds, far beyond the intervals.

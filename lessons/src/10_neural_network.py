@@ -17,7 +17,7 @@
 # 3. recognise what staleness does to a non-convex problem (a silent collapse
 #    rather than a blow-up) and repair it with staleness-aware steps;
 # 4. write a heavy-ball momentum step, measure the momentum that asynchrony
-#    adds by itself (about 1 − 1/N), and lower explicit momentum as workers
+#    adds by itself (about $1 - 1/N$), and lower explicit momentum as workers
 #    are added.
 #
 # **Prerequisites:** lessons 03-05 (asynchronous updates, staleness and
@@ -46,7 +46,7 @@ mlp = asynclab.MLP(dataset="digits", hidden=(64,))    # 64 pixels -> 64 ReLU uni
 # 1998), so nothing is downloaded. `asynclab` keeps a stratified quarter of
 # them aside as the **test set**: the network never trains on those, and its
 # accuracy on them, the **held-out accuracy**, says how well it generalises.
-# The network has one hidden layer of 64 ReLU units (`max(0, z)`) and a
+# The network has one hidden layer of 64 ReLU units ($\max(0, z)$) and a
 # softmax output over the ten classes; its weights are one flat vector, sent
 # between workers and server like any other problem's.
 
@@ -148,7 +148,7 @@ quiz.ask("10-tuned-rates")
 # least-squares loss blow up: the run *diverged*. Try the same on the
 # network: asynchronous SGD at a learning rate of 0.5 with 4 and 32 workers
 # (mean staleness 3 and 31), plain and with staleness-aware
-# steps (`lr / (staleness + 1)`, lesson 04), three seeds each. A hidden unit
+# steps ($\mathrm{lr} / (\text{staleness} + 1)$, lesson 04), three seeds each. A hidden unit
 # is **dead** when its ReLU outputs 0 for every test image: its gradient is
 # then 0 too, so nothing ever revives it.
 
@@ -199,7 +199,7 @@ print("flagged as diverged:", any(r.summary.diverged for r in collapsed))
 # %% [markdown]
 # With 4 workers, a rate of 0.5 is fine: about 98% held-out accuracy. With
 # 32 workers the same rate wrecks the network: 29% on average, and the seed
-# that ends at 0.102 has a training loss of 2.317, about ln 10 = 2.303, the
+# that ends at 0.102 has a training loss of 2.317, about $\ln 10 = 2.303$, the
 # loss of a network that cannot tell the images apart and spreads its bets
 # over the ten classes. On average over the 3 seeds, 61 of the 64 hidden
 # units are dead. Yet none of these runs was flagged as diverged: the loss
@@ -229,10 +229,10 @@ quiz.ask("10-staleness-aware-cost")
 # ## Momentum
 #
 # Momentum SGD (the *heavy ball*, Polyak 1964) keeps a velocity: each step
-# adds the new gradient to the velocity, shrunk by the momentum μ, and moves
-# the weights by the learning rate times the velocity. With μ = 0.9 a
+# adds the new gradient to the velocity, shrunk by the momentum $\mu$, and moves
+# the weights by the learning rate times the velocity. With $\mu = 0.9$ a
 # gradient keeps pushing for many steps after it arrived; in a steady slope
-# the weights move lr / (1 − μ) per gradient, ten times lr. It is the default
+# the weights move $\mathrm{lr} / (1 - \mu)$ per gradient, ten times $\mathrm{lr}$. It is the default
 # of most deep-learning recipes. In `asynclab` the server applies it,
 # `momentum=0.9`. Write it yourself first:
 
@@ -252,8 +252,10 @@ exercise.check("10-heavy-ball", heavy_ball)
 # Mitliagkas, Zhang, Hadjis and Ré (2016) showed that asynchrony *itself*
 # behaves like momentum. With N asynchronous workers the gradient applied now
 # was computed a few updates ago, and in expectation the updates follow
-# `w[t+1] − w[t] = μ (w[t] − w[t−1]) − η ∇f(w[t])` with an implicit momentum
-# μ ≈ 1 − 1/N. `asynclab.implicit_momentum.measure_implicit_momentum` fits μ on the
+#
+# $$w_{t+1} - w_t = \mu\,(w_t - w_{t-1}) - \eta\,\nabla f(w_t)$$
+#
+# with an implicit momentum $\mu \approx 1 - 1/N$. `asynclab.implicit_momentum.measure_implicit_momentum` fits $\mu$ on the
 # mean path of 200 seeds of a noise-free quadratic, where staleness alone
 # shapes the path.
 
@@ -271,11 +273,11 @@ print("within 0.04 of 1 - 1/N:", all(abs(implicit[n] - (1 - 1 / n)) < 0.04 for n
 
 # %% [markdown]
 # The fit finds 0.503, 0.733 and 0.845 for 2, 4 and 8 workers, close to
-# 1 − 1/N = 0.5, 0.75 and 0.875 (for 4 and 8 workers a little low, for 2 a
+# $1 - 1/N$ = 0.5, 0.75 and 0.875 (for 4 and 8 workers a little low, for 2 a
 # hair above: the mean of 200 paths keeps some noise, which tends to pull
-# the fitted μ towards 0), and 0 for sync, whose gradients are never stale.
-# Why 1 − 1/N: with N workers the next update is a given worker's with
-# probability 1/N, so the delay of a gradient is geometric, and a sum of
+# the fitted $\mu$ towards 0), and 0 for sync, whose gradients are never stale.
+# Why $1 - 1/N$: with N workers the next update is a given worker's with
+# probability $1/N$, so the delay of a gradient is geometric, and a sum of
 # past gradients weighted geometrically is what a heavy ball's velocity is.
 
 # %%
@@ -285,8 +287,8 @@ quiz.ask("10-implicit-momentum")
 # ### What it implies: less explicit momentum as workers grow
 #
 # If asynchrony already supplies momentum, explicit momentum adds to it. On
-# the digits, with 1, 4 and 16 asynchronous workers, try μ = 0, 0.5 and 0.9
-# at the same effective step, lr / (1 − μ) = 0.2 (so lr 0.2, 0.1 and 0.02):
+# the digits, with 1, 4 and 16 asynchronous workers, try $\mu$ = 0, 0.5 and 0.9
+# at the same effective step, $\mathrm{lr} / (1 - \mu) = 0.2$ (so lr 0.2, 0.1 and 0.02):
 # the weights move as far per gradient in each case, and only the momentum
 # differs. Three seeds each; the time to 95% is the mean over the seeds that
 # reached it.
@@ -323,11 +325,11 @@ print(f"implicit momentum of 16 asynchronous workers, 1 - 1/16 = {1 - 1 / 16:.4f
 # %% [markdown]
 # With one worker the three momenta reach 95% within each other's intervals
 # (205, 186 and 195 s): at the same effective step, heavy-ball momentum
-# mostly acts like a larger step, lr / (1 − μ). With 4 workers momentum 0.9
+# mostly acts like a larger step, $\mathrm{lr} / (1 - \mu)$. With 4 workers momentum 0.9
 # is the slowest (78 s against 57 and 53, though the intervals overlap), and
 # with 16 workers it never reaches 95% within 600 gradients, while momentum 0
 # and 0.5 get there in about 25 s. Sixteen asynchronous workers already carry
-# an implicit momentum of 1 − 1/16 = 0.9375; explicit momentum adds to it,
+# an implicit momentum of $1 - 1/16 = 0.9375$; explicit momentum adds to it,
 # and 0.9 on top is far too much. Mitliagkas et al. conclude in their
 # abstract that momentum must be tuned together with the degree of
 # asynchrony, and suggest that under high asynchrony even a negative
@@ -343,7 +345,7 @@ quiz.ask("10-lower-momentum")
 # stalls, then lower the number of workers and see it work again; tick
 # staleness-aware steps; try `sync` with a large learning rate. The curve is
 # the training loss (log scale); a network stuck at chance sits near
-# ln 10 ≈ 2.3. Each change runs 600 gradients with one seed.
+# $\ln 10 \approx 2.3$. Each change runs 600 gradients with one seed.
 
 # %%
 lab = explore(["workers", "policy", "lr", "momentum", "staleness_aware", "x"],
@@ -374,7 +376,7 @@ for change in ({"momentum": 0.9}, {"workers": 2}):
 #   loss that no divergence check flags. Staleness-aware steps prevent it, at
 #   the cost of slower progress where the rate was already safe.
 # - Asynchrony begets momentum: N asynchronous workers act like a heavy ball
-#   with momentum about 1 − 1/N (measured 0.503, 0.733, 0.845 for 2, 4, 8).
+#   with momentum about $1 - 1/N$ (measured 0.503, 0.733, 0.845 for 2, 4, 8).
 #   Lower the explicit momentum as workers are added: 0.9 was harmless on one
 #   worker and fatal on 16.
 #

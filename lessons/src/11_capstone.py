@@ -17,7 +17,7 @@
 #    staleness-aware steps, momentum) that reaches the target held-out
 #    accuracy sooner than both references, checked automatically;
 # 3. explain in writing, with your measured numbers, why your strategy wins,
-#    as updates needed × seconds per update.
+#    as (updates needed) $\times$ (seconds per update).
 #
 # **Prerequisites:** lessons 02-05 (barriers, staleness, SSP, backup workers,
 # local SGD) and lesson 10 (the network, accuracy, momentum); lesson 08 for
@@ -90,7 +90,7 @@ print(f"mean staleness within 0.5 of N - 1 = {c.workers - 1} with and without th
       all(abs(s - (c.workers - 1)) < 0.5 for s in queue_test.values()))
 
 # %% [markdown]
-# The mean staleness is N − 1 = 15 either way: while one gradient is being
+# The mean staleness is $N - 1 = 15$ either way: while one gradient is being
 # computed and queued, each of the other 15 workers lands about one update,
 # queue or no queue. What the queue changes is the rate: the server caps it
 # near 5 updates per second (4.87 measured, against 9.50 without the queue),
@@ -107,7 +107,7 @@ quiz.ask("11-queue-staleness")
 # The check compares your choice with synchronous and asynchronous SGD on
 # all 16 workers, each at the best of 11 learning rates from 0.02 to 2 (mean
 # time to 95% over the three seeds; the course's tests re-tune them). Each
-# line splits the time into *updates needed × seconds per update*.
+# line splits the time into (updates needed) $\times$ (seconds per update).
 
 # %%
 print(f"the grid, {len(capstone.LEARNING_RATES)} rates:", capstone.LEARNING_RATES)
@@ -156,7 +156,7 @@ for change in ({}, {"momentum": 0.5}):
 
 # %% [markdown]
 # With momentum 0.5 on top of asynchrony's own, this seed collapses to a
-# held-out accuracy of 0.096: the loss stalls near ln 10 and nothing
+# held-out accuracy of 0.096: the loss stalls near $\ln 10$ and nothing
 # diverges. Explicit momentum is one more setting to choose with the number
 # of workers in mind.
 
@@ -177,8 +177,8 @@ report = capstone.check(my_choice)
 # ## Explain it in writing
 #
 # A passing check is half the capstone. Write, in the cell below, why your
-# strategy wins, with your own numbers: the time to 95% as updates needed ×
-# seconds per update, for your strategy and for each reference, and what
+# strategy wins, with your own numbers: the time to 95% as (updates needed) $\times$
+# (seconds per update), for your strategy and for each reference, and what
 # made each factor large or small (the barrier, the server's capacity, the
 # staleness and the learning rate it allows). The check's "Why" lines give
 # you the numbers; the reasons are yours.
@@ -214,10 +214,10 @@ print(attempt.lines[-1])
 # - Before tuning, estimate: the server's capacity against the workers'
 #   demand, the cost of a barrier (the slowest of N plus the pushes of a
 #   step), the message time, and how stale gradients will be.
-# - Mean staleness is N − 1 with or without a queue at the server; the
+# - Mean staleness is $N - 1$ with or without a queue at the server; the
 #   queue caps the updates per second, so workers beyond the saturation
 #   point only add staleness.
-# - Time to the target = updates needed × seconds per update. Sync makes
+# - Time to the target = (updates needed) $\times$ (seconds per update). Sync makes
 #   each update expensive; async makes updates cheap but stale; a good
 #   strategy keeps both factors moderate, and says so with numbers.
 #
