@@ -73,7 +73,7 @@ def _experiment_flags(p, many_policies=False):
     p.add_argument("--fail", help="WORKER:AFTER_GRADIENTS[,...]: kill workers mid-run")
     p.add_argument("--target-loss", type=float, help="report the time to reach this loss")
     p.add_argument("--target-accuracy", type=float,
-                   help="report the time to reach this held-out accuracy, in (0, 1]")
+                   help="report the time to reach this validation accuracy, in (0, 1]")
     p.add_argument("--eval-points", type=int, default=100)
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.add_argument("--address", help="ray: cluster address (default: a local Ray)")
@@ -158,13 +158,14 @@ def _text_summary(result):
                          f"queueing {s.queue_fraction:.1%}; communication hidden behind "
                          f"computing {s.overlap_fraction:.1%}")
     if s.final_accuracy is not None:
-        lines.append(f"  held-out accuracy   {s.final_accuracy:.2%}")
+        lines.append(f"  accuracy            validation {s.final_validation_accuracy:.2%}, "
+                     f"test {s.final_accuracy:.2%}")
     if s.time_to_target is not None or result.config.target_loss is not None:
         ttt = "never" if s.time_to_target is None else f"{s.time_to_target:.4g} {unit}"
         lines.append(f"  time to target      {ttt}")
     if result.config.target_accuracy is not None:
         tta = "never" if s.time_to_accuracy is None else f"{s.time_to_accuracy:.4g} {unit}"
-        lines.append(f"  time to accuracy    {tta}")
+        lines.append(f"  time to accuracy    {tta} (validation)")
     if s.failed_workers:
         lines.append(f"  failed workers      {', '.join(map(str, s.failed_workers))}")
     return "\n".join(lines)
@@ -175,7 +176,7 @@ def _table(results):
             "grad/s")
     accuracy = any(r.summary.final_accuracy is not None for r in results.values())
     if accuracy:
-        head += ("accuracy", "to accuracy")
+        head += ("val. accuracy", "test accuracy", "to accuracy")
     rows = []
     for r in results.values():
         s = r.summary
@@ -184,7 +185,7 @@ def _table(results):
                f"{s.mean_staleness:.3g}", f"{s.idle_fraction:.0%}",
                f"{s.gradients_per_second:.4g}")
         if accuracy:
-            row += (f"{s.final_accuracy:.2%}",
+            row += (f"{s.final_validation_accuracy:.2%}", f"{s.final_accuracy:.2%}",
                     "-" if s.time_to_accuracy is None else f"{s.time_to_accuracy:.4g}")
         rows.append(row)
     widths = [max(len(x) for x in col) for col in zip(head, *rows)]
@@ -206,7 +207,8 @@ def _plot(results, path, target, target_accuracy, window=None):
         plots.timeline(r, ax=ax, window=window)
     plots.convergence(results, ax=axes[n], target=target)
     if curves == 2:
-        plots.convergence(results, ax=axes[n + 1], target=target_accuracy, metric="accuracy")
+        plots.convergence(results, ax=axes[n + 1], target=target_accuracy,
+                          metric="validation_accuracy")
     try:
         _save(fig, path)
     finally:

@@ -201,9 +201,11 @@ def test_mlp_run_reports_accuracy(capsys):
     code, out, _ = run_cli(capsys, "run", "--json", "--target-accuracy", "0.5", *MLP_ARGS)
     summary = json.loads(out)
     assert code == 0 and summary["problem"] == "mlp" and summary["final_accuracy"] > 0.5
-    assert summary["time_to_accuracy"] > 0
+    assert summary["time_to_accuracy"] > 0 and summary["final_validation_accuracy"] > 0.5
     code, out, _ = run_cli(capsys, "run", "--target-accuracy", "0.5", *MLP_ARGS)
-    assert "held-out accuracy" in out and "time to accuracy" in out
+    assert (f"accuracy            validation {summary['final_validation_accuracy']:.2%}, "
+            f"test {summary['final_accuracy']:.2%}") in out
+    assert f"time to accuracy    {summary['time_to_accuracy']:.4g} simulated s (validation)" in out
     code, out, _ = run_cli(capsys, "run", "--json", "--problem", "logistic", "--dataset",
                            "digits", "--gradients", "300", "--lr", "0.5")
     assert json.loads(out)["problem"] == "logistic" and json.loads(out)["final_accuracy"] > 0.8
@@ -214,7 +216,7 @@ def test_compare_on_a_classifier_adds_accuracy_to_the_table_and_the_plot(capsys,
     code, out, _ = run_cli(capsys, "compare", "--policy", "sync,async", "--plot", str(png),
                            "--target-accuracy", "0.5", *MLP_ARGS)
     head = out.splitlines()[0].split()
-    assert code == 0 and head[-3:] == ["accuracy", "to", "accuracy"]
+    assert code == 0 and head[-6:] == ["val.", "accuracy", "test", "accuracy", "to", "accuracy"]
     import matplotlib.image
     height = matplotlib.image.imread(png).shape[0]
     run_cli(capsys, "compare", "--policy", "sync,async", "--plot", str(png), "--problem",
