@@ -21,7 +21,8 @@ the final report only, so tuning never sees it.
   some class to stratify). ``data_path`` is either a directory holding the four IDX
   files under their usual names (optionally gzipped), or an ``.npz`` file
   with arrays ``x_train, y_train, x_test, y_test`` (the layout Keras
-  caches). A missing or malformed file raises ValueError naming the file.
+  caches). A missing or malformed file raises ValueError naming the file, as
+  do training and test images of different shapes.
 """
 from __future__ import annotations
 
@@ -141,12 +142,20 @@ def _file_split(x_train, y_train, x_test, y_test, path, draws):
     """Training, validation (carved from the training images) and test rows."""
     x_train, y_train = _checked(x_train, y_train, path)
     x_test, y_test = _checked(x_test, y_test, path)
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise ValueError(f"data file {str(path)!r}: training images are "
+                         f"{_size(x_train)} but test images are {_size(x_test)}; "
+                         "both sets need images of one size")
     if len(y_train) < 2:
         raise ValueError(f"data file {str(path)!r}: a validation set is carved out of the "
                          f"training images, which needs at least 2 of them, got {len(y_train)}")
     train, validation = _carve(y_train, max(1, round(FILE_VALIDATION * len(y_train))), draws)
     return Split(_rows(x_train[train]), y_train[train],
                  _rows(x_train[validation]), y_train[validation], _rows(x_test), y_test)
+
+
+def _size(images):
+    return "x".join(map(str, images.shape[1:]))
 
 
 def _rows(images):

@@ -50,6 +50,13 @@ def check(config):
     if config.batch > examples:
         raise ValueError(f"batch must be at most the problem's {examples} examples, "
                          f"got {config.batch}")
+    params = 8.0 * problem.dim
+    if params > MAX_DATA_BYTES:
+        smaller = "smaller hidden layers" if getattr(problem, "hidden", None) else "fewer features"
+        raise ValueError(f"the parameter vector of problem {problem.name!r} has {problem.dim:,} "
+                         f"parameters, {params:.3g} bytes as float64, more than a run may take "
+                         f"(at most {MAX_DATA_BYTES // 8:,} parameters, {MAX_DATA_BYTES:.3g} "
+                         f"bytes); use {smaller}")
     data = data_bytes(problem)
     if data > MAX_DATA_BYTES:
         _refuse("the problem's data in bytes", data, MAX_DATA_BYTES,

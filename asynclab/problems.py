@@ -86,6 +86,9 @@ class Problem:
         return self._held_out(w, part) if self.classification else None
 
     def __post_init__(self):
+        seed = self.seed
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+            raise ValueError(f"{self.name}: seed must be a whole number >= 0, got {seed!r}")
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if field.type in ("int", int) and field.name != "seed":

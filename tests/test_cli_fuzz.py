@@ -150,7 +150,8 @@ def test_any_command_line_gets_an_answer_or_one_line(argv):
      "message time (latency + 8000 bytes / bandwidth 100) must be at most 60 s"),
     (["--backend", "thread", "--policy", "allreduce", "--workers", "64", "--latency", "1"],
      "allreduce step time (2(N-1) = 126 ring rounds) must be at most 60 s"),
-    (["--problem", "mlp", "--hidden", "1000000000"], "the problem's data in bytes"),
+    (["--problem", "mlp", "--hidden", "1000000000"], "the parameter vector of problem 'mlp' has "
+     "75,000,000,010 parameters"),
     (["--problem", "mlp", "--hidden", "4096,4096", "--gradients", "5000000"],
      "gradients x batch x parameters"),
     (["--problem", "mlp", "--batch", "1080"], "batch must be at most the problem's 1079 examples"),
