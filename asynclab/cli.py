@@ -98,7 +98,8 @@ def _plot(results, path, target, target_accuracy, window=None):
         plots.timeline(r, ax=ax, window=window)
     plots.convergence(results, ax=axes[n], target=target)
     if curves == 2:
-        plots.convergence(results, ax=axes[n + 1], target=target_accuracy, metric="accuracy")
+        plots.convergence(results, ax=axes[n + 1], target=target_accuracy,
+                          metric="validation_accuracy")
     try:
         _save(fig, path)
     finally:

@@ -138,7 +138,7 @@ def experiment_flags(p, many_policies=False):
          "list, e.g. 1:200 (default: none)")
     flag("--target-loss", "LOSS", "report the time to reach this training loss (default: "
          "none)", type=float)
-    flag("--target-accuracy", "SHARE", "report the time to reach this held-out accuracy, in "
+    flag("--target-accuracy", "SHARE", "report the time to reach this validation accuracy, in "
          "(0, 1] (default: none)", type=float)
     flag("--eval-points", "N", "how many times during the run the loss (and held-out "
          "accuracy) is measured", type=int, default=100)

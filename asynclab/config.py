@@ -95,7 +95,7 @@ class Config:
     delay: Distribution | str | None = None
     fail: tuple = ()                 # ((worker, after_gradients), ...): kill those workers
     target_loss: float | None = None
-    target_accuracy: float | None = None   # report the time to this held-out accuracy
+    target_accuracy: float | None = None   # report the time to this validation accuracy
     eval_points: int = 100           # how many times the full loss is evaluated
     progress: bool | float = False   # a tqdm progress bar: True shows it at once; a number
                                      # of seconds, only once the run has lasted that long

@@ -50,6 +50,13 @@ def check(config):
     if config.batch > examples:
         raise ValueError(f"batch must be at most the problem's {examples} examples, "
                          f"got {config.batch}")
+    params = 8.0 * problem.dim
+    if params > MAX_DATA_BYTES:
+        smaller = "smaller hidden layers" if getattr(problem, "hidden", None) else "fewer features"
+        raise ValueError(f"the parameter vector of problem {problem.name!r} has {problem.dim:,} "
+                         f"parameters, {params:.3g} bytes as float64, more than a run may take "
+                         f"(at most {MAX_DATA_BYTES // 8:,} parameters, {MAX_DATA_BYTES:.3g} "
+                         f"bytes); use {smaller}")
     data = data_bytes(problem)
     if data > MAX_DATA_BYTES:
         _refuse("the problem's data in bytes", data, MAX_DATA_BYTES,
@@ -70,7 +77,7 @@ def check(config):
                         "workers)", draws, MAX_RING_DRAWS,
                         "use a constant latency, fewer workers or fewer gradients")
     evals = min(config.eval_points, config.gradients + 1)
-    eval_work = float(evals) * (examples + problem.test_examples) * cost_per_example(problem)
+    eval_work = float(evals) * (examples + _held_out_examples(problem)) * cost_per_example(problem)
     if eval_work > MAX_EVAL_WORK:
         _refuse("loss evaluations x examples x parameters", eval_work, MAX_EVAL_WORK,
                 "use fewer eval_points or a smaller problem")
@@ -138,10 +145,15 @@ def cost_per_example(problem) -> float:
     return float(nonzeros if nonzeros is not None else problem.dim)
 
 
+def _held_out_examples(problem) -> int:
+    """Examples an evaluation point scores besides the training set."""
+    return problem.test_examples + problem.validation_examples
+
+
 def data_bytes(problem) -> float:
     """Bytes of the data a problem generates or loads (float64 values), training
-    and held-out examples, plus its parameter vector."""
-    examples = problem.train_examples + problem.test_examples
+    and held-out (validation and test) examples, plus its parameter vector."""
+    examples = problem.train_examples + _held_out_examples(problem)
     nonzeros = getattr(problem, "nonzeros", None)
     features = getattr(problem, "features", problem.dim)
     per_example = 16 * nonzeros if nonzeros is not None else 8 * features

@@ -209,6 +209,8 @@ def test_mlp_with_momentum_on_ray_is_as_simulated(connected, policy, workers, sh
     np.testing.assert_allclose(result.params, oracle.params, rtol=1e-10, atol=1e-12)
     assert result.history.gradients == oracle.history.gradients
     np.testing.assert_allclose(result.history.accuracy, oracle.history.accuracy)
+    np.testing.assert_allclose(result.history.validation_accuracy,
+                               oracle.history.validation_accuracy)
     assert result.summary.final_accuracy == pytest.approx(oracle.summary.final_accuracy)
     assert result.summary.final_accuracy > 0.5 and result.summary.time_to_accuracy is not None
 

@@ -1,6 +1,7 @@
 """Defects found in the review of the second edition (issue "Fair to synchronous SGD", part E),
 each pinned by a test that failed before its fix."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -64,3 +65,70 @@ def test_the_command_line_refuses_an_infinite_run_in_one_line(capsys):
     assert main(["run", "--bandwidth", "1e-310", "--gradients", "10"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "simulated seconds" in err and "bandwidth" in err
+
+
+# 4. A data file whose training and test images differ in shape failed at the first
+# evaluation with a matmul traceback (exit 1, 38 lines): it is refused when it loads.
+def _mismatched_file(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "mismatched.npz"
+    np.savez(path, x_train=rng.integers(0, 256, (12, 4, 3), dtype=np.uint8),
+             y_train=np.arange(12, dtype=np.uint8) % 10,
+             x_test=rng.integers(0, 256, (5, 4, 4), dtype=np.uint8),
+             y_test=np.arange(5, dtype=np.uint8))
+    return path
+
+
+def test_training_and_test_images_of_different_shapes_are_refused_at_load(tmp_path):
+    path = _mismatched_file(tmp_path)
+    with pytest.raises(ValueError, match=f"^data file '{path}': training images are 4x3 but "
+                                         "test images are 4x4; both sets need images of one "
+                                         "size$"):
+        asynclab.MLP(dataset="mnist", data_path=str(path)).data
+
+
+def test_the_command_line_refuses_mismatched_images_in_one_line(capsys, tmp_path):
+    path = _mismatched_file(tmp_path)
+    code = main(["run", "--problem", "mlp", "--dataset", "mnist", "--data-path", str(path),
+                 "--gradients", "20"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert "training images are 4x3 but test images are 4x4" in err
+
+
+# 6. MLP(seed=-1) raised scikit-learn's InvalidParameterError when its data loaded, and
+# make_problem("logistic", seed=-1) failed inside the run: every problem's seed is checked
+# when the problem is made.
+@pytest.mark.parametrize("make", [
+    lambda seed: asynclab.MLP(seed=seed),
+    lambda seed: asynclab.make_problem("logistic", seed=seed),
+    lambda seed: asynclab.make_problem("logistic", dataset="digits", seed=seed),
+    lambda seed: asynclab.SparseLogistic(seed=seed),
+    lambda seed: asynclab.LeastSquares(seed=seed),
+], ids=["mlp", "logistic", "logistic-digits", "sparse-logistic", "least-squares"])
+@pytest.mark.parametrize("seed", [-1, 1.5, "3", None, True])
+def test_a_problem_seed_is_a_whole_number_at_least_zero(make, seed):
+    with pytest.raises(ValueError, match=f": seed must be a whole number >= 0, got "
+                                         f"{re.escape(repr(seed))}$"):
+        make(seed)
+
+
+def test_any_whole_seed_at_least_zero_makes_a_problem_whose_data_loads():
+    for seed in (0, np.int64(7), 2**32, 2**70):
+        mlp = asynclab.MLP(hidden=(4,), seed=seed)
+        assert mlp.validation_examples == mlp.test_examples == 359
+        assert asynclab.Logistic(features=3, examples=8, seed=seed).held_out(np.zeros(3))
+
+
+# 8. MLP(hidden=(10**9,)) was refused on the grounds of "the problem's data": the
+# message now names the parameter vector, its size and what is allowed.
+def test_a_huge_parameter_vector_is_named_as_such():
+    with pytest.raises(ValueError) as info:
+        asynclab.Config(problem=asynclab.MLP(hidden=(10**9,)))
+    message = str(info.value)
+    assert message == ("the parameter vector of problem 'mlp' has 75,000,000,010 parameters, "
+                       "6e+11 bytes as float64, more than a run may take (at most 536,870,912 "
+                       "parameters, 4.29e+09 bytes); use smaller hidden layers")
+    with pytest.raises(ValueError, match="^the parameter vector of problem 'logistic' has "
+                                         "1,000,000,000 parameters, .*; use fewer features$"):
+        asynclab.Config(problem=asynclab.Logistic(features=10**9, examples=1), batch=1)

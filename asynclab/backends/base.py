@@ -64,7 +64,8 @@ def loss_diverged(problem, params, loss=None) -> bool:
 
 class Evaluator:
     """Evaluates the full loss about ``eval_points`` times over a run (and,
-    for classification problems, the held-out loss and accuracy).
+    for classification problems, the loss and accuracy on the validation
+    and the test set).
 
     ``maybe`` is called after each update reaches the server, with the count
     of gradients arrived so far (an update of local:H carries H of them); it
@@ -87,10 +88,10 @@ class Evaluator:
     def _evaluate(self, time, version, gradients, params):
         with np.errstate(all="ignore"):
             loss = self.problem.loss(params)
-            held_out = self.problem.held_out(params)
-        if held_out is not None and not math.isfinite(loss):
-            held_out = (math.nan, math.nan)     # what a diverged model predicts means nothing
-        self.history.record(time, version, gradients, loss, *(held_out or ()))
+            held_out = [self.problem.held_out(params, part) for part in ("test", "validation")]
+        if not math.isfinite(loss):     # what a diverged model predicts means nothing
+            held_out = [None if scores is None else (math.nan, math.nan) for scores in held_out]
+        self.history.record(time, version, gradients, loss, *held_out)
         if loss_diverged(self.problem, params, loss):
             self.diverged = True
 
