@@ -12,6 +12,7 @@ import math
 import os
 import sys
 
+from .buckets import DEFAULT_BACKWARD
 from .config import BACKEND_NAMES, Config
 from .datasets import DATASETS
 from .files import check_writable, write_whole
@@ -65,8 +66,15 @@ def _experiment_flags(p, many_policies=False):
     p.add_argument("--server-bandwidth", type=float, default=math.inf,
                    help="bytes per second of the server's shared link (default: unlimited)")
     p.add_argument("--overlap", nargs="?", const=True, default=False,
-                   help="send and fetch in the background while computing (async, ssp:S, "
-                        "hogwild)")
+                   help="communicate while computing: async, ssp:S and hogwild send and fetch "
+                        "in the background; sync, backup:B, local:H and allreduce send the "
+                        "gradient in --buckets during its backward pass")
+    p.add_argument("--buckets", type=int, default=1,
+                   help="with --overlap under sync, backup:B, local:H or allreduce: parts a "
+                        "gradient is sent in (default: 1)")
+    p.add_argument("--backward-fraction", type=float, default=DEFAULT_BACKWARD,
+                   help="the backward pass's share of a gradient's compute time, in (0, 1] "
+                        "(default: 2/3)")
     p.add_argument("--apply-time", type=float, default=0.0,
                    help="simulated server seconds per gradient")
     p.add_argument("--delay", help="real backends: extra sleep per gradient (a distribution)")
@@ -116,6 +124,7 @@ def _config(args, policy) -> Config:
                   compute=args.compute, speeds=speeds,
                   straggler=args.straggler, latency=args.latency, bandwidth=args.bandwidth,
                   server_bandwidth=args.server_bandwidth, overlap=args.overlap,
+                  buckets=args.buckets, backward_fraction=args.backward_fraction,
                   apply_time=args.apply_time, delay=args.delay, fail=args.fail or (),
                   target_loss=args.target_loss, target_accuracy=args.target_accuracy,
                   eval_points=args.eval_points,
