@@ -11,6 +11,7 @@ import dataclasses
 import math
 import sys
 
+from .buckets import DEFAULT_BACKWARD
 from .config import BACKEND_NAMES
 from .datasets import DATASETS
 from .problems import PROBLEMS
@@ -127,9 +128,15 @@ def experiment_flags(p, many_policies=False):
     flag("--server-bandwidth", "BYTES_PER_S", "bytes per second of the server's shared link "
          "(default: unlimited)", type=float, default=math.inf)
     p.add_argument("--overlap", action="store_true",
-                   help="a switch, no value: each worker sends and fetches in the background "
-                        "while it computes (async, ssp:S, hogwild). The sparse-logistic "
-                        "problem's share of hot features is --feature-overlap")
+                   help="a switch, no value: communicate while computing. async, ssp:S and "
+                        "hogwild send and fetch in the background; sync, backup:B, local:H "
+                        "and allreduce send the gradient in --buckets parts during its "
+                        "backward pass. The sparse-logistic problem's share of hot features "
+                        "is --feature-overlap")
+    flag("--buckets", "K", "with --overlap under sync, backup:B, local:H or allreduce: the "
+         "parts a gradient is sent in", type=int, default=1)
+    flag("--backward-fraction", "SHARE", "the backward pass's share of a gradient's compute "
+         "time, in (0, 1] (default: 2/3)", type=float, default=DEFAULT_BACKWARD)
     flag("--apply-time", "SECONDS", "simulated server seconds to apply one gradient",
          type=float, default=0.0)
     flag("--delay", "LAW", "real backends: an extra sleep per gradient, a law such as "

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import limits
+from .buckets import DEFAULT_BACKWARD, Buckets
 from .network import parse_latency
 from .policies import Policy, parse_policy
 from .problems import Problem, make_problem
@@ -90,7 +91,9 @@ class Config:
     # both, so one Config can compare every policy.
     apply_time: float = 0.0          # server seconds to apply one gradient
     server_bandwidth: float = math.inf   # bytes per second of the server's shared link
-    overlap: bool = False            # send and fetch in the background while computing
+    overlap: bool = False            # communicate while computing (asynclab.buckets for sync-like)
+    buckets: int = 1                 # overlap, sync-like policies: parts a gradient is sent in
+    backward_fraction: float = DEFAULT_BACKWARD   # the backward pass's share of compute time
     # Real backends: an extra sleep per gradient (a distribution, e.g. 'const:0.001').
     delay: Distribution | str | None = None
     fail: tuple = ()                 # ((worker, after_gradients), ...): kill those workers
@@ -138,6 +141,10 @@ class Config:
         s("server_bandwidth", _number("server_bandwidth", self.server_bandwidth, low=0,
                                       strict=True, allow_inf=True))
         s("overlap", _flag("overlap", self.overlap))
+        s("buckets", _number("buckets", self.buckets, low=1, integer=True))
+        s("backward_fraction", _number("backward_fraction", self.backward_fraction))
+        if not 0 < self.backward_fraction <= 1:
+            raise ValueError(f"backward_fraction must be in (0, 1], got {self.backward_fraction!r}")
         self._check_combinations()
         s("fail", self._parse_fail(self.fail))
         if self.target_loss is not None:
@@ -172,9 +179,13 @@ class Config:
 
     def _check_combinations(self):
         policy = self.policy
-        if self.overlap and policy.aggregate:      # allreduce aggregates too
-            raise ValueError(f"overlap needs a policy without a per-step barrier (async, "
-                             f"ssp:S or hogwild), got {policy.name!r}")
+        if self.buckets > 1 and not self.overlap:
+            raise ValueError(f"buckets = {self.buckets} needs overlap=True: the parts of a "
+                             "gradient are sent during its backward pass, which only overlap does")
+        if self.buckets > 1 and not policy.aggregate:
+            raise ValueError(f"buckets = {self.buckets} applies to sync, backup:B, local:H and "
+                             f"allreduce, not {policy.name!r}: async, ssp:S and hogwild overlap "
+                             "by sending whole gradients in the background")
         if math.isfinite(self.server_bandwidth) and self.backend in ("thread", "process"):
             raise ValueError(f"server_bandwidth is modelled on the simulated backend only, "
                              f"not on {self.backend!r}; got {self.server_bandwidth:g}")
@@ -198,6 +209,14 @@ class Config:
                                  "AFTER_GRADIENTS a whole number >= 0")
             pairs.append((int(w), int(after)))
         return tuple(pairs)
+
+    @property
+    def bucketed(self) -> Buckets | None:
+        """How a step's gradient is sent in parts during its backward pass
+        (overlap under sync, backup:B, local:H and allreduce), or None."""
+        if self.overlap and self.policy.aggregate:
+            return Buckets(self.buckets, self.backward_fraction)
+        return None
 
     @property
     def timing(self) -> Timing:

@@ -25,6 +25,8 @@ MAX_DATA_BYTES = 4 << 30             # a problem's generated or loaded data
 MAX_INJECTED_SECONDS = 60.0          # mean injected sleep on real workers: latency, a message
                                      # (latency + bytes / bandwidth), delay, an allreduce step
 MAX_RING_DRAWS = 1e9                 # latencies a simulated ring draws: 2(N-1) per worker per step
+                                     # (and per bucket)
+MAX_BUCKET_MESSAGES = 4 * MAX_GRADIENTS   # gradients x buckets: each part is one message
 MAX_VIRTUAL_SECONDS = 1e15          # a simulated run's time (30 million years): beyond it,
                                      # sums of times overflow to infinity long before the end
 MAX_RUNS = 10_000                    # runs of one run_many / tune / compare call
@@ -65,17 +67,24 @@ def check(config):
     if work > MAX_WORK:
         _refuse("gradients x batch x parameters", work, MAX_WORK,
                 "use fewer gradients, a smaller batch or a smaller problem")
+    if config.buckets > problem.dim:
+        raise ValueError(f"buckets must be at most the problem's {problem.dim} parameters, "
+                         f"got {config.buckets}")
+    messages = float(config.gradients) * config.buckets
+    if messages > MAX_BUCKET_MESSAGES:
+        _refuse("gradients x buckets (messages sent)", messages, MAX_BUCKET_MESSAGES,
+                "use fewer buckets or fewer gradients")
     if config.policy.ring:
         held = 16.0 * config.workers * problem.dim      # a step's gradients, and their ring sum
         if held > MAX_DATA_BYTES:
             _refuse("allreduce: workers x parameters x 16 bytes", held, MAX_DATA_BYTES,
                     "use fewer workers or a smaller problem")
         if not isinstance(config.latency, float):
-            draws = 2.0 * config.gradients * config.workers
+            draws = 2.0 * config.gradients * config.workers * config.buckets
             if draws > MAX_RING_DRAWS:
                 _refuse("allreduce with a latency law: latencies drawn (2 x gradients x "
-                        "workers)", draws, MAX_RING_DRAWS,
-                        "use a constant latency, fewer workers or fewer gradients")
+                        "workers x buckets)", draws, MAX_RING_DRAWS,
+                        "use a constant latency, fewer workers, buckets or gradients")
     evals = min(config.eval_points, config.gradients + 1)
     eval_work = float(evals) * (examples + _held_out_examples(problem)) * cost_per_example(problem)
     if eval_work > MAX_EVAL_WORK:
@@ -102,6 +111,11 @@ def check(config):
         if config.policy.ring:     # 2(N-1) rounds a step, each latency + bytes / (N bandwidth)
             injected.append((f"allreduce step time (2(N-1) = {2 * (n - 1)} ring rounds)",
                              ring_time(n, mean, nbytes, bandwidth)))
+        if config.buckets > 1:     # K parts, each its own message (or ring)
+            k = config.buckets
+            part = (ring_time(n, mean, nbytes / k, bandwidth) if config.policy.ring
+                    else mean + nbytes / (k * bandwidth))
+            injected.append((f"a gradient's {k} bucket messages", k * part))
         for name, seconds in injected:
             if seconds > MAX_INJECTED_SECONDS:
                 raise ValueError(f"{name} must be at most {MAX_INJECTED_SECONDS:g} s on real "
@@ -122,6 +136,9 @@ def virtual_seconds(config) -> float:
         step = compute + 2 * message + 2 * server + timing.apply_time
         if config.policy.ring:
             step += ring_time(config.workers, latency, nbytes, timing.bandwidth)
+        if config.buckets > 1:      # each part pays the latency again (a ring's, 2(N-1) times)
+            rounds = 2 * (config.workers - 1) if config.policy.ring else 1
+            step += (config.buckets - 1) * rounds * latency
         return float(np.float64(config.gradients) * step)
 
 

@@ -53,8 +53,13 @@ def test_old_command_lines_keep_every_old_field_and_value(capsys, request):
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["--policy", "sync", "--overlap"], "overlap needs a policy without a per-step barrier"),
-    (["--policy", "allreduce", "--overlap"], "got 'allreduce'"),
+    (["--policy", "sync", "--buckets", "4"], "buckets = 4 needs overlap=True"),
+    (["--policy", "async", "--overlap", "--buckets", "2"], "not 'async': async, ssp:S and"),
+    (["--policy", "sync", "--overlap", "--backward-fraction", "0"],
+     "backward_fraction must be in (0, 1], got 0.0"),
+    (["--policy", "sync", "--overlap", "--buckets", "0"], "buckets must be at least 1, got 0"),
+    (["--policy", "sync", "--overlap", "--buckets", "51"],
+     "buckets must be at most the problem's 50 parameters, got 51"),
     (["--server-bandwidth", "0"], "server_bandwidth must be greater than 0, got 0.0"),
     (["--server-bandwidth", "-5"], "server_bandwidth must be greater than 0"),
     (["--latency", "exp:-1"], "latency must be a number of seconds >= 0, or a law"),

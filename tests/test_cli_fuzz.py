@@ -77,6 +77,8 @@ FLAGS = {
     "--bandwidth": floats(1.0, 1e9),
     "--server-bandwidth": floats(1.0, 1e9),
     "--overlap": st.one_of(st.none(), st.none(), st.sampled_from(["0.3", "1", "x"])),
+    "--buckets": ints(1, 8),
+    "--backward-fraction": floats(0.01, 1.0),
     "--feature-overlap": floats(0, 1.0),
     "--apply-time": floats(0, 0.5),
     "--fail": st.one_of(st.sampled_from(["0:5", "1:0", "9:1", "0:x"]), JUNK),
@@ -174,6 +176,13 @@ def test_any_command_line_gets_an_answer_or_one_line(argv):
      "allreduce: workers x parameters"),
     (["--policy", "allreduce", "--workers", "5000", "--features", "10", "--gradients",
       "1000000", "--latency", "exp:0.01"], "allreduce with a latency law"),
+    (["--policy", "sync", "--overlap", "--buckets", "11", "--features", "10"],
+     "buckets must be at most the problem's 10 parameters, got 11"),
+    (["--policy", "sync", "--overlap", "--buckets", "1000", "--gradients", "1000000",
+      "--features", "1000"],
+     "gradients x buckets (messages sent)"),
+    (["--backend", "thread", "--policy", "sync", "--overlap", "--buckets", "1000", "--latency",
+      "0.1", "--features", "1000"], "a gradient's 1000 bucket messages must be at most 60 s"),
 ])
 def test_absurd_sizes_are_refused_before_anything_runs(capsys, args, needle):
     start = time.perf_counter()

@@ -132,3 +132,79 @@ def test_a_huge_parameter_vector_is_named_as_such():
     with pytest.raises(ValueError, match="^the parameter vector of problem 'logistic' has "
                                          "1,000,000,000 parameters, .*; use fewer features$"):
         asynclab.Config(problem=asynclab.Logistic(features=10**9, examples=1), batch=1)
+
+
+# 1. Under overlap, waiting for the server's link or for the server counted as transfer:
+# the computer's wait for its sender was all recorded as its own messages.
+LINKED = asynclab.LeastSquares(features=100, examples=100)       # 800 bytes a message
+
+
+@pytest.mark.parametrize("server", [dict(bandwidth=800, server_bandwidth=800),
+                                    dict(apply_time=0.2)])
+def test_under_overlap_waiting_for_the_server_or_its_link_is_queue(server):
+    kw = dict(problem=LINKED, policy="async", workers=8 if "bandwidth" in server else 4,
+              gradients=400, compute="const:0.5", eval_points=2, **server)
+    plain = asynclab.run(**kw).summary
+    over = asynclab.run(**kw, overlap=True).summary
+    assert plain.queue_fraction > 0.35          # the link (or the server) is the bottleneck
+    # Before the fix: queue 0.004 and transfer 0.949 (link), queue 0 and transfer 0.365 (server).
+    assert over.queue_fraction == pytest.approx(plain.queue_fraction, abs=0.02)
+    assert over.transfer_fraction == pytest.approx(plain.transfer_fraction, abs=0.02)
+
+
+# 2. ssp:S with overlap: the simulated worker released from the bound computed on
+# parameters fetched before it waited (every release 3 versions behind with speeds
+# (1, 3)); threads and processes fetch after the release, as SSP's read guarantee has it.
+SSP_OVERLAP = dict(problem=SMALL, workers=2, gradients=60, overlap=True, speeds=(1, 3),
+                   compute="const:0.01", lr=0.3, eval_points=2)
+
+
+@pytest.mark.parametrize("policy", ["ssp:0", "ssp:2"])
+def test_a_worker_released_from_the_bound_computes_on_parameters_read_after_it(policy):
+    """The fast worker 0 waits for the slow worker 1's push: the gradient it computes
+    next must see that push and its own pushes from before the wait (not the one it
+    hands over at the release, which is applied after the fetch)."""
+    r = asynclab.run(policy=policy, **SSP_OVERLAP)
+    applies = [(e.worker, e.end) for e in r.trace.of_kind("apply")]
+    waits = [e for e in r.trace.of_kind("wait") if e.worker == 0]
+    computes = sorted((e.start, e.version) for e in r.trace.of_kind("compute") if e.worker == 0)
+    assert len(waits) >= 10
+    for wait in waits:
+        version = next((v for start, v in computes if start >= wait.end), None)
+        if version is None:         # the budget ended while it waited
+            continue
+        seen = sum(end <= wait.end if w == 1 else end < wait.end for w, end in applies)
+        assert version >= seen, (wait, version, seen)
+
+
+@pytest.mark.parametrize("backend", ["thread", "process"])
+def test_ssp_with_overlap_has_the_same_staleness_on_every_backend(backend):
+    simulated = asynclab.run(policy="ssp:0", **SSP_OVERLAP)
+    real = asynclab.run(policy="ssp:0", backend=backend, delay="const:0.01", **SSP_OVERLAP)
+    # Before the fix: 2.95 simulated against about 2.45 on threads and processes.
+    assert simulated.summary.mean_staleness == pytest.approx(2.433, abs=0.01)
+    assert real.summary.mean_staleness == pytest.approx(simulated.summary.mean_staleness,
+                                                        abs=0.15)
+
+
+# 3. allreduce's parameters were sync's to 1e-12 only when the budget was a multiple of
+# N: sync's last partial step took the gradients of the first workers to begin it,
+# allreduce's those of the lowest ids. Now both share it out by worker id.
+@pytest.mark.parametrize("workers, gradients", [(4, 403), (3, 14), (5, 23), (8, 9)])
+def test_allreduce_parameters_are_syncs_whatever_the_budget(workers, gradients):
+    kw = dict(problem=SMALL, workers=workers, gradients=gradients, lr=0.4, compute="exp:1",
+              latency=0.05, seed=4, eval_points=3)
+    sync = asynclab.run(policy="sync", **kw)
+    ring = asynclab.run(policy="allreduce", **kw)
+    np.testing.assert_allclose(ring.params, sync.params, rtol=0, atol=1e-12)
+    assert ring.summary.updates == sync.summary.updates == -(-gradients // workers)
+    assert sync.summary.gradients == gradients
+
+
+def test_sync_shares_its_last_partial_step_out_by_worker_id_on_real_workers_too():
+    kw = dict(problem=SMALL, workers=3, gradients=3 * 5 + 2, lr=0.4, seed=4, eval_points=3)
+    real = asynclab.run(policy="sync", backend="thread", delay="exp:0.002", **kw)
+    simulated = asynclab.run(policy="allreduce", **kw)
+    np.testing.assert_allclose(real.params, simulated.params, rtol=0, atol=1e-12)
+    computed = [e.worker for e in real.trace.of_kind("compute") if e.version == 5]
+    assert sorted(computed) == [0, 1]
