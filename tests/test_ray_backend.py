@@ -22,6 +22,7 @@ import pytest
 import asynclab
 from asynclab import Config, StalledError, WorkerError
 from asynclab.backends import ray as ray_backend
+from asynclab.backends.ray_env import reload_auth
 
 try:
     import ray
@@ -158,7 +159,7 @@ def cluster(tmp_path_factory):
 @pytest.fixture(scope="module")
 def connected(cluster):
     """This process connected to the shared Ray: runs use that connection."""
-    ray_backend._reload_auth()
+    reload_auth()
     ray.init(address=cluster, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()

@@ -25,10 +25,8 @@ into one in place (ParameterServer replaces its parameters, local SGD steps a
 private copy).
 
 ``address=None`` starts a private local Ray for the run and shuts it down
-afterwards, even on error or Ctrl-C. It uses a short-lived temporary
-directory (removed at the end) and, unless the environment already sets Ray's
-authentication, a random token kept in the environment for the run, so
-nothing is written to the home directory. ``address="auto"`` or
+afterwards, even on error or Ctrl-C, leaving nothing in the home directory or
+the temporary one (see :mod:`asynclab.backends.ray_env`). ``address="auto"`` or
 ``"host:port"`` joins an existing cluster (shipping the asynclab package to
 it) and leaves it running. A process already connected to Ray keeps its
 connection: the run uses it and leaves it open.
@@ -37,10 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import shutil
 import socket
-import tempfile
 import time
 
 import numpy as np
@@ -48,12 +43,12 @@ import numpy as np
 from ..results import COMPUTE, Trace
 from ..server import StalledError, WorkerError
 from .base import Evaluator, make_result, progress_bar, show_progress
+from .ray_env import object_store_bytes, private_environment, reload_auth
 
 INSTALL_HINT = "the ray backend needs Ray: pip install 'ray>=2.9'"
 ACTOR_START_TIMEOUT = 120.0      # seconds to wait for a cluster to place the actors
 CONNECT_TIMEOUT = 5.0            # seconds to wait for a cluster's address to answer
 ADDRESS_FORMS = "None (a local Ray), 'auto', 'HOST:PORT' or 'ray://HOST:PORT'"
-_AUTH_VARIABLES = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
 
 
 def _import_ray():
@@ -110,7 +105,7 @@ def ray_session(ray, address, *, cpus, nbytes):
         import asynclab
         package = os.path.dirname(asynclab.__file__)   # shipped to the cluster's workers
         _check_reachable(address)
-        _reload_auth()
+        reload_auth()
         try:
             ray.init(address=address, runtime_env={"py_modules": [package]},
                      log_to_driver=False, configure_logging=False)
@@ -121,29 +116,15 @@ def ray_session(ray, address, *, cpus, nbytes):
         finally:
             ray.shutdown()                     # disconnects; the cluster goes on
         return
-    temp_dir = tempfile.mkdtemp(prefix="asynclab-ray-", dir=_short_temp_root())
-    saved = {name: os.environ.get(name) for name in _AUTH_VARIABLES}
-    try:
-        if not any(saved.values()):
-            # Token authentication without ~/.ray/auth_token: the local GCS listens
-            # on every interface, so it gets a random token that lives in the
-            # environment of this process (and the Ray processes it starts).
-            os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
-        _reload_auth()
-        ray.init(address="local", num_cpus=max(os.cpu_count() or 1, cpus),
-                 object_store_memory=max(128 << 20, 16 * nbytes),
-                 include_dashboard=False, log_to_driver=False, configure_logging=False,
-                 _temp_dir=temp_dir)
-        yield
-    finally:
-        ray.shutdown()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        _reload_auth()
-        shutil.rmtree(temp_dir, ignore_errors=True)
+    with private_environment() as temp_dir:
+        try:
+            ray.init(address="local", num_cpus=max(os.cpu_count() or 1, cpus),
+                     object_store_memory=object_store_bytes(nbytes),
+                     include_dashboard=False, log_to_driver=False, configure_logging=False,
+                     _temp_dir=temp_dir)
+            yield
+        finally:
+            ray.shutdown()
 
 
 def _host_port(address):
@@ -160,23 +141,6 @@ def _check_reachable(address):
     except OSError as err:
         raise ValueError(f"no Ray cluster answers at address {address!r} "
                          f"({err.strerror or err}); allowed: {ADDRESS_FORMS}") from None
-
-
-def _reload_auth():
-    """Make Ray re-read its authentication settings from the environment
-    (it caches them when first imported)."""
-    try:
-        from ray._raylet import AuthenticationTokenLoader, Config
-    except ImportError:          # a Ray without token authentication
-        return
-    Config.initialize("")
-    AuthenticationTokenLoader.instance().reset_cache()
-
-
-def _short_temp_root():
-    # Ray's unix sockets live under its temp dir; their paths must fit ~107 bytes.
-    root = tempfile.gettempdir()
-    return root if len(root) <= 40 else "/tmp"
 
 
 # -- one run --------------------------------------------------------------------------------
