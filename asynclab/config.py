@@ -42,6 +42,10 @@ def _number(name, value, *, low=None, strict=False, integer=False, allow_inf=Fal
     return value
 
 
+def _whole(x):
+    return math.isfinite(x) and x == int(x)
+
+
 def parse_pair(name, spec, form):
     """'A:B' or (A, B) -> (A, B) as strings-to-numbers, or a clear error."""
     if isinstance(spec, str):
@@ -170,7 +174,7 @@ class Config:
         pairs = []
         for item in spec:
             w, after = parse_pair("fail", item, "WORKER:AFTER_GRADIENTS")
-            if not (w == int(w) and 0 <= w < self.workers and after == int(after) and after >= 0):
+            if not (_whole(w) and 0 <= w < self.workers and _whole(after) and after >= 0):
                 raise ValueError(f"fail {item!r}: WORKER must be 0..{self.workers - 1} and "
                                  "AFTER_GRADIENTS a whole number >= 0")
             pairs.append((int(w), int(after)))
