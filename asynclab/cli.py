@@ -79,6 +79,10 @@ def _experiment_flags(p, many_policies=False):
     p.add_argument("--address", help="ray: cluster address (default: a local Ray)")
     p.add_argument("--shards", type=int, default=1, help="ray: parameter-server actors")
     p.add_argument("--ray-batch", type=int, default=1, help="ray: gradients per message")
+    p.add_argument("--ray-nodes", type=int,
+                   help="ray: a local cluster of a head and K worker nodes (round-robin)")
+    p.add_argument("--fail-node", help="ray with --ray-nodes: NODE:GRADIENTS, lose that node "
+                                       "once the server has received that many gradients")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
@@ -120,7 +124,7 @@ def _config(args, policy) -> Config:
                   target_loss=args.target_loss, target_accuracy=args.target_accuracy,
                   eval_points=args.eval_points,
                   progress=args.progress, address=args.address, shards=args.shards,
-                  ray_batch=args.ray_batch)
+                  ray_batch=args.ray_batch, ray_nodes=args.ray_nodes, fail_node=args.fail_node)
 
 
 def _checked_config(args, policy) -> Config:
@@ -167,6 +171,11 @@ def _text_summary(result):
         lines.append(f"  time to accuracy    {tta}")
     if s.failed_workers:
         lines.append(f"  failed workers      {', '.join(map(str, s.failed_workers))}")
+    if s.nodes:
+        lines.append("  nodes               " + "; ".join(
+            f"{k}: workers {', '.join(map(str, workers))}" + (" (lost)" if k in s.lost_nodes
+                                                             else "")
+            for k, workers in enumerate(s.nodes)))
     return "\n".join(lines)
 
 

@@ -94,6 +94,8 @@ class Config:
     address: str | None = None       # Ray: cluster address; None starts a local Ray
     shards: int = 1                  # Ray: parameter-server actors holding slices
     ray_batch: int = 1               # Ray: gradients a worker sends per message
+    ray_nodes: int | None = None     # Ray: a local cluster of a head and K worker nodes
+    fail_node: tuple | str | None = None   # with ray_nodes: (node, gradients), lose that node
 
     def __post_init__(self):
         s = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
@@ -146,6 +148,10 @@ class Config:
         s("eval_points", _number("eval_points", self.eval_points, low=2, integer=True))
         s("shards", _number("shards", self.shards, low=1, integer=True))
         s("ray_batch", _number("ray_batch", self.ray_batch, low=1, integer=True))
+        if self.ray_nodes is not None:
+            s("ray_nodes", _number("ray_nodes", self.ray_nodes, low=1, integer=True))
+            self._check_ray_nodes()
+        s("fail_node", self._parse_fail_node(self.fail_node))
         if self.policy.backups >= self.workers:
             raise ValueError(f"policy {self.policy.name!r} drops {self.policy.backups} of "
                              f"{self.workers} gradients per step; allowed: B < workers")
@@ -163,6 +169,35 @@ class Config:
             raise ValueError(f"policy {policy.name!r}: a ring all-reduce averages every "
                              "worker's gradient each step; allowed: no backups, no local "
                              "steps, not lock-free")
+
+    def _check_ray_nodes(self):
+        nodes = self.ray_nodes
+        if self.backend != "ray":
+            raise ValueError(f"ray_nodes starts a local Ray cluster: it needs backend='ray', "
+                             f"not {self.backend!r}")
+        if self.address is not None:
+            raise ValueError(f"ray_nodes starts a local cluster of its own; it cannot join "
+                             f"the cluster at address {self.address!r}")
+        if nodes > self.workers:
+            raise ValueError(f"ray_nodes must be at most workers ({self.workers}): worker w "
+                             f"runs on node w % ray_nodes, so more nodes would hold none; "
+                             f"got {nodes}")
+
+    def _parse_fail_node(self, spec):
+        if spec is None:
+            return None
+        nodes = self.ray_nodes
+        if nodes is None:
+            raise ValueError(f"fail_node {spec!r} needs ray_nodes (a local cluster whose "
+                             "nodes can be lost)")
+        node, after = parse_pair("fail_node", spec, "NODE:GRADIENTS")
+        if not (_whole(node) and 0 <= node < nodes and _whole(after) and after >= 0):
+            raise ValueError(f"fail_node {spec!r}: NODE must be 0..{nodes - 1} (the worker "
+                             f"nodes of ray_nodes={nodes}) and GRADIENTS a whole number >= 0")
+        if after >= self.gradients:
+            raise ValueError(f"fail_node {spec!r}: GRADIENTS must be less than gradients "
+                             f"({self.gradients}), or the run ends before the node is lost")
+        return int(node), int(after)
 
     def _parse_fail(self, spec):
         if isinstance(spec, dict):
@@ -203,4 +238,5 @@ class Config:
             d[key] = None if math.isinf(d[key]) else d[key]
         d["speeds"], d["fail"] = list(self.speeds), [list(x) for x in self.fail]
         d["straggler"] = list(self.straggler) if self.straggler else None
+        d["fail_node"] = list(self.fail_node) if self.fail_node else None
         return d

@@ -20,7 +20,9 @@ A worker actor that dies, or that ``fail`` kills with ``ray.kill``, is
 dropped from the policy (async goes on; sync stops with StalledError unless
 backup workers cover it); a worker that raises fails the run with
 WorkerError. Every actor asks Ray for one CPU and workers are spread over the
-nodes. Arrays out of Ray's object store are read-only: nothing here writes
+nodes (with ``ray_nodes``, round-robin over a local cluster's worker nodes,
+one of which ``fail_node`` can lose: see :mod:`asynclab.backends.ray_nodes`).
+Arrays out of Ray's object store are read-only: nothing here writes
 into one in place (ParameterServer replaces its parameters, local SGD steps a
 private copy).
 
@@ -44,6 +46,7 @@ from ..results import COMPUTE, Trace
 from ..server import StalledError, WorkerError
 from .base import Evaluator, make_result, progress_bar, show_progress
 from .ray_env import object_store_bytes, private_environment, reload_auth
+from .ray_nodes import Placement, node_session
 
 INSTALL_HINT = "the ray backend needs Ray: pip install 'ray>=2.9'"
 ACTOR_START_TIMEOUT = 120.0      # seconds to wait for a cluster to place the actors
@@ -89,6 +92,9 @@ def run(config):
     """Run ``config`` on Ray and return its Result."""
     check_config(config)
     ray = _import_ray()
+    if config.ray_nodes:
+        with node_session(ray, config) as cluster:
+            return RayRun(ray, config, cluster).run()
     actors = config.workers + config.shards
     with ray_session(ray, config.address, cpus=actors, nbytes=config.problem.nbytes * actors):
         return RayRun(ray, config).run()
@@ -145,26 +151,30 @@ def _check_reachable(address):
 
 # -- one run --------------------------------------------------------------------------------
 class RayRun:
-    """One run on a connected Ray: create the actors, drive them, build the Result."""
+    """One run on a connected Ray: create the actors, drive them, build the Result.
+    ``cluster``: the LocalCluster of a run with ``ray_nodes`` (it can lose nodes)."""
 
-    def __init__(self, ray, config):
+    def __init__(self, ray, config, cluster=None):
         from .ray_actors import Coordinator, Shard, Worker, server_options
-        self.ray, self.config = ray, config
+        self.ray, self.config, self.cluster = ray, config, cluster
+        self.placement = Placement(config.workers, config.ray_nodes)
         self.evaluator = Evaluator(config.problem, config.gradients, config.eval_points)
         self.initial = config.problem.initial_params()
         slices = np.array_split(self.initial, config.shards)
         rules = (config.policy, config.workers, config.lr, config.staleness_aware,
                  config.momentum, self.evaluator.every)
-        server = server_options(config.workers)
+        server = {**server_options(config.workers), **self.placement.server}
         self.coordinator = ray.remote(Coordinator).options(**server).remote(
             slices[0], *rules, budget=config.gradients,
             grant=config.policy.local_steps * config.ray_batch,
-            problem=config.problem if config.shards == 1 else None)
+            problem=config.problem if config.shards == 1 else None,
+            alarm=config.fail_node[1] if config.fail_node else None)
         self.shards = [ray.remote(Shard).options(**server).remote(part, *rules)
                        for part in slices[1:]]
-        worker = ray.remote(Worker).options(num_cpus=1, scheduling_strategy="SPREAD")
-        self.workers = [worker.remote(w, config, [len(s) for s in slices], self.coordinator,
-                                      self.shards) for w in range(config.workers)]
+        worker = ray.remote(Worker)
+        self.workers = [worker.options(num_cpus=1, **self.placement.worker(w)).remote(
+            w, config, [len(s) for s in slices], self.coordinator, self.shards)
+            for w in range(config.workers)]
         self.actors = [self.coordinator, *self.shards, *self.workers]
 
     def run(self):
@@ -201,17 +211,22 @@ class RayRun:
         ray.get(ready)
 
     def _drive(self, running):
-        """Wait for the workers; a dead worker actor is a failed worker."""
+        """Wait for the workers; a dead worker actor is a failed worker. With
+        ``fail_node``, lose that node when the coordinator's alarm goes off."""
         ray, progress = self.ray, progress_bar(self.config, "ray")
+        alarm = [self.coordinator.alarm.remote()] if self.config.fail_node else []
         try:
             while running:
-                ready, _ = ray.wait(list(running), num_returns=1, timeout=0.2)
+                ready, _ = ray.wait([*running, *alarm], num_returns=1, timeout=0.2)
+                if ready and alarm and ready[0] == alarm[0]:
+                    self.cluster.lose(self.config.fail_node[0])
+                    alarm, ready = [], []
                 for ref in ready:
                     worker = running.pop(ref)
                     try:
                         error = ray.get(ref)
                     except ray.exceptions.RayActorError:
-                        ray.get(self.coordinator.fail.remote(worker))
+                        ray.get(self.coordinator.fail.remote(worker, self._lost_with(worker)))
                         continue
                     if error is not None:
                         raise WorkerError(worker, error)
@@ -220,6 +235,12 @@ class RayRun:
         finally:
             if progress is not None:
                 progress.close()
+
+    def _lost_with(self, worker):
+        """Why a worker's actor died, if its node was lost; None otherwise."""
+        node = self.placement.node_of(worker)
+        lost = self.cluster.lost if self.cluster else ()
+        return self.placement.loss(node) if node in lost else None
 
     def _result(self, outcome, parts):
         rows = sorted(outcome["rows"], key=lambda row: (row[2], row[3]))
@@ -236,5 +257,7 @@ class RayRun:
         end = max([row[3] for row in rows], default=0.0)
         evaluator.finish(end, version, gradients, params)
         return make_result(self.config, trace, evaluator, time=end, updates=version,
-                           gradients=gradients, failed=outcome["failed"], params=params)
+                           gradients=gradients, failed=outcome["failed"], params=params,
+                           nodes=self.placement.workers_on,
+                           lost_nodes=tuple(self.cluster.lost) if self.cluster else ())
 
