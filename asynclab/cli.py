@@ -69,7 +69,7 @@ def _config(args, policy) -> Config:
                   target_loss=args.target_loss, target_accuracy=args.target_accuracy,
                   eval_points=args.eval_points,
                   progress=_progress(args), address=args.address, shards=args.shards,
-                  ray_batch=args.ray_batch)
+                  ray_batch=args.ray_batch, ray_nodes=args.ray_nodes, fail_node=args.fail_node)
 
 
 def _checked_config(args, policy) -> Config:

@@ -157,6 +157,10 @@ def experiment_flags(p, many_policies=False):
          "local Ray)")
     flag("--shards", "N", "ray: parameter-server actors", type=int, default=1)
     flag("--ray-batch", "N", "ray: gradients per message", type=int, default=1)
+    flag("--ray-nodes", "K", "ray: start a local cluster of a head node (the parameter server) "
+         "and K worker nodes, workers placed round-robin (default: one local Ray)", type=int)
+    flag("--fail-node", "NODE:GRADIENTS", "ray with --ray-nodes: lose that node, not "
+         "gracefully, once the server has received that many gradients (default: none)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 

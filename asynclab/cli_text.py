@@ -49,6 +49,10 @@ def summary_text(result) -> str:
                      + f" (validation accuracy {config.target_accuracy:g})"))
     if s.failed_workers:
         rows.append(("failed workers", ", ".join(map(str, s.failed_workers))))
+    if s.nodes:
+        rows.append(("nodes", "; ".join(
+            f"{k}: workers {', '.join(map(str, workers))}"
+            + (" (lost)" if k in s.lost_nodes else "") for k, workers in enumerate(s.nodes))))
     head = f"{s.policy} on {s.backend}: {s.workers} workers, seed {s.seed}"
     return "\n".join([head] + [f"  {label:<{LABEL}}{text}" for label, text in rows])
 

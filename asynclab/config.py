@@ -54,6 +54,10 @@ def _flag(name, value):
     raise ValueError(f"{name} must be True or False, got {value!r}")
 
 
+def _whole(x):
+    return math.isfinite(x) and x == int(x)
+
+
 def parse_pair(name, spec, form):
     """'A:B' or (A, B) -> (A, B) as strings-to-numbers, or a clear error."""
     if isinstance(spec, str):
@@ -105,6 +109,8 @@ class Config:
     address: str | None = None       # Ray: cluster address; None starts a local Ray
     shards: int = 1                  # Ray: parameter-server actors holding slices
     ray_batch: int = 1               # Ray: gradients a worker sends per message
+    ray_nodes: int | None = None     # Ray: a local cluster of a head and K worker nodes
+    fail_node: tuple | str | None = None   # with ray_nodes: (node, gradients), lose that node
 
     def __post_init__(self):
         s = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
@@ -160,6 +166,10 @@ class Config:
         s("progress", self._progress_delay(self.progress))
         s("shards", _number("shards", self.shards, low=1, integer=True))
         s("ray_batch", _number("ray_batch", self.ray_batch, low=1, integer=True))
+        if self.ray_nodes is not None:
+            s("ray_nodes", _number("ray_nodes", self.ray_nodes, low=1, integer=True))
+            self._check_ray_nodes()
+        s("fail_node", self._parse_fail_node(self.fail_node))
         if self.policy.backups >= self.workers:
             raise ValueError(f"policy {self.policy.name!r} drops {self.policy.backups} of "
                              f"{self.workers} gradients per step; allowed: B < workers")
@@ -194,6 +204,35 @@ class Config:
                              "worker's gradient each step; allowed: no backups, no local "
                              "steps, not lock-free")
 
+    def _check_ray_nodes(self):
+        nodes = self.ray_nodes
+        if self.backend != "ray":
+            raise ValueError(f"ray_nodes starts a local Ray cluster: it needs backend='ray', "
+                             f"not {self.backend!r}")
+        if self.address is not None:
+            raise ValueError(f"ray_nodes starts a local cluster of its own; it cannot join "
+                             f"the cluster at address {self.address!r}")
+        if nodes > self.workers:
+            raise ValueError(f"ray_nodes must be at most workers ({self.workers}): worker w "
+                             f"runs on node w % ray_nodes, so more nodes would hold none; "
+                             f"got {nodes}")
+
+    def _parse_fail_node(self, spec):
+        if spec is None:
+            return None
+        nodes = self.ray_nodes
+        if nodes is None:
+            raise ValueError(f"fail_node {spec!r} needs ray_nodes (a local cluster whose "
+                             "nodes can be lost)")
+        node, after = parse_pair("fail_node", spec, "NODE:GRADIENTS")
+        if not (_whole(node) and 0 <= node < nodes and _whole(after) and after >= 0):
+            raise ValueError(f"fail_node {spec!r}: NODE must be 0..{nodes - 1} (the worker "
+                             f"nodes of ray_nodes={nodes}) and GRADIENTS a whole number >= 0")
+        if after >= self.gradients:
+            raise ValueError(f"fail_node {spec!r}: GRADIENTS must be less than gradients "
+                             f"({self.gradients}), or the run ends before the node is lost")
+        return int(node), int(after)
+
     def _parse_fail(self, spec):
         if isinstance(spec, dict):
             spec = tuple(spec.items())
@@ -204,7 +243,7 @@ class Config:
         pairs = []
         for item in spec:
             w, after = parse_pair("fail", item, "WORKER:AFTER_GRADIENTS")
-            if not (w == int(w) and 0 <= w < self.workers and after == int(after) and after >= 0):
+            if not (_whole(w) and 0 <= w < self.workers and _whole(after) and after >= 0):
                 raise ValueError(f"fail {item!r}: WORKER must be 0..{self.workers - 1} and "
                                  "AFTER_GRADIENTS a whole number >= 0")
             pairs.append((int(w), int(after)))
@@ -241,4 +280,5 @@ class Config:
             d[key] = None if math.isinf(d[key]) else d[key]
         d["speeds"], d["fail"] = list(self.speeds), [list(x) for x in self.fail]
         d["straggler"] = list(self.straggler) if self.straggler else None
+        d["fail_node"] = list(self.fail_node) if self.fail_node else None
         return d

@@ -18,6 +18,7 @@ from .network import ring_time
 
 MAX_WORKERS = 100_000                # simulated workers (each is a generator and a few lists)
 MAX_REAL_WORKERS = 256               # threads or processes on one machine
+MAX_RAY_NODES = 8                    # local Ray nodes: each is 3 processes, about 250 MB
 MAX_GRADIENTS = 10_000_000           # the trace keeps about 4 records per gradient
 MAX_WORK = 1e12                      # gradients x batch x parameters: about 15-30 minutes
 MAX_EVAL_WORK = 1e12                 # loss evaluations x examples x parameters
@@ -46,6 +47,9 @@ def check(config):
     if config.workers > most:
         raise ValueError(f"workers must be at most {most} on the {config.backend} backend, "
                          f"got {config.workers}")
+    if config.ray_nodes is not None and config.ray_nodes > MAX_RAY_NODES:
+        raise ValueError(f"ray_nodes must be at most {MAX_RAY_NODES} on one machine (each node "
+                         f"is a raylet and two agents, about 250 MB), got {config.ray_nodes}")
     if config.gradients > MAX_GRADIENTS:
         raise ValueError(f"gradients must be at most {MAX_GRADIENTS:,}, got {config.gradients:,}")
     examples = problem.train_examples

@@ -106,10 +106,17 @@ class Summary:
     queue_fraction: float = 0.0      # waiting for the server or its link
     transfer_fraction: float = 0.0   # own messages on the wire, not hidden
     overlap_fraction: float = 0.0    # communication hidden behind computation (part of compute)
+    # Ray with ray_nodes: the workers on each worker node, and the nodes lost.
+    nodes: tuple = ()
+    lost_nodes: tuple = ()
 
     def to_dict(self):
         d = dataclasses.asdict(self)
         d["failed_workers"] = list(self.failed_workers)
+        if self.nodes:
+            d["nodes"], d["lost_nodes"] = [list(n) for n in self.nodes], list(self.lost_nodes)
+        else:                    # a run on one node says nothing of nodes
+            del d["nodes"], d["lost_nodes"]
         return d
 
 
@@ -118,7 +125,8 @@ def _clean(x):
     return None if isinstance(x, float) and not math.isfinite(x) else x
 
 
-def summarize(config, trace, history, *, time, updates, gradients, diverged, failed) -> Summary:
+def summarize(config, trace, history, *, time, updates, gradients, diverged, failed,
+              nodes=(), lost_nodes=()) -> Summary:
     n = config.workers
     busy = trace.busy_time(n)
     total = time if time > 0 else 1.0
@@ -153,6 +161,7 @@ def summarize(config, trace, history, *, time, updates, gradients, diverged, fai
                     "wait": wait.tolist(), "queue": queue.tolist(), "overlap": overlap.tolist()},
         wait_fraction=float(wait.mean()), queue_fraction=float(queue.mean()),
         transfer_fraction=float(comm.mean()), overlap_fraction=float(overlap.mean()),
+        nodes=tuple(nodes), lost_nodes=tuple(lost_nodes),
     )
 
 

@@ -236,6 +236,16 @@ def test_broken_pipe_is_quiet():
     (["--backend", "ray", "--policy", "sync", "--ray-batch", "3"], "ray_batch=3 needs a policy"),
     (["--backend", "ray", "--address", "not an address"], "address must be"),
     (["--backend", "ray", "--policy", "hogwild"], "the ray backend allows"),
+    (["--ray-nodes", "2"], "ray_nodes starts a local Ray cluster: it needs backend='ray'"),
+    (["--backend", "ray", "--ray-nodes", "2", "--address", "auto"],
+     "ray_nodes starts a local cluster of its own"),
+    (["--backend", "ray", "--ray-nodes", "0"], "ray_nodes must be at least 1, got 0"),
+    (["--backend", "ray", "--ray-nodes", "x"], "argument --ray-nodes: invalid int value: 'x'"),
+    (["--backend", "ray", "--ray-nodes", "20", "--workers", "20"], "ray_nodes must be at most 8"),
+    (["--backend", "ray", "--fail-node", "0:5"], "fail_node '0:5' needs ray_nodes"),
+    (["--backend", "ray", "--ray-nodes", "2", "--fail-node", "2:5"], "NODE must be 0..1"),
+    (["--backend", "ray", "--ray-nodes", "2", "--fail-node", "1:1000"],
+     "GRADIENTS must be less than gradients (1000)"),
 ])
 def test_backend_specific_bad_input_exits_2_before_anything_starts(capsys, args, needle):
     code, out, err = run_cli(capsys, "run", *args)

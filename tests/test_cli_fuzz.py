@@ -81,7 +81,10 @@ FLAGS = {
     "--backward-fraction": floats(0.01, 1.0),
     "--feature-overlap": floats(0, 1.0),
     "--apply-time": floats(0, 0.5),
-    "--fail": st.one_of(st.sampled_from(["0:5", "1:0", "9:1", "0:x"]), JUNK),
+    "--fail": st.one_of(st.sampled_from(["0:5", "1:0", "9:1", "0:x", "1:inf", "nan:1"]), JUNK),
+    # ray only: on the simulated backend these are refused before anything starts
+    "--ray-nodes": ints(1, 3),
+    "--fail-node": st.one_of(st.sampled_from(["0:5", "1:0", "9:1", "0:x", "nan:1"]), JUNK),
     "--target-loss": floats(0.01, 1.0),
     "--eval-points": ints(2, 50),
     "--staleness-aware": None,

@@ -127,8 +127,10 @@ def show_progress(bar, done):
         bar.update(done - bar.n)
 
 
-def make_result(config, trace, evaluator, *, time, updates, gradients, failed, params):
+def make_result(config, trace, evaluator, *, time, updates, gradients, failed, params,
+                nodes=(), lost_nodes=()):
     summary = summarize(config, trace, evaluator.history, time=time, updates=updates,
-                        gradients=gradients, diverged=evaluator.diverged, failed=failed)
+                        gradients=gradients, diverged=evaluator.diverged, failed=failed,
+                        nodes=nodes, lost_nodes=lost_nodes)
     return Result(config=config, summary=summary, history=evaluator.history,
                   trace=trace, params=params)

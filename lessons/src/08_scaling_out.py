@@ -17,8 +17,8 @@
 # 3. measure the speedup in *time to a target loss*, each policy at its
 #    tuned learning rate over several seeds, and explain why it bends much
 #    earlier than throughput;
-# 4. run an experiment on Ray (a local Ray here) and point it at a real
-#    cluster.
+# 4. run an experiment on Ray (a local Ray here), watch it lose a node, and
+#    point it at a real cluster.
 #
 # **Prerequisites:** lessons 02 ($H_N$), 03 (the parameter server, tuned
 # comparisons with confidence intervals) and 04 (staleness and the learning
@@ -313,6 +313,39 @@ print("same final weights on Ray as on the simulator:",
 print("Ray shut down again:", not ray.is_initialized())
 
 # %% [markdown]
+# ### Losing a machine
+#
+# On a real cluster, machines fail. `ray_nodes=2` starts a small local
+# cluster of Ray *nodes*, each with its own processes as separate machines
+# would have: a head node that holds the parameter server, and two worker
+# nodes with the workers dealt out round-robin (worker w on node w % 2).
+# `fail_node=(1, 150)` removes node 1 without warning (every process on it is
+# killed) once the server has received 150 gradients. Starting the cluster
+# takes a while (10-30 s).
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+lost = asynclab.run(policy="async", backend="ray", ray_nodes=2, fail_node=(1, 150),
+                    problem=bowl, workers=4, gradients=600, lr=0.2, eval_points=20,
+                    delay="const:0.002")
+s = lost.summary
+for node, workers in enumerate(s.nodes):
+    print(f"node {node}: workers {workers}" + ("  <- lost" if node in s.lost_nodes else ""))
+print("failed workers:", sorted(s.failed_workers))
+gone = max(e.end for e in lost.trace.events if e.worker in s.failed_workers and e.kind != "fail")
+after = sum(1 for e in lost.trace.events if e.kind == "compute" and e.start > gone)
+print(f"after the loss the other workers computed {after} gradients; "
+      f"{s.gradients} of 600 in all, loss {s.initial_loss:.4f} -> {s.final_loss:.4f}")
+
+# %% [markdown]
+# Ray noticed the lost node by its missed health checks and reported the
+# workers on it dead; the run dropped them, like any failed worker. Asynchronous
+# SGD waits for nobody, so the two survivors simply carried on with the rest of
+# the budget. Synchronous SGD could not: its barrier needs a gradient from every
+# worker, so the same loss stops it with a `StalledError` that names the node
+# and its workers. Backup workers (`backup:2` here) would let it carry on.
+
+# %% [markdown]
 # ### Pointing it at a real cluster
 #
 # On a real cluster, start Ray on every machine (each needs Python, numpy and
@@ -376,6 +409,8 @@ print(lab.text())
 # - The same experiment runs on Ray with `backend="ray"`: a local Ray by
 #   default, a real cluster with `address=`. Synchronous runs compute the
 #   same weights as on the simulator.
+# - When a node of the cluster is lost (`ray_nodes`, `fail_node`), async
+#   carries on without its workers; sync stops, unless backup workers cover them.
 #
 # Next: lesson 09, beyond the parameter server: what the network does to
 # these curves (a shared link, incast), the ring all-reduce, overlap, and
