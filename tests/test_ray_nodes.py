@@ -167,8 +167,9 @@ def test_async_carries_on_without_the_lost_node(two_nodes):
     # the others may have spent it all before Ray reported the loss.
     assert budget - 2 <= s.gradients <= budget
     assert s.final_loss < s.initial_loss
-    # The lost node was replaced for the next run.
-    assert len([n for n in ray.nodes() if n["Alive"]]) == 3
+    # The lost node is replaced when the next run starts, not before: the block's
+    # last run does not wait for a node it would never use. (The next test runs on it.)
+    assert len([n for n in ray.nodes() if n["Alive"]]) == 2
 
 
 @ray_test

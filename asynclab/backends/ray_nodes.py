@@ -117,7 +117,8 @@ class LocalCluster:
     def restore(self):
         """Replace the nodes lost since the last restore."""
         lost, self.lost = self.lost, []
-        self._add(lost)
+        if lost:
+            self._add(lost)
 
     def check_room(self, config):
         if config.ray_nodes != self.nodes:
@@ -161,7 +162,9 @@ def local_cluster(ray, nodes, *, workers, shards=1, nbytes=0):
 @contextlib.contextmanager
 def node_session(ray, config):
     """The cluster of a run with ``ray_nodes``: the one a local_cluster block holds
-    open (its lost nodes replaced after the run), or one of its own."""
+    open, or one of its own. Nodes a run on the held cluster lost are replaced when
+    the next run starts (not after the run: a block whose last run loses a node
+    does not wait for a new one it will never use)."""
     held = _held
     if held is None:
         actors = config.workers + config.shards
@@ -170,10 +173,8 @@ def node_session(ray, config):
             yield cluster
         return
     held.check_room(config)
-    try:
-        yield held
-    finally:
-        held.restore()
+    held.restore()
+    yield held
 
 
 def _started_by(ray_nodes):
