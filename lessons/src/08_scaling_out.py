@@ -414,22 +414,33 @@ quiz.ask("08-async-momentum")
 # worker another; they talk by remote calls, and time is the wall clock.
 # Any of the experiments above runs there by adding `backend="ray"`.
 #
-# Starting Ray takes several seconds, so this lesson starts one local Ray,
-# runs a synchronous and an asynchronous experiment on it, and shuts it down.
-# (`asynclab.run(backend="ray")` on its own starts a private local Ray and
-# stops it after the run; `ray_session` keeps one for several runs, in a
-# temporary directory that is removed afterwards.)
+# Starting Ray takes seconds, so this lesson starts one small local Ray
+# *cluster* and runs all its Ray experiments on it: a head node that holds the
+# parameter server, and two worker nodes, each with its own processes as
+# separate machines would have, with the workers dealt out round-robin
+# (worker w on node w % 2). `ray_nodes=2` asks for such a cluster;
+# `local_cluster` keeps one open for several runs (a run on its own starts
+# and stops its own), in a temporary directory that is removed afterwards.
+# Starting it takes a while (10-30 s).
+#
+# Three runs: a synchronous and an asynchronous one, and a third in which
+# a machine dies. `fail_node=(1, 150)` removes node 1 without warning
+# (every process on it is killed) once the server has received 150
+# gradients.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 import ray
 
-from asynclab.backends.ray import ray_session
+from asynclab.backends.ray_nodes import local_cluster
 
 on_ray = dict(problem=bowl, workers=2, gradients=400, lr=0.2, eval_points=20,
               delay="const:0.002")     # 2 ms of injected work per gradient
-with ray_session(ray, None, cpus=3, nbytes=3 * bowl.nbytes):
-    ray_runs = asynclab.compare(["sync", "async"], backend="ray", **on_ray)
+cluster = dict(backend="ray", ray_nodes=2)
+with local_cluster(ray, 2, workers=4, nbytes=5 * bowl.nbytes):
+    ray_runs = asynclab.compare(["sync", "async"], **on_ray, **cluster)
+    lost = asynclab.run(policy="async", fail_node=(1, 150),
+                        **{**on_ray, "workers": 4, "gradients": 600, "lr": 0.1}, **cluster)
 print("Ray still running after the block:", ray.is_initialized())
 for policy, r in ray_runs.items():
     s = r.summary
@@ -459,24 +470,14 @@ print(f"sync, simulated: {simulated.summary.updates} updates; on Ray: "
       f"{ray_runs['sync'].summary.updates} updates")
 print("same final weights on Ray as on the simulator:",
       np.allclose(ray_runs["sync"].params, simulated.params, rtol=1e-9, atol=1e-12))
-print("Ray shut down again:", not ray.is_initialized())
 
 # %% [markdown]
 # ### Losing a machine
 #
-# On a real cluster, machines fail. `ray_nodes=2` starts a small local
-# cluster of Ray *nodes*, each with its own processes as separate machines
-# would have: a head node that holds the parameter server, and two worker
-# nodes with the workers dealt out round-robin (worker w on node w % 2).
-# `fail_node=(1, 150)` removes node 1 without warning (every process on it is
-# killed) once the server has received 150 gradients. Starting the cluster
-# takes a while (10-30 s).
+# The third run lost node 1, and with it the workers on that node:
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-lost = asynclab.run(policy="async", backend="ray", ray_nodes=2, fail_node=(1, 150),
-                    problem=bowl, workers=4, gradients=600, lr=0.2, eval_points=20,
-                    delay="const:0.002")
 s = lost.summary
 for node, workers in enumerate(s.nodes):
     print(f"node {node}: workers {workers}" + ("  <- lost" if node in s.lost_nodes else ""))
