@@ -201,12 +201,14 @@ def validation_text(v) -> str:
     load = " -> ".join("?" if x is None else f"{x:g}" for x in v.load_average)
     lines = [f"Real runs against the simulator: error = real time / simulated time - 1 "
              f"(load average {load})."]
-    if any(o.per_gradient or o.per_message for o in v.overheads.values()):
-        lines.append("Calibrated on one reference run per backend (async, 2 workers, seed 1): "
-                     "beyond the injected sleeps, a real worker spent")
-        lines += [f"  {b:8} {o.per_gradient * 1e3:.3g} ms per gradient, {o.per_message * 1e3:.3g}"
-                  f" ms per message, {o.apply_time * 1e3:.3g} ms per apply"
-                  for b, o in v.overheads.items()]
+    measured = [(b, n, o) for b, by_workers in v.overheads.items()
+                for n, o in by_workers.items() if o.per_gradient or o.per_message]
+    if measured:
+        lines.append("Calibrated on a reference run per backend and number of workers (async, "
+                     "seed 1): beyond the injected sleeps, a real worker spent")
+        lines += [f"  {b:8} {n} workers: {o.per_gradient * 1e3:.3g} ms per gradient, "
+                  f"{o.per_message * 1e3:.3g} ms per message, {o.apply_time * 1e3:.3g} ms per "
+                  "apply" for b, n, o in measured]
     rows = [("backend", "policy", "workers", "overlap", "compute", "latency", "simulated",
              "real", "error", "uncalibrated", "staleness", "computing"),
             ("", "", "", "", "law", "law", "s", "wall-clock s", "", "error", "sim / real",

@@ -9,13 +9,15 @@ backend. Each :class:`Cell` compares the two runs (time, staleness, where the
 time went) and gives ``error = real time / simulated time - 1``.
 
 Calibration first. A real worker spends more than the injected sleeps: the
-real gradient, a sleep's overshoot, the lock or the pipe to the parent. Before
-the cells, each backend runs one reference (``REFERENCE``: async, 2 workers,
-constant laws, seed 1; not a cell), which :func:`asynclab.calibration.calibrate`
-reads: what it spent per gradient, per message and per apply beyond what was
-injected (:class:`Overheads`). Every twin adds those to its laws' means and
-apply time. The twin without them, the laws as injected, is run too: its
-error (``nominal_error``) is what calibration removed.
+real gradient, a sleep's overshoot, the lock or the pipe to the parent, and
+more of it when more workers share the cores. Before the cells, each backend
+runs a reference (``REFERENCE``: async, constant laws, seed 1; not a cell)
+with each number of workers the cells have, which
+:func:`asynclab.calibration.calibrate` reads: what it spent per gradient, per
+message and per apply beyond what was injected (:class:`Overheads`). Every
+twin adds those of its backend and worker count to its laws' means and apply
+time. The twin without them, the laws as injected, is run too: its error
+(``nominal_error``) is what calibration removed.
 """
 from __future__ import annotations
 
@@ -32,8 +34,8 @@ from .config import Config
 from .problems import Logistic
 from .timing import Distribution
 
-__all__ = ["matrix", "validate", "Validation", "Cell", "Overheads", "twin", "REFERENCE",
-           "POLICIES", "LAWS"]
+__all__ = ["matrix", "validate", "Validation", "Cell", "Overheads", "twin", "as_real",
+           "reference", "REFERENCE", "POLICIES", "LAWS"]
 
 POLICIES = ("sync", "async", "ssp:1", "backup:1", "local:4", "allreduce", "hogwild")
 # Injected laws: compute (a sleep per gradient) and latency (a sleep per message).
@@ -47,6 +49,12 @@ PER_WORKER = 30          # gradients per worker in a cell (quick: 20)
 BASE = dict(problem=Logistic(), lr=0.1, batch=32, seed=0, eval_points=2)
 REFERENCE = Config(**dict(BASE, seed=1), policy="async", workers=2, gradients=60,
                    compute=LAWS["const"][0], latency=LAWS["const"][1])
+
+
+def reference(workers) -> Config:
+    """REFERENCE with ``workers`` workers, each computing as many gradients."""
+    return REFERENCE.replace(workers=workers,
+                             gradients=REFERENCE.gradients // REFERENCE.workers * workers)
 
 
 def _cell_fields(policy, workers, laws, overlap, per_worker):
@@ -184,7 +192,7 @@ def _fractions(summary) -> dict:
 class Validation:
     cells: list
     skipped: list              # [(fields, reason)]: cells not run
-    overheads: dict            # {backend: Overheads}
+    overheads: dict            # {backend: {workers: Overheads}}
     load_average: tuple        # 1-minute load average before and after
 
     @property
@@ -207,7 +215,8 @@ class Validation:
         return {"cells": [cell.to_dict() for cell in self.cells],
                 "median_abs_error": self.median_abs_error, "max_abs_error": self.max_abs_error,
                 "skipped": [dict(fields, reason=reason) for fields, reason in self.skipped],
-                "overheads": {b: o.to_dict() for b, o in self.overheads.items()},
+                "overheads": {b: {str(n): o.to_dict() for n, o in by_workers.items()}
+                              for b, by_workers in self.overheads.items()},
                 "load_average": list(self.load_average)}
 
 
@@ -230,19 +239,20 @@ def validate(configs, backends=("thread", "process"), calibrate=True,
                 skipped.append((dict(_described(config), backend=backend), str(err)))
                 continue
             runs.append((config, backend))
-    references = len(backends) if calibrate else 0
-    bar = new_bar(progress, total=references + len(runs), desc="validate", unit="run")
-    overheads = {}
-    for backend in backends:
-        overheads[backend] = Overheads.measured(REFERENCE, backend) if calibrate else NONE
-        show_progress(bar, len(overheads) if calibrate else 0)
+    counts = sorted({config.workers for config, _ in runs})
+    references = [(backend, n) for backend in backends for n in counts] if calibrate else []
+    bar = new_bar(progress, total=len(references) + len(runs), desc="validate", unit="run")
+    overheads = {backend: dict.fromkeys(counts, NONE) for backend in backends}
+    for done, (backend, n) in enumerate(references, 1):
+        overheads[backend][n] = Overheads.measured(reference(n), backend)
+        show_progress(bar, done)
     cells = []
     for config, backend in runs:
         real = get_backend(backend)(as_real(config, backend)).summary
-        simulated = simulate(twin(config, overheads[backend])).summary
+        simulated = simulate(twin(config, overheads[backend][config.workers])).summary
         nominal = simulate(twin(config)).summary
         cells.append(Cell(config, backend, simulated, real, nominal.time))
-        show_progress(bar, references + len(cells))
+        show_progress(bar, len(references) + len(cells))
     if bar is not None:
         bar.close()
     return Validation(cells, skipped, overheads, (load, _load()))

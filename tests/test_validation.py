@@ -11,7 +11,8 @@ import asynclab
 from asynclab import Config
 from asynclab.timing import Distribution
 from asynclab.validation import (LAWS, OVERLAPPED, POLICIES, REFERENCE, Cell, Matrix,
-                                 Overheads, Validation, as_real, matrix, twin, validate)
+                                 Overheads, Validation, as_real, matrix, reference, twin,
+                                 validate)
 
 
 def cell_of(config):
@@ -76,8 +77,8 @@ def test_errors_their_median_and_largest_and_the_json_shape():
     config = Config(compute="const:0.02", latency=0.005)
     cells = [Cell(config, "thread", summary(1.0), summary(t), nominal_time=0.9)
              for t in (1.1, 0.95, 1.02, 0.7)]
-    v = Validation(cells, [({"policy": "sync"}, "not yet")], {"thread": Overheads(1e-3, 2e-4, 0)},
-                   (1.0, 2.0))
+    v = Validation(cells, [({"policy": "sync"}, "not yet")],
+                   {"thread": {4: Overheads(1e-3, 2e-4, 0)}}, (1.0, 2.0))
     assert [c.error for c in cells] == pytest.approx([0.1, -0.05, 0.02, -0.3])
     assert v.median_abs_error == pytest.approx((0.05 + 0.1) / 2)
     assert v.max_abs_error == pytest.approx(0.3) and v.worst is cells[3]
@@ -91,8 +92,8 @@ def test_errors_their_median_and_largest_and_the_json_shape():
             "real_fractions"} <= set(first)
     assert first["error"] == pytest.approx(0.1) and first["compute"] == "const:0.02"
     assert d["skipped"] == [{"policy": "sync", "reason": "not yet"}]
-    assert d["overheads"]["thread"] == {"per_gradient": 1e-3, "per_message": 2e-4,
-                                        "apply_time": 0}
+    assert d["overheads"]["thread"] == {"4": {"per_gradient": 1e-3, "per_message": 2e-4,
+                                              "apply_time": 0}}
 
 
 def test_validate_runs_each_config_on_each_backend_against_its_twin():
@@ -106,7 +107,7 @@ def test_validate_runs_each_config_on_each_backend_against_its_twin():
         assert cell.real.gradients == cell.simulated.gradients == 12
         assert cell.nominal_time == cell.simulated.time      # not calibrated
         assert math.isfinite(cell.error) and cell.real.time > 0
-    assert v.overheads == {"thread": Overheads(0.0, 0.0, 0.0)} and v.skipped == []
+    assert v.overheads == {"thread": {2: Overheads(0.0, 0.0, 0.0)}} and v.skipped == []
 
 
 def test_cells_a_backend_refuses_are_skipped_with_its_reason_before_anything_runs():
@@ -118,9 +119,11 @@ def test_cells_a_backend_refuses_are_skipped_with_its_reason_before_anything_run
     assert fields["backend"] == "ray" and "ray backend does not model" in reason
 
 
-def test_the_reference_run_is_not_a_cell():
+def test_the_reference_runs_are_not_cells():
     assert REFERENCE.seed == 1 and str(REFERENCE.policy) == "async" and REFERENCE.workers == 2
     assert all(c.seed == 0 for c in matrix().configs)
+    four = reference(4)
+    assert (four.workers, four.gradients, four.seed) == (4, 120, 1)
 
 
 def test_the_command_line_prints_the_table_or_the_json(capsys, monkeypatch):
@@ -137,7 +140,7 @@ def test_the_command_line_prints_the_table_or_the_json(capsys, monkeypatch):
     assert main(["validate", "--backends", "thread", "--json"]) == 0
     found = json.loads(capsys.readouterr().out)
     assert len(found["cells"]) == 1 and found["cells"][0]["backend"] == "thread"
-    assert found["overheads"]["thread"]["per_gradient"] > 0     # a real gradient takes time
+    assert found["overheads"]["thread"]["2"]["per_gradient"] > 0    # a real gradient takes time
     for bad in ("simulated", "thread,thread", "", "thread,gpu"):
         assert main(["validate", "--backends", bad]) == 2
         err = capsys.readouterr().err
