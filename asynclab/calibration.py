@@ -12,7 +12,9 @@ Measure, calibrate, predict, check. ``asynclab run --backend process ...
 * the **message-time law** of its messages (pulls and pushes; under overlap
   the sender's sends and fetches), once each message's bytes / bandwidth is
   taken off (the Config keeps the bandwidth);
-* the server's **apply time**, the mean of its applies (policies with a server).
+* the server's **apply time**, the mean of its applies (policies with a server);
+* the **time between recorded events** (the worker's own Python: counting,
+  recording, the loop), per gradient, which the compute law's mean includes.
 
 Those durations hold everything a real worker spends beyond the injected
 sleeps (the real gradient, a sleep's overshoot, the pipe to the parent, the
@@ -35,7 +37,7 @@ from .config import Config
 from .fits import MIN_SAMPLES, LawFit, fit_law
 from .policies import Policy
 from .timing import Distribution
-from .trace import COMPUTE, FETCH, PULL, PUSH, SEND
+from .trace import COMPUTE, FETCH, FOREGROUND, PULL, PUSH, SEND
 
 __all__ = ["Calibration", "calibrate", "saved_run", "load_run", "python_text",
            "SPEED_TOLERANCE", "SAVED_FORMAT"]
@@ -78,6 +80,7 @@ class Calibration:
     config: Config              # backend simulated, with the fitted laws
     compute: LawFit             # of the compute times, each over its worker's speed
     message: LawFit | None      # of the messages' latencies (None: none recorded)
+    between: float              # seconds per gradient between recorded events
     source: dict                # the real run: backend, seed, workers, gradients, time, load
 
     @property
@@ -90,6 +93,7 @@ class Calibration:
                 "compute": self.compute.to_dict(),
                 "message": None if self.message is None else self.message.to_dict(),
                 "speeds": list(self.config.speeds), "apply_time": self.config.apply_time,
+                "between_events": self.between,
                 "source": dict(self.source)}
 
 
@@ -108,19 +112,34 @@ def calibrate(run) -> Calibration:
     compute = [(e["worker"], e["end"] - e["start"]) for e in events if e["kind"] == COMPUTE]
     speeds, per_worker = _speeds(compute, config.workers)
     compute_fit = fit_law([seconds / per_worker[w] for w, seconds in compute])
+    between = _between_events(events, config.workers) / max(len(compute), 1)
+    law = dataclasses.replace(compute_fit.law, mean=compute_fit.law.mean + between)
     message_fit = _message_fit(events, config, run["saved"]["message_bytes"])
     applies = [e["end"] - e["start"] for e in events if e["kind"] == "apply"]
     apply_time = _rounded(float(np.mean(applies))) if applies and config.policy.has_server \
         else 0.0
     latency = 0.0 if message_fit is None else message_fit.law
     simulated = config.replace(
-        backend="simulated", compute=_law(compute_fit.law), latency=_latency(latency),
+        backend="simulated", compute=_law(law), latency=_latency(latency),
         speeds=speeds, apply_time=apply_time, delay=None, straggler=None, progress=False)
     summary = run["summary"]
     source = {"backend": config.backend, "policy": str(config.policy), "seed": config.seed,
               "workers": config.workers, "gradients": summary["gradients"],
               "time": summary["time"], "load_average": run["saved"].get("load_average")}
-    return Calibration(simulated, compute_fit, message_fit, source)
+    return Calibration(simulated, compute_fit, message_fit, between, source)
+
+
+def _between_events(events, workers) -> float:
+    """Seconds the workers spent between their recorded events, from each one's
+    first event to its last, added up (none on the simulated backend)."""
+    total = 0.0
+    for worker in range(workers):
+        spans = [(e["start"], e["end"]) for e in events
+                 if e["worker"] == worker and e["kind"] in FOREGROUND]
+        if spans:
+            recorded = sum(end - start for start, end in spans)
+            total += max(0.0, max(end for _, end in spans) - min(s for s, _ in spans) - recorded)
+    return total
 
 
 def _speeds(compute, workers):

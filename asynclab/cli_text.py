@@ -254,6 +254,9 @@ def calibration_text(found, path, command_line) -> str:
     lines.append("  speeds    " + (", ".join(f"{x:g}" for x in config.speeds) if config.speeds
                                    else "1 for every worker (none off by more than 5% and "
                                         "3 standard errors of its mean)"))
+    if found.between:
+        lines.append(f"  between   {found.between * 1e3:.3g} ms per gradient between recorded "
+                     "events, in the compute law's mean")
     if config.apply_time:
         lines.append(f"  apply     {config.apply_time * 1e3:.3g} ms per gradient at the server")
     lines += ["", "The simulated run that predicts it, in Python:", "  " + found.python,

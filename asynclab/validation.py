@@ -119,7 +119,7 @@ class Overheads:
         real = get_backend(backend)(as_real(reference, backend))
         found = calibration.calibrate(real)
         message = 0.0 if found.message is None else found.message.mean - _mean(reference.latency)
-        return cls(found.compute.mean - reference.compute.mean, message,
+        return cls(found.config.compute.mean - reference.compute.mean, message,
                    found.config.apply_time)
 
     def to_dict(self) -> dict:
@@ -134,6 +134,8 @@ def _mean(latency) -> float:
 
 
 def _shifted(law: Distribution, seconds) -> Distribution:
+    """``law`` with its mean raised by ``seconds`` (a negative overhead, which only
+    noise can measure, never takes more than half of it)."""
     return dataclasses.replace(law, mean=max(law.mean + seconds, law.mean / 2))
 
 

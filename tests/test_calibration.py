@@ -148,7 +148,9 @@ def test_run_save_then_calibrate_on_the_command_line(tmp_path, capsys):
     found = json.loads(capsys.readouterr().out)
     assert {"config", "python", "command_line", "compute", "message", "speeds", "apply_time",
             "source"} <= set(found)
-    assert found["command_line"] == command and found["compute"]["law"].startswith("const:")
+    assert found["command_line"] == command
+    # A sleep is never shorter than asked: every compute time is at least the 2 ms delay.
+    assert found["compute"]["mean"] >= 0.002 and found["between_events"] >= 0
 
 
 @pytest.mark.parametrize("argv, needle", [
