@@ -156,8 +156,8 @@ def _speeds(compute, workers):
             continue
         error = t.std(ddof=1) / math.sqrt(len(t))
         off = abs(t.mean() - typical)
-        slow = off > SPEED_TOLERANCE * typical and off > 3 * error
-        factors.append(round(float(t.mean() / typical), 3) if slow else 1.0)
+        apart = off > SPEED_TOLERANCE * typical and off > 3 * error    # not noise
+        factors.append(round(float(t.mean() / typical), 3) if apart else 1.0)
     return (tuple(factors) if any(f != 1.0 for f in factors) else ()), factors
 
 
