@@ -234,7 +234,8 @@ def build_parser():
                    help="real backends to run the matrix on, comma-separated: thread, process, "
                         "ray")
     p.add_argument("--quick", action="store_true",
-                   help="a smaller matrix: each policy once with 2 workers (under a minute)")
+                   help="a smaller matrix: each policy once with 2 workers (under a minute on "
+                        "threads and processes; Ray starts for every run)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     progress_flag(p)
     p = sub.add_parser("calibrate", help="the simulated Config that predicts a saved real run",
