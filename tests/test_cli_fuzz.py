@@ -249,7 +249,7 @@ def check_lines(draw):
     return argv
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(argv=check_lines())
 def test_validate_and_calibrate_get_an_answer_or_one_line(argv):
     # validate's matrix and reference shrink to one tiny run each (its real matrix takes
