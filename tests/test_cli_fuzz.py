@@ -242,14 +242,17 @@ def check_lines(draw):
         extra = draw(st.sampled_from([[], [], ["--quick"], ["x"]]))
         return argv + extra
     argv = ["validate"]
-    for flag in draw(st.lists(st.sampled_from(sorted(CHECK_FLAGS)), max_size=4, unique=True)):
+    flags = draw(st.lists(st.sampled_from(sorted(CHECK_FLAGS)), max_size=4, unique=True))
+    if "--backends" not in flags:
+        argv += ["--backends", "thread"]  # the default adds process runs (the README's example has it)
+    for flag in flags:
         argv.append(flag)
         if CHECK_FLAGS[flag] is not None:
             argv.append(draw(CHECK_FLAGS[flag]))
     return argv
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(argv=check_lines())
 def test_validate_and_calibrate_get_an_answer_or_one_line(argv):
     # validate's matrix and reference shrink to one tiny run each (its real matrix takes
