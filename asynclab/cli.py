@@ -1,5 +1,6 @@
-"""Command line: what ``asynclab run``, ``compare``, ``tune`` and ``quiz`` do (what
-they accept is asynclab.cli_flags, what they print for people asynclab.cli_text).
+"""Command line: what ``asynclab run``, ``compare``, ``tune``, ``validate``,
+``calibrate`` and ``quiz`` do (what they accept is asynclab.cli_flags, what they
+print for people asynclab.cli_text).
 
 Bad input exits with status 2 and one line naming the value and what is
 allowed; a run that cannot go on (a sync run that lost a worker) exits 1 with
@@ -16,11 +17,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import sys
 
 from . import cli_flags
 from .cli_flags import PROBLEM_OPTIONS, UsageError, parse
-from .cli_text import comparison_table, summary_text, tuning_text
+from .cli_text import (calibration_text, comparison_table, summary_text, tuning_text,
+                       validation_text)
 from .config import Config
 from .files import check_writable, write_whole
 from .server import StalledError, WorkerError
@@ -155,15 +158,23 @@ def _started(work, backend):
 def _cmd_run(args):
     from .experiment import run
     config = _checked_config(args, args.policy)
-    if args.chrome_trace:
-        from .chrome_trace import write
-        _usage_on_value_error(check_writable, args.chrome_trace, "the trace")
+    for path, what in ((args.chrome_trace, "the trace"), (args.save, "the run")):
+        if path is not None:
+            _usage_on_value_error(check_writable, path, what)
     result = _started(lambda: run(config), config.backend)
     if args.chrome_trace:
+        from .chrome_trace import write
         _written("the trace", args.chrome_trace, lambda: write(result, args.chrome_trace))
+    if args.save:
+        from .calibration import saved_run
+        text = json.dumps(saved_run(result))
+        _written("the run", args.save, lambda: write_whole(args.save, lambda f: f.write(text)))
     print(json.dumps(result.to_dict()["summary"]) if args.json else summary_text(result))
     if args.chrome_trace and not args.json:
         print(f"trace written to {args.chrome_trace} (open it at https://ui.perfetto.dev)")
+    if args.save and not args.json:
+        print(f"run saved to {args.save} (calibrate the simulator on it: asynclab calibrate "
+              f"{args.save})")
 
 
 def _usage_on_value_error(check, *values):
@@ -276,6 +287,30 @@ def _cmd_tune(args):
     print(tuning_text(found, configs[0].backend))
 
 
+def _cmd_validate(args):
+    from .config import BACKEND_NAMES
+    from .validation import matrix, validate
+    backends = [b for b in args.backends.split(",") if b]
+    real = [b for b in BACKEND_NAMES if b != "simulated"]
+    wrong = [b for b in backends if b not in real]
+    if not backends or wrong or len(set(backends)) < len(backends):
+        raise UsageError(f"--backends must name real backends, each once, comma-separated: "
+                         f"{', '.join(real)}; got {args.backends!r}")
+    found = _started(lambda: validate(matrix(quick=args.quick), backends,
+                                      progress=_progress(args)), backends[0])
+    print(json.dumps(found.to_dict()) if args.json else validation_text(found))
+
+
+def _cmd_calibrate(args):
+    from .calibration import calibrate, load_run
+    found = _usage_on_value_error(lambda: calibrate(load_run(args.result)))
+    flags = ["asynclab", "run", *cli_flags.config_flags(found.config)]
+    if args.json:
+        print(json.dumps(dict(found.to_dict(), command_line=shlex.join(flags))))
+    else:
+        print(calibration_text(found, args.result, shlex.join(flags)))
+
+
 def _cmd_quiz(args):
     from .course import quiz
     if args.csv and not args.progress:
@@ -302,7 +337,8 @@ def _cmd_quiz(args):
                 print(f"    {chr(ord('a') + i)}) {option['text']}")
 
 
-COMMANDS = {"run": _cmd_run, "compare": _cmd_compare, "tune": _cmd_tune, "quiz": _cmd_quiz}
+COMMANDS = {"run": _cmd_run, "compare": _cmd_compare, "tune": _cmd_tune,
+            "validate": _cmd_validate, "calibrate": _cmd_calibrate, "quiz": _cmd_quiz}
 
 
 def main(argv=None):

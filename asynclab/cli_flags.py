@@ -12,9 +12,9 @@ import math
 import sys
 
 from .buckets import DEFAULT_BACKWARD
-from .config import BACKEND_NAMES
+from .config import BACKEND_NAMES, Config
 from .datasets import DATASETS
-from .problems import PROBLEMS
+from .problems import PROBLEMS, make_problem
 from .tuning import DEFAULT_LRS, METRICS
 
 PROGRESS_AFTER = 2.0     # seconds of work before the default bar appears (on a terminal)
@@ -149,10 +149,7 @@ def experiment_flags(p, many_policies=False):
          "(0, 1] (default: none)", type=float)
     flag("--eval-points", "N", "how many times during the run the loss (and held-out "
          "accuracy) is measured", type=int, default=100)
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction,
-                   help="a progress bar on stderr (default: on a terminal, once the work has "
-                        f"lasted {PROGRESS_AFTER:g} s; never with --json or when output is "
-                        "piped)")
+    progress_flag(p)
     flag("--address", "ADDRESS", "ray: cluster address, auto or ray://HOST:10001 (default: a "
          "local Ray)")
     flag("--shards", "N", "ray: parameter-server actors", type=int, default=1)
@@ -162,6 +159,13 @@ def experiment_flags(p, many_policies=False):
     flag("--fail-node", "NODE:GRADIENTS", "ray with --ray-nodes: lose that node, not "
          "gracefully, once the server has received that many gradients (default: none)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def progress_flag(p):
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction,
+                   help="a progress bar on stderr (default: on a terminal, once the work has "
+                        f"lasted {PROGRESS_AFTER:g} s; never with --json or when output is "
+                        "piped)")
 
 
 def many_runs_flags(p):
@@ -210,6 +214,9 @@ def build_parser():
     p.add_argument("--chrome-trace", metavar="FILE",
                    help="write the trace to FILE for Perfetto or chrome://tracing "
                         "(default: none)")
+    p.add_argument("--save", metavar="FILE",
+                   help="write the run with its trace to FILE as JSON, for asynclab calibrate "
+                        "(default: none)")
     p = sub.add_parser("compare", help="run several policies on the same cluster",
                        description="Run several policies on the same cluster. Without --tune "
                        "every policy runs at --lr; --tune races each at its own best rate.")
@@ -230,6 +237,25 @@ def build_parser():
     experiment_flags(p, many_policies=True)
     many_runs_flags(p)
     p.set_defaults(tune=True)            # tune always tunes (compare: with --tune)
+    p = sub.add_parser("validate", help="how well the simulator predicts real runs",
+                       description="Run a fixed matrix of experiments on real workers and on "
+                       "the simulator, calibrated per backend by a reference run, and give "
+                       "each run's error = real time / simulated time - 1.")
+    p.add_argument("--backends", metavar="LIST", default="thread,process",
+                   help="real backends to run the matrix on, comma-separated: thread, process, "
+                        "ray")
+    p.add_argument("--quick", action="store_true",
+                   help="a smaller matrix: each policy once with 2 workers (under a minute on "
+                        "threads and processes; Ray starts for every run)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    progress_flag(p)
+    p = sub.add_parser("calibrate", help="the simulated Config that predicts a saved real run",
+                       description="Fit the compute-time law, the message-time law and each "
+                       "worker's speed to the trace of a run saved with asynclab run --save, "
+                       "and print the simulated Config they make, as Python and as flags.")
+    p.add_argument("result", metavar="RESULT",
+                   help="a run saved with asynclab run --save FILE (its trace included)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p = sub.add_parser("quiz", help="the course's quiz questions, and your progress")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--list", action="store_true", help="list the questions")
@@ -241,6 +267,40 @@ def build_parser():
     form.add_argument("--json", action="store_true", help="print JSON instead of text")
     form.add_argument("--csv", action="store_true", help="--progress as CSV")
     return parser
+
+
+def config_flags(config) -> list:
+    """The flags of ``asynclab run`` that make ``config``: those of the fields that
+    differ from the defaults, and always --compute and --latency."""
+    default, flags, problem = Config(), [], config.problem
+    if problem.name != default.problem.name:
+        flags += ["--problem", problem.name]
+    dataset = getattr(problem, "dataset", None)
+    plain = make_problem(problem.name, **({"dataset": dataset} if dataset else {}))
+    fields = {f.name for f in dataclasses.fields(problem)}
+    for flag, field in PROBLEM_OPTIONS.items():
+        value = getattr(problem, field, None)
+        if field not in fields or value is None or (
+                value == getattr(plain, field) and field != "dataset"):
+            continue
+        flags += ["--" + flag.replace("_", "-"),
+                  ",".join(map(str, value)) if isinstance(value, tuple) else str(value)]
+    for field in dataclasses.fields(Config):
+        name, value = field.name, getattr(config, field.name)
+        if name in ("problem", "progress") or (
+                value == getattr(default, name) and name not in ("compute", "latency")):
+            continue
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            flags += [flag] if value else []
+        elif name in ("speeds", "straggler", "fail"):
+            text = (",".join(map(str, value)) if name == "speeds" else
+                    ":".join(map(str, value)) if name == "straggler" else
+                    ",".join(f"{w}:{after}" for w, after in value))
+            flags += [flag, text]
+        else:
+            flags += [flag, str(value)]
+    return flags
 
 
 def parse(argv):

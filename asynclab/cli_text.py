@@ -1,5 +1,5 @@
-"""What the command line prints for people: a run's summary, ``compare``'s table
-and ``tune``'s text.
+"""What the command line prints for people: a run's summary, ``compare``'s table,
+``tune``'s text, and the reports of ``validate`` and ``calibrate``.
 
 Every time carries its unit, simulated or wall-clock seconds
 (:mod:`asynclab.durations`), in plain notation. A policy run with several
@@ -14,7 +14,8 @@ from .durations import clock, reading, seconds
 from .runs import Runs
 from .tuning import metric_value
 
-__all__ = ["summary_text", "comparison_table", "tuning_text"]
+__all__ = ["summary_text", "comparison_table", "tuning_text", "validation_text",
+           "calibration_text"]
 
 LABEL = 20      # width of the labels in a run's summary
 
@@ -195,3 +196,77 @@ def _best_rates(tunings, backend) -> str:
             text += f", {t.metric.replace('_', ' ')} {value}"
         parts.append(text)
     return "best: " + "; ".join(parts)
+
+
+# -- validate and calibrate ---------------------------------------------------------------------
+GOAL = "a median |error| of at most 10% on a quiet machine, 15% on a busy one"
+
+
+def validation_text(v) -> str:
+    """``validate``'s report: the overheads calibration found, one row per cell, the
+    median and largest |error|, and the cells not run."""
+    load = " -> ".join("?" if x is None else f"{x:g}" for x in v.load_average)
+    lines = [f"Real runs against the simulator: error = real time / simulated time - 1 "
+             f"(load average {load})."]
+    measured = [(b, n, o) for b, by_workers in v.overheads.items()
+                for n, o in by_workers.items() if o.per_gradient or o.per_message]
+    if measured:
+        lines.append("Calibrated on a reference run per backend and number of workers (async, "
+                     "seed 1): beyond the injected sleeps, a real worker spent")
+        lines += [f"  {b:8} {n} workers: {o.per_gradient * 1e3:.3g} ms per gradient, "
+                  f"{o.per_message * 1e3:.3g} ms per message, {o.apply_time * 1e3:.3g} ms per "
+                  "apply" for b, n, o in measured]
+    rows = [("backend", "policy", "workers", "overlap", "compute", "latency", "simulated",
+             "real", "error", "uncalibrated", "staleness", "computing"),
+            ("", "", "", "", "law", "law", "s", "wall-clock s", "", "error", "sim / real",
+             "sim / real")]
+    for cell in v.cells:
+        c, sim, real = cell.config, cell.simulated, cell.real
+        rows.append((cell.backend, str(c.policy), str(c.workers), "yes" if c.overlap else "no",
+                     str(c.compute), str(c.latency), seconds(sim.time), seconds(real.time),
+                     f"{cell.error:+.1%}", f"{cell.nominal_error:+.1%}",
+                     f"{sim.mean_staleness:.2f} / {real.mean_staleness:.2f}",
+                     f"{sim.compute_fraction:.0%} / {real.compute_fraction:.0%}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines.append("")
+    lines += ["  ".join(text.ljust(w) if i in (0, 1, 3, 4, 5) else text.rjust(w)
+                        for i, (text, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+    if v.cells:
+        worst = v.worst
+        lines += ["", f"median |error| {v.median_abs_error:.1%}, largest {v.max_abs_error:.1%} "
+                      f"({worst.backend}, {worst.config.policy}, {worst.config.workers} workers"
+                      f"{', overlap' if worst.config.overlap else ''}, compute "
+                      f"{worst.config.compute}); goal: {GOAL}."]
+    for fields, reason in v.skipped:
+        where = ", ".join(f"{k} {val}" for k, val in fields.items())
+        lines.append(f"skipped ({where}): {reason}")
+    return "\n".join(lines)
+
+
+def calibration_text(found, path, command_line) -> str:
+    """``calibrate``'s report: what was fitted and why, then the Config as Python and as flags."""
+    source, config = found.source, found.config
+    load = source.get("load_average")
+    lines = [f"Calibrated on {path}: {source['policy']} on {source['backend']}, "
+             f"{source['workers']} workers, seed {source['seed']}, {source['gradients']:,} "
+             f"gradients in {reading(source['time'], source['backend'])}"
+             + (f" (load average {load[0]:g})." if load else "."),
+             f"  compute   {config.compute} s per gradient: {found.compute.samples:,} gradients, "
+             f"{found.compute.reason}"]
+    if found.message is None:
+        lines.append("  messages  none recorded: latency 0")
+    else:
+        lines.append(f"  messages  latency {config.latency} s: {found.message.samples:,} "
+                     f"messages, {found.message.reason}")
+    lines.append("  speeds    " + (", ".join(f"{x:g}" for x in config.speeds) if config.speeds
+                                   else "1 for every worker (none off by more than 5% and "
+                                        "3 standard errors of its mean)"))
+    if found.between:
+        lines.append(f"  between   {found.between * 1e3:.3g} ms per gradient between recorded "
+                     "events, in the compute law's mean")
+    if config.apply_time:
+        lines.append(f"  apply     {config.apply_time * 1e3:.3g} ms per gradient at the server")
+    lines += ["", "The simulated run that predicts it, in Python:", "  " + found.python,
+              "and on the command line:", "  " + command_line,
+              "To predict another run, change its seed, workers or gradients."]
+    return "\n".join(lines)

@@ -18,7 +18,7 @@ from . import limits
 from .buckets import DEFAULT_BACKWARD, Buckets
 from .network import parse_latency
 from .policies import Policy, parse_policy
-from .problems import Problem, make_problem
+from .problems import MLP, PROBLEMS, Problem, make_problem
 from .timing import Distribution, Timing
 
 BACKEND_NAMES = ("simulated", "thread", "process", "ray")
@@ -266,6 +266,31 @@ class Config:
 
     def replace(self, **changes) -> "Config":
         return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Config":
+        """The Config whose ``to_dict()`` is ``d`` (also after a round trip through
+        JSON); ValueError naming a key that is not a field."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names - {"problem_options"})
+        if unknown:
+            raise ValueError(f"not a field of Config: {', '.join(unknown)}")
+        values = dict(d)
+        options = values.pop("problem_options", None) or {}
+        if values.get("problem") not in PROBLEMS:
+            raise ValueError(f"unknown problem {values.get('problem')!r}; choose one of "
+                             f"{', '.join(PROBLEMS)}")
+        # Multinomial logistic regression on a data set is an MLP without hidden layers.
+        kind = MLP if "hidden" in options else PROBLEMS[values["problem"]]
+        values["problem"] = kind(**options)
+        for key in ("bandwidth", "server_bandwidth"):
+            if key in values and values[key] is None:
+                values[key] = math.inf
+        values["speeds"] = tuple(values.get("speeds") or ())
+        values["fail"] = tuple(tuple(pair) for pair in values.get("fail") or ())
+        if values.get("straggler") is not None:
+            values["straggler"] = tuple(values["straggler"])
+        return cls(**values)
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

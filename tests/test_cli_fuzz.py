@@ -11,17 +11,22 @@ Extend FLAGS when you add a flag.
 import atexit
 import contextlib
 import io
+import json
 import math
 import shutil
 import tempfile
 import time
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from asynclab import limits
+import asynclab
+from asynclab import limits, validation
+from asynclab.calibration import saved_run
 from asynclab.cli import main
+from asynclab.validation import Matrix
 
 JUNK = st.sampled_from(["", "x", "-", "nan", "inf", "-inf", "1e999", "0x10", "1:2:3", ":",
                         "exp:", "const:0", "1,,2", "ß", "--json", "1_000"])
@@ -111,6 +116,8 @@ FLAGS = {
                                        "/nonexistent/t.json"]),
     "--plot": st.sampled_from([f"{OUT}/p.png", OUT, f"{OUT}/no/p.png", "", f"{OUT}/p.foo",
                                "/nonexistent/p.png"]),
+    "--save": st.sampled_from([f"{OUT}/r.json", OUT, f"{OUT}/no/r.json", "",
+                               "/nonexistent/r.json"]),
 }
 
 
@@ -135,6 +142,12 @@ def command_lines(draw):
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(argv=command_lines())
 def test_any_command_line_gets_an_answer_or_one_line(argv):
+    answers(argv)
+
+
+def answers(argv):
+    """Run ``argv``; check it answered (0), failed a run (1) or refused bad input (2)
+    as the module docstring says."""
     out, err = io.StringIO(), io.StringIO()
     start = time.perf_counter()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -207,3 +220,57 @@ def test_the_work_limit_is_about_a_quarter_of_an_hour_or_more():
     # The limits are budgets in multiply-adds at about 1e9 a second (see limits.py).
     assert 15 * 60 <= limits.MAX_WORK / 1e9 <= 4 * 3600
     assert math.isfinite(limits.MAX_DATA_BYTES)
+
+
+# -- validate and calibrate ------------------------------------------------------------------
+def _saved(name, **fields):
+    """A small simulated run saved as ``asynclab run --save`` saves it, in OUT."""
+    path = f"{OUT}/{name}"
+    run = asynclab.run(asynclab.Config(**dict(SMALL, **fields)))
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(saved_run(run), f)
+    return path
+
+
+SMALL = dict(problem=asynclab.Logistic(features=10, examples=100), workers=2, gradients=40,
+             compute="exp:0.01", latency="exp:0.001", eval_points=2)
+SAVED = st.sampled_from([_saved("async.json"), _saved("allreduce.json", policy="allreduce"),
+                         _saved("short.json", gradients=4), f"{OUT}/missing.json", OUT, "",
+                         __file__, f"{OUT}/p.png"])
+CHECK_FLAGS = {
+    "--backends": st.one_of(st.sampled_from(["thread", "simulated", "thread,thread", ",",
+                                             "thread,simulated", "process,process", "gpu"]),
+                            JUNK),
+    "--quick": None,
+    "--json": None,
+    "--progress": None,
+    "--no-progress": None,
+}
+TINY = Matrix([asynclab.Config(**dict(SMALL, compute="const:0.002", latency=0.0005))], [])
+
+
+@st.composite
+def check_lines(draw):
+    if draw(st.booleans()):
+        argv = ["calibrate", draw(SAVED)] + (["--json"] if draw(st.booleans()) else [])
+        extra = draw(st.sampled_from([[], [], ["--quick"], ["x"]]))
+        return argv + extra
+    argv = ["validate"]
+    flags = draw(st.lists(st.sampled_from(sorted(CHECK_FLAGS)), max_size=4, unique=True))
+    if "--backends" not in flags:
+        argv += ["--backends", "thread"]  # the default adds process runs (the README's example has it)
+    for flag in flags:
+        argv.append(flag)
+        if CHECK_FLAGS[flag] is not None:
+            argv.append(draw(CHECK_FLAGS[flag]))
+    return argv
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(argv=check_lines())
+def test_validate_and_calibrate_get_an_answer_or_one_line(argv):
+    # validate's matrix and reference shrink to one tiny run each (its real matrix takes
+    # minutes); what is checked is the command line around them.
+    with mock.patch.object(validation, "matrix", lambda quick=False: TINY), \
+            mock.patch.object(validation, "REFERENCE", TINY.configs[0].replace(seed=1)):
+        answers(argv)

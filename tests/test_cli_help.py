@@ -28,11 +28,11 @@ def options(parser):
 
 def test_every_command_is_there_with_its_options():
     found = commands()
-    assert set(found) == {"run", "compare", "tune", "quiz"}
+    assert set(found) == {"run", "compare", "tune", "validate", "calibrate", "quiz"}
     assert sum(len(options(p)) for p in found.values()) > 100
 
 
-@pytest.mark.parametrize("name", ["run", "compare", "tune", "quiz"])
+@pytest.mark.parametrize("name", ["run", "compare", "tune", "validate", "calibrate", "quiz"])
 def test_every_option_has_help_that_shows_its_default(name):
     parser = commands()[name]
     formatter = parser._get_formatter()
@@ -62,13 +62,15 @@ def test_defaults_that_depend_on_the_problem_are_each_problems_own():
 
 def test_the_help_texts_print(capsys):
     for argv in (["--help"], ["run", "--help"], ["compare", "--help"], ["tune", "--help"],
-                 ["quiz", "--help"]):
+                 ["validate", "--help"], ["calibrate", "--help"], ["quiz", "--help"]):
         with pytest.raises(SystemExit) as done:
             main(argv)
         assert done.value.code == 0
     out = capsys.readouterr().out
     assert "--workers N           number of workers (default: 4)" in out
     assert "--overlap             a switch, no value" in out
+    assert "--backends LIST       real backends to run the matrix on" in out
+    assert "(default: thread,process)" in out and "RESULT" in out
 
 
 def test_the_top_level_help_has_examples(capsys):
@@ -81,7 +83,7 @@ def test_the_top_level_help_has_examples(capsys):
 def example_lines(text):
     """The command lines that start with 'asynclab' in ``text`` (continuations joined,
     comments and trailing descriptions dropped)."""
-    text = text.replace("\\\n", " ")
+    text = re.sub(r"\s*\\\n\s*", " ", text)      # a continued line, joined with one space
     found = []
     for line in text.splitlines():
         line = line.strip()
@@ -152,3 +154,23 @@ def test_tune_and_compare_share_their_many_runs_flags():
     assert {"seeds", "lrs", "metric", "jobs"} <= shared <= compare
     assert compare - shared == {"tune", "plot", "window", "report_seeds", "baseline"}
     assert cli_flags.many_runs_flags.__doc__
+
+
+def test_the_readme_validate_and_calibrate_examples_run_in_order(tmp_path, monkeypatch, capsys):
+    """The Command line section's second block, line by line in one folder (run --save
+    writes the file calibrate reads). validate's matrix and reference shrink to one
+    tiny run each here: the real matrix takes minutes (tests/test_validation.py)."""
+    import asynclab
+    from asynclab import validation
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Command line"):text.index("## Tests and benchmarks")]
+    lines = example_lines(section.split("```")[3])
+    assert [line.split()[1] for line in lines] == ["validate", "validate", "run", "calibrate"]
+    tiny = asynclab.Config(problem=asynclab.Logistic(features=10, examples=100), workers=2,
+                           gradients=12, compute="const:0.003", latency=0.001, eval_points=2)
+    monkeypatch.setattr(validation, "matrix", lambda quick=False: validation.Matrix([tiny], []))
+    monkeypatch.setattr(validation, "REFERENCE", tiny.replace(seed=1, gradients=24))
+    monkeypatch.chdir(tmp_path)
+    for line in lines:
+        assert main(shlex.split(line)[1:]) == 0, (line, capsys.readouterr().err)
+    assert "asynclab.Config(" in capsys.readouterr().out
