@@ -163,9 +163,9 @@ print("given momentum 0.5, one worker needs fewer updates than 8 async, the inte
 # an implicit momentum of about $1 - 1/N$ (Mitliagkas et al. 2016; lesson 10
 # measures it). Give the one worker explicit momentum 0.5 at the same rate
 # and the tables turn: the eight asynchronous workers need 1.58 times its
-# updates (interval [1.35, 1.85]). At
-# larger rates the same push overshoots: at 0.1 the asynchronous workers need
-# 1.59 times as many updates, at 0.2 about six times as many.
+# updates (interval [1.35, 1.85]). At larger rates the same push overshoots:
+# at 0.1 the asynchronous workers need 1.59 times as many updates, at 0.2
+# about six times as many.
 #
 # Now the fair race, each at its own best rate and momentum, raced again on
 # fresh seeds 5-9 (the winner of a grid, measured on the seeds that chose it,
@@ -405,9 +405,10 @@ print(lab.text())
 #   the weights and applying the gradient. With N asynchronous workers its
 #   mean is $N - 1$, with a long tail.
 # - The price per update depends on the learning rate. At a small rate
-#   staleness costs nothing per update; it even helps (eight workers needed
+#   staleness costs no extra updates, it saves some (eight workers needed
 #   0.79 times one worker's updates at lr 0.05), because stale gradients act
-#   like momentum. At larger rates they overshoot and cost many updates.
+#   like momentum; explicit momentum gives one worker the same gain and
+#   more. At larger rates stale gradients overshoot and cost many updates.
 # - Compared fairly (rate and momentum tuned for each, raced on fresh seeds),
 #   eight asynchronous workers needed 2.7 times the updates of one worker but
 #   reached the target in 0.34 of its time, interval [0.25, 0.45]. Their

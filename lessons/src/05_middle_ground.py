@@ -538,8 +538,9 @@ print(f"sync at lr 1 without momentum, untuned: {untuned} s on seeds 0-4, "
 # %% [markdown]
 # Local steps cut the rounds needed, from 9 under sync to 3.4 with H = 4 and
 # a single round from H = 16. Those rounds hold more gradients (109 and 128
-# against sync's 72): a local step, taken on a private copy, helps less than
-# a synchronous one, but it costs no message. Communication falls from 42% of
+# against sync's 72; a round is the smallest unit, so `local:16` may have
+# needed fewer than its 128): a local step, taken on a private copy, helps no
+# more than a synchronous one, but it costs no message. Communication falls from 42% of
 # the time under sync to 8% under `local:16`. With every policy at its own
 # tuned rate and momentum, `local:16` reaches the target in 0.51 of sync's
 # time (interval [0.44, 0.59]), about twice as soon. An untuned comparison
