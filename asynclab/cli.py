@@ -64,11 +64,12 @@ def _config(args, policy) -> Config:
                   compute=args.compute, speeds=speeds,
                   straggler=args.straggler, latency=args.latency, bandwidth=args.bandwidth,
                   server_bandwidth=args.server_bandwidth, overlap=args.overlap,
+                  buckets=args.buckets, backward_fraction=args.backward_fraction,
                   apply_time=args.apply_time, delay=args.delay, fail=args.fail or (),
                   target_loss=args.target_loss, target_accuracy=args.target_accuracy,
                   eval_points=args.eval_points,
                   progress=_progress(args), address=args.address, shards=args.shards,
-                  ray_batch=args.ray_batch)
+                  ray_batch=args.ray_batch, ray_nodes=args.ray_nodes, fail_node=args.fail_node)
 
 
 def _checked_config(args, policy) -> Config:
@@ -98,7 +99,8 @@ def _plot(results, path, target, target_accuracy, window=None):
         plots.timeline(r, ax=ax, window=window)
     plots.convergence(results, ax=axes[n], target=target)
     if curves == 2:
-        plots.convergence(results, ax=axes[n + 1], target=target_accuracy, metric="accuracy")
+        plots.convergence(results, ax=axes[n + 1], target=target_accuracy,
+                          metric="validation_accuracy")
     try:
         _save(fig, path)
     finally:

@@ -11,6 +11,7 @@ import dataclasses
 import math
 import sys
 
+from .buckets import DEFAULT_BACKWARD
 from .config import BACKEND_NAMES
 from .datasets import DATASETS
 from .problems import PROBLEMS
@@ -127,9 +128,15 @@ def experiment_flags(p, many_policies=False):
     flag("--server-bandwidth", "BYTES_PER_S", "bytes per second of the server's shared link "
          "(default: unlimited)", type=float, default=math.inf)
     p.add_argument("--overlap", action="store_true",
-                   help="a switch, no value: each worker sends and fetches in the background "
-                        "while it computes (async, ssp:S, hogwild). The sparse-logistic "
-                        "problem's share of hot features is --feature-overlap")
+                   help="a switch, no value: communicate while computing. async, ssp:S and "
+                        "hogwild send and fetch in the background; sync, backup:B, local:H "
+                        "and allreduce send the gradient in --buckets parts during its "
+                        "backward pass. The sparse-logistic problem's share of hot features "
+                        "is --feature-overlap")
+    flag("--buckets", "K", "with --overlap under sync, backup:B, local:H or allreduce: the "
+         "parts a gradient is sent in", type=int, default=1)
+    flag("--backward-fraction", "SHARE", "the backward pass's share of a gradient's compute "
+         "time, in (0, 1] (default: 2/3)", type=float, default=DEFAULT_BACKWARD)
     flag("--apply-time", "SECONDS", "simulated server seconds to apply one gradient",
          type=float, default=0.0)
     flag("--delay", "LAW", "real backends: an extra sleep per gradient, a law such as "
@@ -138,7 +145,7 @@ def experiment_flags(p, many_policies=False):
          "list, e.g. 1:200 (default: none)")
     flag("--target-loss", "LOSS", "report the time to reach this training loss (default: "
          "none)", type=float)
-    flag("--target-accuracy", "SHARE", "report the time to reach this held-out accuracy, in "
+    flag("--target-accuracy", "SHARE", "report the time to reach this validation accuracy, in "
          "(0, 1] (default: none)", type=float)
     flag("--eval-points", "N", "how many times during the run the loss (and held-out "
          "accuracy) is measured", type=int, default=100)
@@ -150,6 +157,10 @@ def experiment_flags(p, many_policies=False):
          "local Ray)")
     flag("--shards", "N", "ray: parameter-server actors", type=int, default=1)
     flag("--ray-batch", "N", "ray: gradients per message", type=int, default=1)
+    flag("--ray-nodes", "K", "ray: start a local cluster of a head node (the parameter server) "
+         "and K worker nodes, workers placed round-robin (default: one local Ray)", type=int)
+    flag("--fail-node", "NODE:GRADIENTS", "ray with --ray-nodes: lose that node, not "
+         "gracefully, once the server has received that many gradients (default: none)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 

@@ -39,15 +39,20 @@ def summary_text(result) -> str:
                                     f"computing {s.overlap_fraction:.1%}")))
     rows.append(("gradients/s", f"{seconds(s.gradients_per_second)} per {clock(s.backend)}"))
     if s.final_accuracy is not None:
-        rows.append(("held-out accuracy", f"{s.final_accuracy:.2%}"))
+        rows.append(("accuracy", f"validation {s.final_validation_accuracy:.2%}, "
+                                 f"test {s.final_accuracy:.2%}"))
     if config.target_loss is not None:
         rows.append(("time to target", _reached(s.time_to_target, s.backend)
                      + f" (loss {config.target_loss:g})"))
     if config.target_accuracy is not None:
         rows.append(("time to accuracy", _reached(s.time_to_accuracy, s.backend)
-                     + f" (accuracy {config.target_accuracy:g})"))
+                     + f" (validation accuracy {config.target_accuracy:g})"))
     if s.failed_workers:
         rows.append(("failed workers", ", ".join(map(str, s.failed_workers))))
+    if s.nodes:
+        rows.append(("nodes", "; ".join(
+            f"{k}: workers {', '.join(map(str, workers))}"
+            + (" (lost)" if k in s.lost_nodes else "") for k, workers in enumerate(s.nodes))))
     head = f"{s.policy} on {s.backend}: {s.workers} workers, seed {s.seed}"
     return "\n".join([head] + [f"  {label:<{LABEL}}{text}" for label, text in rows])
 
@@ -115,7 +120,9 @@ def comparison_table(results: dict) -> str:
     targets = [("target_loss", "time_to_target", "to target"),
                ("target_accuracy", "time_to_accuracy", "to accuracy")]
     if first.summary.final_accuracy is not None:
-        columns.append(("accuracy", "held-out",
+        columns.append(("accuracy", "validation",
+                        lambda r: _mean_cell(r.estimate("final_validation_accuracy"), ".1%")))
+        columns.append(("accuracy", "test",
                         lambda r: _mean_cell(r.estimate("final_accuracy"), ".1%")))
     for setting, field, name in targets:
         if getattr(first.config, setting) is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import limits
+from .buckets import DEFAULT_BACKWARD, Buckets
 from .network import parse_latency
 from .policies import Policy, parse_policy
 from .problems import Problem, make_problem
@@ -51,6 +52,10 @@ def _flag(name, value):
                                                and value in (0, 1)):
         return bool(value)
     raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def _whole(x):
+    return math.isfinite(x) and x == int(x)
 
 
 def parse_pair(name, spec, form):
@@ -90,18 +95,22 @@ class Config:
     # both, so one Config can compare every policy.
     apply_time: float = 0.0          # server seconds to apply one gradient
     server_bandwidth: float = math.inf   # bytes per second of the server's shared link
-    overlap: bool = False            # send and fetch in the background while computing
+    overlap: bool = False            # communicate while computing (asynclab.buckets for sync-like)
+    buckets: int = 1                 # overlap, sync-like policies: parts a gradient is sent in
+    backward_fraction: float = DEFAULT_BACKWARD   # the backward pass's share of compute time
     # Real backends: an extra sleep per gradient (a distribution, e.g. 'const:0.001').
     delay: Distribution | str | None = None
     fail: tuple = ()                 # ((worker, after_gradients), ...): kill those workers
     target_loss: float | None = None
-    target_accuracy: float | None = None   # report the time to this held-out accuracy
+    target_accuracy: float | None = None   # report the time to this validation accuracy
     eval_points: int = 100           # how many times the full loss is evaluated
     progress: bool | float = False   # a tqdm progress bar: True shows it at once; a number
                                      # of seconds, only once the run has lasted that long
     address: str | None = None       # Ray: cluster address; None starts a local Ray
     shards: int = 1                  # Ray: parameter-server actors holding slices
     ray_batch: int = 1               # Ray: gradients a worker sends per message
+    ray_nodes: int | None = None     # Ray: a local cluster of a head and K worker nodes
+    fail_node: tuple | str | None = None   # with ray_nodes: (node, gradients), lose that node
 
     def __post_init__(self):
         s = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
@@ -138,6 +147,10 @@ class Config:
         s("server_bandwidth", _number("server_bandwidth", self.server_bandwidth, low=0,
                                       strict=True, allow_inf=True))
         s("overlap", _flag("overlap", self.overlap))
+        s("buckets", _number("buckets", self.buckets, low=1, integer=True))
+        s("backward_fraction", _number("backward_fraction", self.backward_fraction))
+        if not 0 < self.backward_fraction <= 1:
+            raise ValueError(f"backward_fraction must be in (0, 1], got {self.backward_fraction!r}")
         self._check_combinations()
         s("fail", self._parse_fail(self.fail))
         if self.target_loss is not None:
@@ -153,6 +166,10 @@ class Config:
         s("progress", self._progress_delay(self.progress))
         s("shards", _number("shards", self.shards, low=1, integer=True))
         s("ray_batch", _number("ray_batch", self.ray_batch, low=1, integer=True))
+        if self.ray_nodes is not None:
+            s("ray_nodes", _number("ray_nodes", self.ray_nodes, low=1, integer=True))
+            self._check_ray_nodes()
+        s("fail_node", self._parse_fail_node(self.fail_node))
         if self.policy.backups >= self.workers:
             raise ValueError(f"policy {self.policy.name!r} drops {self.policy.backups} of "
                              f"{self.workers} gradients per step; allowed: B < workers")
@@ -172,9 +189,13 @@ class Config:
 
     def _check_combinations(self):
         policy = self.policy
-        if self.overlap and policy.aggregate:      # allreduce aggregates too
-            raise ValueError(f"overlap needs a policy without a per-step barrier (async, "
-                             f"ssp:S or hogwild), got {policy.name!r}")
+        if self.buckets > 1 and not self.overlap:
+            raise ValueError(f"buckets = {self.buckets} needs overlap=True: the parts of a "
+                             "gradient are sent during its backward pass, which only overlap does")
+        if self.buckets > 1 and not policy.aggregate:
+            raise ValueError(f"buckets = {self.buckets} applies to sync, backup:B, local:H and "
+                             f"allreduce, not {policy.name!r}: async, ssp:S and hogwild overlap "
+                             "by sending whole gradients in the background")
         if math.isfinite(self.server_bandwidth) and self.backend in ("thread", "process"):
             raise ValueError(f"server_bandwidth is modelled on the simulated backend only, "
                              f"not on {self.backend!r}; got {self.server_bandwidth:g}")
@@ -182,6 +203,35 @@ class Config:
             raise ValueError(f"policy {policy.name!r}: a ring all-reduce averages every "
                              "worker's gradient each step; allowed: no backups, no local "
                              "steps, not lock-free")
+
+    def _check_ray_nodes(self):
+        nodes = self.ray_nodes
+        if self.backend != "ray":
+            raise ValueError(f"ray_nodes starts a local Ray cluster: it needs backend='ray', "
+                             f"not {self.backend!r}")
+        if self.address is not None:
+            raise ValueError(f"ray_nodes starts a local cluster of its own; it cannot join "
+                             f"the cluster at address {self.address!r}")
+        if nodes > self.workers:
+            raise ValueError(f"ray_nodes must be at most workers ({self.workers}): worker w "
+                             f"runs on node w % ray_nodes, so more nodes would hold none; "
+                             f"got {nodes}")
+
+    def _parse_fail_node(self, spec):
+        if spec is None:
+            return None
+        nodes = self.ray_nodes
+        if nodes is None:
+            raise ValueError(f"fail_node {spec!r} needs ray_nodes (a local cluster whose "
+                             "nodes can be lost)")
+        node, after = parse_pair("fail_node", spec, "NODE:GRADIENTS")
+        if not (_whole(node) and 0 <= node < nodes and _whole(after) and after >= 0):
+            raise ValueError(f"fail_node {spec!r}: NODE must be 0..{nodes - 1} (the worker "
+                             f"nodes of ray_nodes={nodes}) and GRADIENTS a whole number >= 0")
+        if after >= self.gradients:
+            raise ValueError(f"fail_node {spec!r}: GRADIENTS must be less than gradients "
+                             f"({self.gradients}), or the run ends before the node is lost")
+        return int(node), int(after)
 
     def _parse_fail(self, spec):
         if isinstance(spec, dict):
@@ -193,11 +243,19 @@ class Config:
         pairs = []
         for item in spec:
             w, after = parse_pair("fail", item, "WORKER:AFTER_GRADIENTS")
-            if not (w == int(w) and 0 <= w < self.workers and after == int(after) and after >= 0):
+            if not (_whole(w) and 0 <= w < self.workers and _whole(after) and after >= 0):
                 raise ValueError(f"fail {item!r}: WORKER must be 0..{self.workers - 1} and "
                                  "AFTER_GRADIENTS a whole number >= 0")
             pairs.append((int(w), int(after)))
         return tuple(pairs)
+
+    @property
+    def bucketed(self) -> Buckets | None:
+        """How a step's gradient is sent in parts during its backward pass
+        (overlap under sync, backup:B, local:H and allreduce), or None."""
+        if self.overlap and self.policy.aggregate:
+            return Buckets(self.buckets, self.backward_fraction)
+        return None
 
     @property
     def timing(self) -> Timing:
@@ -222,4 +280,5 @@ class Config:
             d[key] = None if math.isinf(d[key]) else d[key]
         d["speeds"], d["fail"] = list(self.speeds), [list(x) for x in self.fail]
         d["straggler"] = list(self.straggler) if self.straggler else None
+        d["fail_node"] = list(self.fail_node) if self.fail_node else None
         return d

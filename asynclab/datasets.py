@@ -1,20 +1,28 @@
 """Real data sets, never downloaded: scikit-learn's digits, and MNIST or
 Fashion-MNIST from a file the user supplies.
 
-:func:`load` returns a :class:`Split`: training and test images as float64
-rows of pixel intensities scaled to [0, 1], and integer labels 0..9.
+:func:`load` returns a :class:`Split`: training, validation and test images
+as float64 rows of pixel intensities scaled to [0, 1], and integer labels
+0..9. Training is for gradients; validation is for choices made while
+training or tuning (a target accuracy, a learning rate); the test set is for
+the final report only, so tuning never sees it.
 
 * ``digits``: the 1,797 8x8 handwritten digits that scikit-learn ships
   inside its wheel (``sklearn.datasets.load_digits``; the test part of UCI
-  optdigits), intensities 0..16. It has no official test split, so one is
-  drawn from the seed with scikit-learn's ``train_test_split``, stratified
-  by class (every digit in the same proportion on both sides).
+  optdigits), intensities 0..16. It has no official split, so one is drawn
+  from the seed, 60/20/20: first the test fifth, then the validation fifth
+  from the rest, each stratified by class (every digit in the same
+  proportion in every part) with scikit-learn's ``train_test_split``.
 * ``mnist`` and ``fashion-mnist``: 28x28 images, intensities 0..255, with
-  their official 60,000 / 10,000 split. ``data_path`` is either a directory
-  holding the four IDX files under their usual names (optionally gzipped),
-  or an ``.npz`` file with arrays ``x_train, y_train, x_test, y_test`` (the
-  layout Keras caches). A missing or malformed file raises ValueError naming
-  the file.
+  their official 60,000 / 10,000 training / test split. The validation set
+  is carved out of the training file, drawn from the seed and stratified:
+  a sixth of it (10,000 images, as many as the test set), leaving 50,000
+  for training (a plain random draw if a small file has too few images of
+  some class to stratify). ``data_path`` is either a directory holding the four IDX
+  files under their usual names (optionally gzipped), or an ``.npz`` file
+  with arrays ``x_train, y_train, x_test, y_test`` (the layout Keras
+  caches). A missing or malformed file raises ValueError naming the file, as
+  do training and test images of different shapes.
 """
 from __future__ import annotations
 
@@ -51,9 +59,16 @@ HOW_TO_GET = {
 }
 
 
+# Fractions of the examples held out. Digits: of all 1,797. A training file: of its images.
+DIGITS_TEST, DIGITS_VALIDATION = 0.2, 0.2
+FILE_VALIDATION = 1 / 6
+
+
 class Split(NamedTuple):
-    X_train: np.ndarray   # (examples, pixels), float64 in [0, 1]
-    y_train: np.ndarray   # (examples,), int64 in 0..9
+    X_train: np.ndarray          # (examples, pixels), float64 in [0, 1]
+    y_train: np.ndarray          # (examples,), int64 in 0..9
+    X_validation: np.ndarray
+    y_validation: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
 
@@ -74,11 +89,13 @@ def check(name, data_path=None):
                          f"{HOW_TO_GET[name]}")
 
 
-def load(name, data_path=None, seed=0, test_fraction=0.25) -> Split:
-    """The data set ``name`` as a :class:`Split` (see the module's docstring)."""
+def load(name, data_path=None, seed=0) -> Split:
+    """The data set ``name`` as a :class:`Split` (see the module's docstring);
+    ``seed`` (a whole number >= 0) draws the parts that are not official."""
     check(name, data_path)
+    draws = np.random.RandomState(np.random.MT19937(seed))   # any seed >= 0, not only < 2**32
     if name == "digits":
-        return _digits_split(seed, test_fraction)
+        return _digits_split(draws)
     if os.path.isdir(data_path):
         parts = [_idx_from_directory(data_path, stem, name)
                  for which in ("train", "test") for stem in IDX_FILES[which]]
@@ -87,7 +104,19 @@ def load(name, data_path=None, seed=0, test_fraction=0.25) -> Split:
     else:
         raise ValueError(f"data_path {str(data_path)!r} must be a directory holding the IDX "
                          f"files or an .npz file; {HOW_TO_GET[name]}")
-    return Split(*_images(*parts[0:2], data_path), *_images(*parts[2:4], data_path))
+    return _file_split(*parts, data_path, draws)
+
+
+def _carve(labels, size, draws):
+    """Indices (kept, carved) of ``labels``: ``size`` of them drawn at random,
+    stratified by class when every class can be (at least two examples each,
+    and room for each on both sides); a plain random draw otherwise."""
+    from sklearn.model_selection import train_test_split
+    counts = np.bincount(labels)
+    classes = np.count_nonzero(counts)
+    stratified = counts[counts > 0].min() >= 2 and min(size, len(labels) - size) >= classes
+    return train_test_split(np.arange(len(labels)), test_size=size, random_state=draws,
+                            stratify=labels if stratified else None)
 
 
 # -- digits ------------------------------------------------------------------------------
@@ -100,17 +129,42 @@ def _digits():
     return X, y
 
 
-def _digits_split(seed, test_fraction):
-    from sklearn.model_selection import train_test_split
+def _digits_split(draws):
     X, y = _digits()
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=test_fraction, stratify=y, random_state=seed)
-    return Split(X_train, y_train, X_test, y_test)
+    rest, test = _carve(y, round(DIGITS_TEST * len(y)), draws)
+    kept, carved = _carve(y[rest], round(DIGITS_VALIDATION * len(y)), draws)
+    train, validation = rest[kept], rest[carved]
+    return Split(X[train], y[train], X[validation], y[validation], X[test], y[test])
 
 
 # -- MNIST and Fashion-MNIST ------------------------------------------------------------
-def _images(images, labels, path):
-    """Checked images (n, h, w) of intensities 0..255 and labels 0..9 -> float rows, ints."""
+def _file_split(x_train, y_train, x_test, y_test, path, draws):
+    """Training, validation (carved from the training images) and test rows."""
+    x_train, y_train = _checked(x_train, y_train, path)
+    x_test, y_test = _checked(x_test, y_test, path)
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise ValueError(f"data file {str(path)!r}: training images are "
+                         f"{_size(x_train)} but test images are {_size(x_test)}; "
+                         "both sets need images of one size")
+    if len(y_train) < 2:
+        raise ValueError(f"data file {str(path)!r}: a validation set is carved out of the "
+                         f"training images, which needs at least 2 of them, got {len(y_train)}")
+    train, validation = _carve(y_train, max(1, round(FILE_VALIDATION * len(y_train))), draws)
+    return Split(_rows(x_train[train]), y_train[train],
+                 _rows(x_train[validation]), y_train[validation], _rows(x_test), y_test)
+
+
+def _size(images):
+    return "x".join(map(str, images.shape[1:]))
+
+
+def _rows(images):
+    """Images (n, h, w) of intensities 0..255 -> (n, h * w) float64 rows in [0, 1]."""
+    return images.reshape(len(images), -1) / 255.0
+
+
+def _checked(images, labels, path):
+    """Images (n, h, w) of intensities 0..255 and labels 0..9, checked; labels as int64."""
     where = f"data file {str(path)!r}"
     if (images.ndim < 2 or labels.ndim != 1 or len(images) != len(labels) or not len(labels)
             or not images.size):
@@ -129,7 +183,7 @@ def _images(images, labels, path):
     if nbytes > limits.MAX_DATA_BYTES:
         raise ValueError(f"{where}: {nbytes:.3g} bytes as float64 is more than a run may take "
                          f"(at most {limits.MAX_DATA_BYTES:.3g})")
-    return images.reshape(len(images), -1) / 255.0, labels.astype(np.int64)
+    return images, labels.astype(np.int64)
 
 
 def _idx_from_directory(directory, stem, name):

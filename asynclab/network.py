@@ -1,6 +1,7 @@
 """How messages move on the simulated cluster (all times in seconds, sizes in bytes).
 
-A *message* is one push or one pull of the parameter vector (``nbytes``).
+A *message* is one push or one pull of the parameter vector (``nbytes``), or
+under gradient buckets one part of a push (:mod:`asynclab.buckets`).
 
 * Every worker has its own **link**, which carries one message at a time:
   a message holds it for ``latency + nbytes / bandwidth``. ``latency`` is a
@@ -121,7 +122,7 @@ class Network:
 
     def __init__(self, timing, nbytes, clocks, server_bandwidth=math.inf):
         self.nbytes, self.clocks = nbytes, clocks
-        self.bandwidth = timing.bandwidth
+        self.bandwidth, self.server_bandwidth = timing.bandwidth, server_bandwidth
         self.server = Link() if math.isfinite(server_bandwidth) else None
         # Seconds a message's bytes take through both links: the slower one sets the pace.
         self.transfer = nbytes / min(timing.bandwidth, server_bandwidth)
@@ -134,16 +135,21 @@ class Network:
         self.fixed = (timing.latency + nbytes / timing.bandwidth
                       if constant and self.server is None else None)
 
-    def send(self, worker, ready):
+    def send(self, worker, ready, nbytes=None):
         """A message of ``worker`` ready at ``ready``: (start, end), when its
         bytes start moving (after any queue for the server's link) and when it
-        has arrived."""
+        has arrived. ``nbytes``: a part of a message (default: a whole one)."""
+        transfer, hold = self.transfer, self.hold
+        if nbytes is not None:
+            transfer = nbytes / min(self.bandwidth, self.server_bandwidth)
+            hold = nbytes / self.server_bandwidth
         latency = self.clocks[worker].latency()
-        start = ready if self.server is None else self.server.reserve(ready, self.hold)
-        return start, start + self.transfer + latency
+        start = ready if self.server is None else self.server.reserve(ready, hold)
+        return start, start + transfer + latency
 
-    def allreduce(self, workers):
-        """Seconds of one ring all-reduce among ``workers``: (reduce-scatter, all-gather).
+    def allreduce(self, workers, nbytes=None):
+        """Seconds of one ring all-reduce among ``workers`` of ``nbytes``
+        (default: the whole vector): (reduce-scatter, all-gather).
 
         Each of the 2(N-1) rounds lasts as long as its slowest message; every
         worker draws its latency for each round from its own stream.
@@ -151,7 +157,7 @@ class Network:
         rounds = workers - 1
         if rounds == 0:
             return 0.0, 0.0
-        chunk = self.nbytes / (workers * self.bandwidth)
+        chunk = (self.nbytes if nbytes is None else nbytes) / (workers * self.bandwidth)
         if self.clocks[0].law is None:        # every round takes the same time
             return (rounds * (self.clocks[0].constant + chunk),) * 2
         slowest = np.max([clock.latencies(2 * rounds) for clock in self.clocks], axis=0)

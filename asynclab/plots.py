@@ -182,15 +182,19 @@ def _label(item):
 
 
 METRIC_LABELS = {"loss": ("loss (all data)", "target loss"),
-                 "test_loss": ("loss (held-out data)", "target loss"),
-                 "accuracy": ("accuracy (held-out data)", "target accuracy")}
+                 "test_loss": ("loss (test data)", "target loss"),
+                 "accuracy": ("accuracy (test data)", "target accuracy"),
+                 "validation_loss": ("loss (validation data)", "target loss"),
+                 "validation_accuracy": ("accuracy (validation data)", "target accuracy")}
 
 
 def convergence(results, x="time", ax=None, target=None, until=None, log=None, level=0.95,
                 metric="loss"):
-    """``metric`` ("loss", "test_loss" or "accuracy") against ``x`` ("time",
-    "updates" or "gradients") for one or more runs. The y axis is logarithmic for
-    losses and linear for accuracy unless ``log`` says otherwise.
+    """``metric`` against ``x`` ("time", "updates" or "gradients") for one or more
+    runs: "loss" (training), "test_loss" or "accuracy" (the test set),
+    "validation_loss" or "validation_accuracy" (the validation set, which
+    ``target_accuracy`` refers to). The y axis is logarithmic for losses and
+    linear for accuracies unless ``log`` says otherwise.
 
     ``results`` may hold Results or ``Runs`` (one setting over several seeds, from
     ``compare(..., seeds=k)``): a Runs is drawn as its mean curve with a ``level``
@@ -201,7 +205,7 @@ def convergence(results, x="time", ax=None, target=None, until=None, log=None, l
         raise ValueError(f"x must be 'time', 'updates' or 'gradients', got {x!r}")
     if metric not in METRIC_LABELS:
         raise ValueError(f"metric must be one of {', '.join(METRIC_LABELS)}, got {metric!r}")
-    log = metric != "accuracy" if log is None else log
+    log = not metric.endswith("accuracy") if log is None else log
     ylabel, target_label = METRIC_LABELS[metric]
     fig, ax = _axes(ax, (6, 3.5))
     items = _as_list(results)
@@ -259,7 +263,7 @@ def _curve(runs, x, until, level, metric="loss"):
     mean = losses.mean(axis=0)
     half = t_quantile(0.5 + level / 2, n - 1) * losses.std(axis=0, ddof=1) / math.sqrt(n)
     low = mean - half
-    if metric != "accuracy":      # a log axis: a band reaching below zero stops at the lowest seed
+    if not metric.endswith("accuracy"):   # a log axis: a band below zero stops at the lowest seed
         low = np.where(low > 0, low, losses.min(axis=0))
     return grid, mean, low, mean + half
 

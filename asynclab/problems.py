@@ -8,10 +8,13 @@ builds them. Parameters are one float64 vector of length ``dim``; the loss is
 the mean over all training examples. ``nbytes`` is the size of that vector,
 which the communication model charges for every push and pull.
 
-Classification problems also keep a held-out test set: ``held_out(w)`` gives
-the loss and the accuracy on it. Synthetic ones draw it from the same random
-stream *after* their training data (same true weights, same label noise), so
-their training data is exactly what it was before they had one.
+Classification problems also keep two held-out sets: ``held_out(w, part)``
+gives the loss and the accuracy on the ``"validation"`` set (for choices:
+a target accuracy, tuning) or the ``"test"`` set (the final report only).
+Synthetic ones draw the test set from the same random stream *after* their
+training data, and the validation set after the test set (same true weights,
+same label noise), so their training and test data are exactly what they
+were before they had a validation set.
 """
 from __future__ import annotations
 
@@ -35,6 +38,9 @@ def _logistic_loss(z, y):
     return float(np.mean(np.logaddexp(0.0, np.where(y > 0, -z, z))))
 
 
+HELD_OUT = ("validation", "test")     # the parts held_out() evaluates
+
+
 def _binary_held_out(z, y):
     """(loss, accuracy) of scores ``z`` against labels ``y`` in {0, 1}."""
     return _logistic_loss(z, y), float(np.mean((z > 0) == (y > 0)))
@@ -43,13 +49,14 @@ def _binary_held_out(z, y):
 @dataclass(frozen=True)
 class Problem:
     """Base class: subclasses define ``features`` (or ``dim``), ``loss`` and
-    ``gradient``."""
+    ``gradient``; classifiers set ``classification`` and define
+    ``_held_out(w, part)`` and the sizes of their held-out sets."""
 
     examples: int = 2000
     seed: int = 0
 
     name = "problem"
-    classification = False   # True: held_out() gives a test loss and an accuracy
+    classification = False   # True: held_out() gives a held-out loss and an accuracy
 
     @property
     def dim(self) -> int:
@@ -63,14 +70,25 @@ class Problem:
 
     @property
     def test_examples(self) -> int:
-        """How many held-out examples ``held_out`` evaluates (0: none)."""
+        """How many examples ``held_out(w, "test")`` evaluates (0: none)."""
         return 0
 
-    def held_out(self, w):
-        """(loss, accuracy) on the held-out test set, or None if the problem has none."""
-        return None
+    @property
+    def validation_examples(self) -> int:
+        """How many examples ``held_out(w, "validation")`` evaluates (0: none)."""
+        return 0
+
+    def held_out(self, w, part="test"):
+        """(loss, accuracy) on the held-out ``part``, "validation" or "test";
+        None if the problem has no held-out sets."""
+        if part not in HELD_OUT:
+            raise ValueError(f"part must be one of {', '.join(HELD_OUT)}, got {part!r}")
+        return self._held_out(w, part) if self.classification else None
 
     def __post_init__(self):
+        seed = self.seed
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+            raise ValueError(f"{self.name}: seed must be a whole number >= 0, got {seed!r}")
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if field.type in ("int", int) and field.name != "seed":
@@ -136,7 +154,8 @@ class Logistic(Problem):
 
     Features are standard normal, so the loss's curvature is about 1/4 near
     zero and learning rates around 0.1-1 converge in a few hundred steps.
-    The held-out set has ``examples // 4`` more examples of the same kind.
+    The test set and then the validation set have ``examples // 4`` more
+    examples of the same kind each, drawn after the training set.
     (Multinomial logistic regression on a real data set is
     ``make_problem("logistic", dataset="digits")``, an :class:`MLP` without
     hidden layers.)
@@ -158,14 +177,19 @@ class Logistic(Problem):
     def test_examples(self):
         return max(1, self.examples // 4)
 
+    validation_examples = test_examples      # as many as the test set
+
     @cached_property
     def _sets(self):
+        """{"train", "test", "validation"} -> (X, y), drawn in that order."""
         rng = self._data_rng()
         X = rng.standard_normal((self.examples, self.features))
         w_true = 3.0 * rng.standard_normal(self.features) / np.sqrt(self.features)
-        train = X, self._labels(rng, X @ w_true)
-        X_test = rng.standard_normal((self.test_examples, self.features))
-        return train, (X_test, self._labels(rng, X_test @ w_true))
+        sets = {"train": (X, self._labels(rng, X @ w_true))}
+        for part in ("test", "validation"):
+            X = rng.standard_normal((self.test_examples, self.features))
+            sets[part] = X, self._labels(rng, X @ w_true)
+        return sets
 
     def _labels(self, rng, z):
         y = (z > 0).astype(float)
@@ -176,14 +200,14 @@ class Logistic(Problem):
     @property
     def data(self):
         """The training set: (X, y)."""
-        return self._sets[0]
+        return self._sets["train"]
 
     def loss(self, w):
         X, y = self.data
         return _logistic_loss(X @ w, y)
 
-    def held_out(self, w):
-        X, y = self._sets[1]
+    def _held_out(self, w, part):
+        X, y = self._sets[part]
         return _binary_held_out(X @ w, y)
 
     def gradient(self, w, idx):
@@ -201,7 +225,8 @@ class SparseLogistic(Problem):
     ``overlap=0`` two examples rarely share a feature, which is the regime where
     lock-free Hogwild! updates seldom collide; raising it makes collisions
     common. ``sparse_gradient`` returns only the touched coordinates. The
-    held-out set has ``examples // 4`` more examples of the same kind.
+    test set and then the validation set have ``examples // 4`` more examples
+    of the same kind each, drawn after the training set.
     """
 
     features: int = 10000
@@ -226,14 +251,19 @@ class SparseLogistic(Problem):
     def test_examples(self):
         return max(1, self.examples // 4)
 
+    validation_examples = test_examples      # as many as the test set
+
     @cached_property
     def _sets(self):
+        """{"train", "test", "validation"} -> (cols, vals, y), drawn in that order."""
         rng = self._data_rng()
         cols, vals = self._rows(rng, self.examples)
         w_true = 3.0 * rng.standard_normal(self.features) / np.sqrt(self.nonzeros)
-        train = cols, vals, self._labels(rng, cols, vals, w_true)
-        test_cols, test_vals = self._rows(rng, self.test_examples)
-        return train, (test_cols, test_vals, self._labels(rng, test_cols, test_vals, w_true))
+        sets = {"train": (cols, vals, self._labels(rng, cols, vals, w_true))}
+        for part in ("test", "validation"):
+            cols, vals = self._rows(rng, self.test_examples)
+            sets[part] = cols, vals, self._labels(rng, cols, vals, w_true)
+        return sets
 
     def _rows(self, rng, n):
         k = self.nonzeros
@@ -251,14 +281,14 @@ class SparseLogistic(Problem):
     @property
     def data(self):
         """Training rows as (cols, vals): two (examples, nonzeros) arrays, plus labels."""
-        return self._sets[0]
+        return self._sets["train"]
 
     def loss(self, w):
         cols, vals, y = self.data
         return _logistic_loss(np.sum(vals * w[cols], axis=1), y)
 
-    def held_out(self, w):
-        cols, vals, y = self._sets[1]
+    def _held_out(self, w, part):
+        cols, vals, y = self._sets[part]
         return _binary_held_out(np.sum(vals * w[cols], axis=1), y)
 
     def sparse_gradient(self, w, idx):
@@ -297,9 +327,9 @@ class MLP(Problem):
     ``hidden`` gives the sizes of the hidden layers, e.g. ``(64,)`` or
     ``(128, 64)``; with ``()`` this is multinomial logistic regression (and is
     named "logistic"). ``activation`` is "relu" (He initialisation) or "tanh"
-    (Glorot); the weights are drawn from ``seed``, which also draws the digits
-    test split. ``examples`` keeps only the first that many training
-    examples (None: all). ``dataset`` is "digits" (shipped with scikit-learn)
+    (Glorot); the weights are drawn from ``seed``, which also draws the
+    digits' validation and test sets (a data file's validation set). ``examples``
+    keeps only the first that many training examples (None: all). ``dataset`` is "digits" (shipped with scikit-learn)
     or "mnist" / "fashion-mnist" read from ``data_path``
     (see :mod:`asynclab.datasets`).
     """
@@ -358,6 +388,10 @@ class MLP(Problem):
     def test_examples(self):
         return len(self.data.y_test)
 
+    @property
+    def validation_examples(self):
+        return len(self.data.y_validation)
+
     def initial_params(self):
         if not self.hidden:
             return np.zeros(self.dim)     # convex: start at zero, like the synthetic problems
@@ -369,8 +403,9 @@ class MLP(Problem):
     def gradient(self, w, idx):
         return self.network.gradient(w, self.data.X_train[idx], self.data.y_train[idx])
 
-    def held_out(self, w):
-        return self.network.loss_and_accuracy(w, self.data.X_test, self.data.y_test)
+    def _held_out(self, w, part):
+        X, y = getattr(self.data, "X_" + part), getattr(self.data, "y_" + part)
+        return self.network.loss_and_accuracy(w, X, y)
 
 
 PROBLEMS = {"least-squares": LeastSquares, "logistic": Logistic,

@@ -16,14 +16,18 @@ import numpy as np
 from .chrome_trace import write as write_chrome_trace
 from .trace import COMPUTE, DROP, PULL, PUSH, QUEUE, Trace
 
-METRICS = ("loss", "test_loss", "accuracy")   # what History records at each point
+# What History records at each point.
+METRICS = ("loss", "test_loss", "accuracy", "validation_loss", "validation_accuracy")
 
 
 @dataclass
 class History:
     """Metrics evaluated at a few moments during the run: ``loss`` on all the
     training data, and for classification problems ``test_loss`` and
-    ``accuracy`` on the held-out test set (None for problems without one)."""
+    ``accuracy`` on the held-out test set, ``validation_loss`` and
+    ``validation_accuracy`` on the validation set (None for problems
+    without them). Targets and tuning read the validation set; the test
+    set is for the final report."""
 
     time: list = field(default_factory=list)
     updates: list = field(default_factory=list)
@@ -31,21 +35,28 @@ class History:
     loss: list = field(default_factory=list)
     test_loss: list = field(default_factory=list)
     accuracy: list = field(default_factory=list)
+    validation_loss: list = field(default_factory=list)
+    validation_accuracy: list = field(default_factory=list)
 
-    def record(self, time, updates, gradients, loss, test_loss=None, accuracy=None):
+    def record(self, time, updates, gradients, loss, test=None, validation=None):
+        """One point; ``test`` and ``validation`` are (loss, accuracy) or None."""
+        test_loss, accuracy = test or (None, None)
+        validation_loss, validation_accuracy = validation or (None, None)
         self.time.append(time)
         self.updates.append(updates)
         self.gradients.append(gradients)
         self.loss.append(loss)
         self.test_loss.append(test_loss)
         self.accuracy.append(accuracy)
+        self.validation_loss.append(validation_loss)
+        self.validation_accuracy.append(validation_accuracy)
 
     def reached(self, target, metric="loss"):
         """Index of the first point whose ``metric`` reached ``target``: at or
-        below it for a loss, at or above it for accuracy (None if never)."""
+        below it for a loss, at or above it for an accuracy (None if never)."""
         if metric not in METRICS:
             raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
-        higher_is_better = metric == "accuracy"
+        higher_is_better = metric.endswith("accuracy")
         return next((i for i, value in enumerate(getattr(self, metric)) if value is not None
                      and (value >= target if higher_is_better else value <= target)), None)
 
@@ -77,8 +88,10 @@ class Summary:
     initial_loss: float
     final_loss: float
     time_to_target: float | None
-    final_accuracy: float | None      # held-out accuracy at the end (None: not a classifier)
-    time_to_accuracy: float | None    # first time at config.target_accuracy (None: never)
+    final_accuracy: float | None      # test accuracy at the end (None: not a classifier)
+    final_validation_accuracy: float | None   # validation accuracy at the end
+    time_to_accuracy: float | None    # first time the validation accuracy reached
+                                      # config.target_accuracy (None: never)
     mean_staleness: float
     max_staleness: int
     compute_fraction: float
@@ -93,10 +106,17 @@ class Summary:
     queue_fraction: float = 0.0      # waiting for the server or its link
     transfer_fraction: float = 0.0   # own messages on the wire, not hidden
     overlap_fraction: float = 0.0    # communication hidden behind computation (part of compute)
+    # Ray with ray_nodes: the workers on each worker node, and the nodes lost.
+    nodes: tuple = ()
+    lost_nodes: tuple = ()
 
     def to_dict(self):
         d = dataclasses.asdict(self)
         d["failed_workers"] = list(self.failed_workers)
+        if self.nodes:
+            d["nodes"], d["lost_nodes"] = [list(n) for n in self.nodes], list(self.lost_nodes)
+        else:                    # a run on one node says nothing of nodes
+            del d["nodes"], d["lost_nodes"]
         return d
 
 
@@ -105,7 +125,8 @@ def _clean(x):
     return None if isinstance(x, float) and not math.isfinite(x) else x
 
 
-def summarize(config, trace, history, *, time, updates, gradients, diverged, failed) -> Summary:
+def summarize(config, trace, history, *, time, updates, gradients, diverged, failed,
+              nodes=(), lost_nodes=()) -> Summary:
     n = config.workers
     busy = trace.busy_time(n)
     total = time if time > 0 else 1.0
@@ -126,7 +147,9 @@ def summarize(config, trace, history, *, time, updates, gradients, diverged, fai
         final_loss=history.loss[-1] if history.loss else math.nan,
         time_to_target=history.time_to(target) if target is not None else None,
         final_accuracy=history.accuracy[-1] if history.accuracy else None,
-        time_to_accuracy=(history.time_to(target_accuracy, "accuracy")
+        final_validation_accuracy=(history.validation_accuracy[-1]
+                                   if history.validation_accuracy else None),
+        time_to_accuracy=(history.time_to(target_accuracy, "validation_accuracy")
                           if target_accuracy is not None else None),
         mean_staleness=float(stale.mean()) if len(stale) else 0.0,
         max_staleness=int(stale.max()) if len(stale) else 0,
@@ -138,6 +161,7 @@ def summarize(config, trace, history, *, time, updates, gradients, diverged, fai
                     "wait": wait.tolist(), "queue": queue.tolist(), "overlap": overlap.tolist()},
         wait_fraction=float(wait.mean()), queue_fraction=float(queue.mean()),
         transfer_fraction=float(comm.mean()), overlap_fraction=float(overlap.mean()),
+        nodes=tuple(nodes), lost_nodes=tuple(lost_nodes),
     )
 
 

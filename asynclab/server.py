@@ -197,14 +197,15 @@ class Budget:
     """The gradients a run may compute, handed out as workers begin their steps.
 
     A worker gets what it asks for while any are left, first come first
-    served: one gradient per step under sync, backup:B, async, ssp:S and
-    hogwild (lock-free workers ask for chunks). A step of several gradients
-    per worker (local:H), or of a ring all-reduce, instead shares its
-    gradients out when its first worker begins it: every live worker gets
-    ``local_steps``; when fewer are left, they are spread as evenly as
-    possible, lower worker ids first. So who computes the last gradients of
-    those steps does not depend on timing, and every backend hands them out
-    alike (ring workers even agree on it without talking).
+    served: one gradient per step under backup:B, async, ssp:S and hogwild
+    (lock-free workers ask for chunks). A step that every live worker joins
+    (sync, local:H, allreduce) instead shares its gradients out when its first
+    worker begins it: every live worker gets ``local_steps``; when fewer are
+    left, they are spread as evenly as possible, lower worker ids first. So who
+    computes the last gradients of those steps does not depend on timing,
+    every backend hands them out alike (ring workers even agree on it without
+    talking), and sync's last partial step averages the same gradients as
+    allreduce's.
     """
 
     def __init__(self, total, policy):
@@ -215,7 +216,7 @@ class Budget:
         """Gradients ``worker`` may compute now (0: none are left for it).
         ``server`` (a ParameterServer) tells the step and the live workers of
         an aggregated policy."""
-        if server is not None and (self.policy.local_steps > 1 or self.policy.ring):
+        if server is not None and self.policy.aggregate and not self.policy.backups:
             if self._step is None or self._step[0] != server.version:
                 self._step = (server.version, self.shares(server.live))
             want = self._step[1].pop(worker, 0)

@@ -19,9 +19,11 @@ import numpy as np
 # server, or for the server's link, to take its message.
 COMPUTE, PULL, PUSH, WAIT, QUEUE = "compute", "pull", "push", "wait", "queue"
 # Under overlap a background sender carries a worker's messages while it
-# computes: send (a push) and fetch (a pull of the newest parameters), from
-# the moment their bytes start moving until they arrive. They may overlap
-# the worker's own events (the timeline draws them on a thin second lane).
+# computes: send (a push, or one bucket of a gradient; a bucket's ring
+# reduce-scatter under allreduce) and fetch (a pull of the newest parameters;
+# a bucket's all-gather), from the moment their bytes start moving until they
+# arrive. They may overlap the worker's own events (the timeline draws them on
+# a thin second lane).
 SEND, FETCH = "send", "fetch"
 # What happens to a gradient at the server: used ("apply") or thrown away
 # because its step had closed ("drop"). These records carry the staleness and
@@ -98,6 +100,26 @@ class Trace:
 
     def to_list(self):
         return [dataclasses.asdict(e) for e in self.events]
+
+
+def split(start, end, marked, rest):
+    """The pieces of ``[start, end]`` as ``(start, end, kind)`` in time order:
+    inside the intervals ``marked`` (``(start, end, kind)``, disjoint) with
+    their kind, the rest as ``rest``. Used where a worker waits for something
+    running in the background (its sender, its buckets) and must record what
+    that time was: waiting at a bound, queueing for the server, or its own
+    messages on the wire."""
+    pieces, at = [], start
+    for a, b, kind in sorted(marked):
+        a, b = max(a, at), min(b, end)
+        if b > a:
+            if a > at:
+                pieces.append((at, a, rest))
+            pieces.append((a, b, kind))
+            at = b
+    if end > at:
+        pieces.append((at, end, rest))
+    return pieces
 
 
 def _intersection(a, b):

@@ -24,15 +24,19 @@ from asynclab.backends.base import worker_streams
 
 def plain_loop(problem, gradients, lr, batch, seed):
     """Sequential SGD with the same gradients and evaluations (training loss,
-    held-out loss and accuracy), no engine."""
+    test and validation loss and accuracy), no engine."""
     rng = worker_streams(seed, 1)[0][0]
     w = problem.initial_params()
     every = max(1, gradients // 99)
-    problem.loss(w), problem.held_out(w)
+
+    def evaluate(w):
+        problem.loss(w), problem.held_out(w, "test"), problem.held_out(w, "validation")
+
+    evaluate(w)
     for k in range(1, gradients + 1):
         w = w - lr * problem.gradient(w, problem.sample(rng, batch))
         if k % every == 0:
-            problem.loss(w), problem.held_out(w)
+            evaluate(w)
     return w
 
 

@@ -7,7 +7,7 @@ An MLP 64-64-10 (ReLU) on scikit-learn's digits, batch 32. Three figures:
 
 * a 1-worker simulated run against a bare numpy loop training the same MLP
   (its own forward and backward code, the same minibatches, the same
-  evaluations of the training loss and the held-out loss and accuracy, about
+  evaluations of the training loss and the validation and test loss and accuracy, about
   100 of each): target at most 1.3x. They must end with the same parameters,
   bit for bit.
 * process Hogwild! with 2 workers against 1, in gradients per second (every
@@ -15,7 +15,7 @@ An MLP 64-64-10 (ReLU) on scikit-learn's digits, batch 32. Three figures:
   target at least 1.7x. Beside it, the bare shared-memory Hogwild! loop of
   bench_backends.py on the same MLP: what two processes can do on this
   machine at this moment.
-* a simulated sync run (4 workers) until 0.95 held-out accuracy: how many
+* a simulated sync run (4 workers) until 0.95 validation accuracy: how many
   gradients it takes and the wall time of a run of that many.
 
 Each timing is the best of ``--repeats`` rounds; rounds run every
@@ -45,7 +45,7 @@ def bare_loop(problem, gradients):
     """Minibatch SGD on the MLP in plain numpy: one weight matrix and bias per
     layer, the forward pass, softmax cross-entropy and backpropagation
     written out, with the engine's evaluations. Returns the final parameters."""
-    X, y, X_test, y_test = problem.data
+    X, y, X_validation, y_validation, X_test, y_test = problem.data
     rng = worker_streams(SEED, 1)[0][0]
     w0 = problem.initial_params()
     W1, b1 = w0[:64 * 64].reshape(64, 64).copy(), w0[4096:4160].copy()
@@ -55,11 +55,12 @@ def bare_loop(problem, gradients):
         shifted = z - z.max(axis=1, keepdims=True)
         return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
-    def evaluate():
-        for data, labels in ((X, y), (X_test, y_test)):
+    def evaluate():      # the training loss; the validation and test loss and accuracy
+        for data, labels in ((X, y), (X_validation, y_validation), (X_test, y_test)):
             z = np.maximum(data @ W1 + b1, 0.0) @ W2 + b2
             -np.mean(log_softmax(z)[np.arange(len(labels)), labels])
-        (z.argmax(axis=1) == labels).mean()
+            if labels is not y:
+                (z.argmax(axis=1) == labels).mean()
 
     every = max(1, gradients // (EVAL_POINTS - 1))
     evaluate()
@@ -110,8 +111,8 @@ def main(argv=None):
     print(f"asynclab {asynclab.__version__}, {os.cpu_count()} cores, load average {load:.2f} "
           f"at start, best of {args.repeats} rounds")
     print(f"MLP {'-'.join(map(str, PROBLEM.network.sizes))} ({PROBLEM.dim} parameters) on "
-          f"digits ({PROBLEM.train_examples} training, {PROBLEM.test_examples} held-out "
-          f"examples), batch {BATCH}, lr {LR}")
+          f"digits ({PROBLEM.train_examples} training, {PROBLEM.validation_examples} "
+          f"validation, {PROBLEM.test_examples} test examples), batch {BATCH}, lr {LR}")
     best = {}
     with threadpool_limits(1):    # one BLAS thread, the same for both sides
         for _ in range(args.repeats):
@@ -126,8 +127,8 @@ def main(argv=None):
     assert np.array_equal(best["bare params"], best["engine params"]), \
         "engine and bare loop must do the same steps"
     ratio = best["engine"] / best["bare"]
-    print(f"\n{n} gradients, 1 worker, {EVAL_POINTS} evaluations of training loss, held-out "
-          "loss and accuracy (same final parameters, bit for bit)")
+    print(f"\n{n} gradients, 1 worker, {EVAL_POINTS} evaluations of training loss, validation "
+          "and test loss and accuracy (same final parameters, bit for bit)")
     print(f"  bare numpy MLP loop      {best['bare']:7.3f} s  {1e6 * best['bare'] / n:6.1f} us/gradient")
     print(f"  simulated, 1 worker      {best['engine']:7.3f} s  {1e6 * best['engine'] / n:6.1f} "
           f"us/gradient  {ratio:.2f}x the loop (target <= 1.3x)")
@@ -141,17 +142,17 @@ def main(argv=None):
     config = asynclab.Config(problem=PROBLEM, policy="sync", workers=4, gradients=20_000,
                              lr=0.5, batch=BATCH, seed=SEED, eval_points=400)
     result = asynclab.run(config)
-    reached = result.history.reached(0.95, "accuracy")
-    print("\nsimulated sync, 4 workers, lr 0.5, until 0.95 held-out accuracy")
+    reached = result.history.reached(0.95, "validation_accuracy")
+    print("\nsimulated sync, 4 workers, lr 0.5, until 0.95 validation accuracy")
     if reached is None:
         print(f"  never reached in {config.gradients} gradients "
-              f"(final accuracy {result.summary.final_accuracy:.3f})")
+              f"(final validation accuracy {result.summary.final_validation_accuracy:.3f})")
     else:
         gradients = result.history.gradients[reached]
         seconds, short = timed(asynclab.run, config.replace(gradients=gradients))
-        print(f"  reached {result.history.accuracy[reached]:.3f} after {gradients} gradients "
-              f"({result.history.updates[reached]} updates); a run of {gradients} gradients "
-              f"took {seconds:.2f} s wall clock (final accuracy "
+        print(f"  reached {result.history.validation_accuracy[reached]:.3f} after {gradients} "
+              f"gradients ({result.history.updates[reached]} updates); a run of {gradients} "
+              f"gradients took {seconds:.2f} s wall clock (final test accuracy "
               f"{short.summary.final_accuracy:.3f})")
     if hasattr(os, "getloadavg"):
         print(f"load average at the end: {os.getloadavg()[0]:.2f}")

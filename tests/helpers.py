@@ -1,5 +1,10 @@
 """Reference implementations the tests compare the engine with, and shared helpers."""
 import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -42,3 +47,33 @@ def load_build():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def start_with_a_fresh_home(script, tmp_path):
+    """``python -c script`` with a fresh HOME and TMPDIR and no RAY_* variables
+    (as a user's first run); returns (process, home, temp), pipes open in text."""
+    home, temp = tmp_path / "home", tempfile.mkdtemp(prefix="alr-", dir="/tmp")
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env.update(HOME=str(home), TMPDIR=temp)
+    child = subprocess.Popen([sys.executable, "-c", script], env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return child, home, temp
+
+
+def read_until(stream, marker):
+    """Read a text stream until ``marker`` has appeared; what was read.
+    Fails if the stream ends first."""
+    text = ""
+    while marker not in text:
+        char = stream.read(1)
+        assert char, f"the stream ended before {marker!r}: {text}"
+        text += char
+    return text
+
+
+def interrupt(child, timeout):
+    """Ctrl-C a child process (SIGINT) and wait: it stops with KeyboardInterrupt."""
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=timeout)
+    assert child.returncode != 0 and "KeyboardInterrupt" in err, err

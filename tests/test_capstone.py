@@ -72,7 +72,7 @@ def test_a_config_that_changes_the_cluster_is_refused():
 def test_the_description_states_the_numbers_the_learner_needs():
     text = capstone.describe()
     for fact in ("16 worker machines", "5% of gradients straggle 8 times", "38,480 bytes",
-                 "= 0.14 s.", "one push at a time, 0.2 s", "MLP 64-64-10", "to 95% held-out",
+                 "= 0.14 s.", "one push at a time, 0.2 s", "MLP 64-64-10", "to 95% validation",
                  "1500 gradients"):
         assert fact in text
 
@@ -154,7 +154,7 @@ def test_a_collapsing_choice_fails_and_the_feedback_names_the_cause():
     report = capstone.check({"policy": "async", "lr": 0.5}, show=False)
     assert not report.reached and not report.passed and report.yours.diverged == 0
     assert "The network collapsed" in str(report) and "Lower lr" in str(report)
-    assert str(report).endswith("must reach 95% held-out accuracy in every run.")
+    assert str(report).endswith("must reach 95% validation accuracy in every run.")
 
 
 def test_a_reference_does_not_beat_itself():

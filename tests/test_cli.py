@@ -53,8 +53,13 @@ def test_old_command_lines_keep_every_old_field_and_value(capsys, request):
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["--policy", "sync", "--overlap"], "overlap needs a policy without a per-step barrier"),
-    (["--policy", "allreduce", "--overlap"], "got 'allreduce'"),
+    (["--policy", "sync", "--buckets", "4"], "buckets = 4 needs overlap=True"),
+    (["--policy", "async", "--overlap", "--buckets", "2"], "not 'async': async, ssp:S and"),
+    (["--policy", "sync", "--overlap", "--backward-fraction", "0"],
+     "backward_fraction must be in (0, 1], got 0.0"),
+    (["--policy", "sync", "--overlap", "--buckets", "0"], "buckets must be at least 1, got 0"),
+    (["--policy", "sync", "--overlap", "--buckets", "51"],
+     "buckets must be at most the problem's 50 parameters, got 51"),
     (["--server-bandwidth", "0"], "server_bandwidth must be greater than 0, got 0.0"),
     (["--server-bandwidth", "-5"], "server_bandwidth must be greater than 0"),
     (["--latency", "exp:-1"], "latency must be a number of seconds >= 0, or a law"),
@@ -150,7 +155,7 @@ def test_compare_table_columns_carry_units(capsys):
         return units[:end].split("  ")[-1].strip()
     assert unit_of("time") == "simulated s" and unit_of("to target") == "simulated s"
     assert unit_of("staleness") == "updates" and unit_of("gradients") == "per simulated s"
-    assert unit_of("final loss") == "training" and unit_of("accuracy") == "held-out"
+    assert unit_of("final loss") == "training" and unit_of("accuracy") == "validation"
 
 
 def test_compare_json_is_a_list_of_summaries(capsys):
@@ -231,6 +236,16 @@ def test_broken_pipe_is_quiet():
     (["--backend", "ray", "--policy", "sync", "--ray-batch", "3"], "ray_batch=3 needs a policy"),
     (["--backend", "ray", "--address", "not an address"], "address must be"),
     (["--backend", "ray", "--policy", "hogwild"], "the ray backend allows"),
+    (["--ray-nodes", "2"], "ray_nodes starts a local Ray cluster: it needs backend='ray'"),
+    (["--backend", "ray", "--ray-nodes", "2", "--address", "auto"],
+     "ray_nodes starts a local cluster of its own"),
+    (["--backend", "ray", "--ray-nodes", "0"], "ray_nodes must be at least 1, got 0"),
+    (["--backend", "ray", "--ray-nodes", "x"], "argument --ray-nodes: invalid int value: 'x'"),
+    (["--backend", "ray", "--ray-nodes", "20", "--workers", "20"], "ray_nodes must be at most 8"),
+    (["--backend", "ray", "--fail-node", "0:5"], "fail_node '0:5' needs ray_nodes"),
+    (["--backend", "ray", "--ray-nodes", "2", "--fail-node", "2:5"], "NODE must be 0..1"),
+    (["--backend", "ray", "--ray-nodes", "2", "--fail-node", "1:1000"],
+     "GRADIENTS must be less than gradients (1000)"),
 ])
 def test_backend_specific_bad_input_exits_2_before_anything_starts(capsys, args, needle):
     code, out, err = run_cli(capsys, "run", *args)
@@ -259,9 +274,13 @@ def test_mlp_run_reports_accuracy(capsys):
     code, out, _ = run_cli(capsys, "run", "--json", "--target-accuracy", "0.5", *MLP_ARGS)
     summary = json.loads(out)
     assert code == 0 and summary["problem"] == "mlp" and summary["final_accuracy"] > 0.5
-    assert summary["time_to_accuracy"] > 0
+    assert summary["time_to_accuracy"] > 0 and summary["final_validation_accuracy"] > 0.5
     code, out, _ = run_cli(capsys, "run", "--target-accuracy", "0.5", *MLP_ARGS)
-    assert "held-out accuracy" in out and "time to accuracy" in out
+    assert (f"accuracy            validation {summary['final_validation_accuracy']:.2%}, "
+            f"test {summary['final_accuracy']:.2%}") in out
+    from asynclab.durations import reading
+    assert (f"time to accuracy    {reading(summary['time_to_accuracy'], 'simulated')} "
+            "(validation accuracy 0.5)") in out
     code, out, _ = run_cli(capsys, "run", "--json", "--problem", "logistic", "--dataset",
                            "digits", "--gradients", "300", "--lr", "0.5")
     assert json.loads(out)["problem"] == "logistic" and json.loads(out)["final_accuracy"] > 0.8
@@ -272,8 +291,8 @@ def test_compare_on_a_classifier_adds_accuracy_to_the_table_and_the_plot(capsys,
     code, out, _ = run_cli(capsys, "compare", "--policy", "sync,async", "--plot", str(png),
                            "--target-accuracy", "0.5", *MLP_ARGS)
     head, units = out.splitlines()[:2]
-    assert code == 0 and "accuracy" in head.split() and "to accuracy" in head
-    assert "held-out" in units
+    assert code == 0 and head.split().count("accuracy") >= 3 and "to accuracy" in head
+    assert "validation" in units and "test" in units
     import matplotlib.image
     height = matplotlib.image.imread(png).shape[0]
     run_cli(capsys, "compare", "--policy", "sync,async", "--plot", str(png), "--problem",

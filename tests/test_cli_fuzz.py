@@ -77,9 +77,14 @@ FLAGS = {
     "--bandwidth": floats(1.0, 1e9),
     "--server-bandwidth": floats(1.0, 1e9),
     "--overlap": st.one_of(st.none(), st.none(), st.sampled_from(["0.3", "1", "x"])),
+    "--buckets": ints(1, 8),
+    "--backward-fraction": floats(0.01, 1.0),
     "--feature-overlap": floats(0, 1.0),
     "--apply-time": floats(0, 0.5),
-    "--fail": st.one_of(st.sampled_from(["0:5", "1:0", "9:1", "0:x"]), JUNK),
+    "--fail": st.one_of(st.sampled_from(["0:5", "1:0", "9:1", "0:x", "1:inf", "nan:1"]), JUNK),
+    # ray only: on the simulated backend these are refused before anything starts
+    "--ray-nodes": ints(1, 3),
+    "--fail-node": st.one_of(st.sampled_from(["0:5", "1:0", "9:1", "0:x", "nan:1"]), JUNK),
     "--target-loss": floats(0.01, 1.0),
     "--eval-points": ints(2, 50),
     "--staleness-aware": None,
@@ -165,14 +170,22 @@ def test_any_command_line_gets_an_answer_or_one_line(argv):
      "message time (latency + 400 bytes / bandwidth 100) must be at most 60 s"),
     (["--backend", "thread", "--policy", "allreduce", "--workers", "64", "--latency", "1"],
      "allreduce step time (2(N-1) = 126 ring rounds) must be at most 60 s"),
-    (["--problem", "mlp", "--hidden", "1000000000"], "the problem's data in bytes"),
+    (["--problem", "mlp", "--hidden", "1000000000"], "the parameter vector of problem 'mlp' has "
+     "75,000,000,010 parameters"),
     (["--problem", "mlp", "--hidden", "4096,4096", "--gradients", "5000000"],
      "gradients x batch x parameters"),
-    (["--problem", "mlp", "--batch", "1348"], "batch must be at most the problem's 1347 examples"),
+    (["--problem", "mlp", "--batch", "1080"], "batch must be at most the problem's 1079 examples"),
     (["--policy", "allreduce", "--workers", "100000", "--features", "5000"],
      "allreduce: workers x parameters"),
     (["--policy", "allreduce", "--workers", "5000", "--features", "10", "--gradients",
       "1000000", "--latency", "exp:0.01"], "allreduce with a latency law"),
+    (["--policy", "sync", "--overlap", "--buckets", "11", "--features", "10"],
+     "buckets must be at most the problem's 10 parameters, got 11"),
+    (["--policy", "sync", "--overlap", "--buckets", "1000", "--gradients", "1000000",
+      "--features", "1000"],
+     "gradients x buckets (messages sent)"),
+    (["--backend", "thread", "--policy", "sync", "--overlap", "--buckets", "1000", "--latency",
+      "0.1", "--features", "1000"], "a gradient's 1000 bucket messages must be at most 60 s"),
 ])
 def test_absurd_sizes_are_refused_before_anything_runs(capsys, args, needle):
     start = time.perf_counter()
@@ -186,7 +199,8 @@ def test_an_mlp_costs_all_its_parameters_per_example_and_its_pixels_in_memory():
     import asynclab
     mlp = asynclab.MLP(hidden=(64,))
     assert limits.cost_per_example(mlp) == mlp.dim == 64 * 64 + 64 + 64 * 10 + 10
-    assert limits.data_bytes(mlp) == 8 * (1347 + 450) * 64 + 8 * mlp.dim
+    # Training, validation and test images.
+    assert limits.data_bytes(mlp) == 8 * (1079 + 359 + 359) * 64 + 8 * mlp.dim
 
 
 def test_the_work_limit_is_about_a_quarter_of_an_hour_or_more():

@@ -1,5 +1,6 @@
-"""Data sets: the digits split, and the MNIST-style loaders on small files
-made here (IDX, gzipped IDX, NPZ) and their errors."""
+"""Data sets: the digits split, the validation set carved from a training file,
+and the MNIST-style loaders on small files made here (IDX, gzipped IDX, NPZ)
+and their errors."""
 import gzip
 import os
 import tempfile
@@ -20,20 +21,29 @@ def test_the_digits_split_is_deterministic_stratified_and_scaled():
         np.testing.assert_array_equal(x, y)
     other = datasets.load("digits", seed=1)
     assert not np.array_equal(a.y_test, other.y_test)
-    assert (len(a.y_train), len(a.y_test)) == (1347, 450) and a.X_train.shape[1] == 64
+    assert not np.array_equal(a.y_validation, other.y_validation)
+    assert (len(a.y_train), len(a.y_validation), len(a.y_test)) == (1079, 359, 359)
+    assert a.X_train.shape[1] == a.X_validation.shape[1] == a.X_test.shape[1] == 64
     assert 0 <= a.X_train.min() and a.X_train.max() == 1.0       # intensities 0..16 -> [0, 1]
-    # Stratified: every digit is a quarter of its examples in the test set, give or take one.
-    totals = np.bincount(a.y_train, minlength=10) + np.bincount(a.y_test, minlength=10)
-    assert np.all(np.abs(np.bincount(a.y_test, minlength=10) - totals / 4) <= 1)
-    # The two sides together are the whole data set, each image once.
-    whole = np.sort(np.concatenate([a.X_train, a.X_test]), axis=0)
+    # Stratified 60/20/20: every digit is a fifth of its examples in the validation
+    # set and a fifth in the test set, give or take one.
+    counts = [np.bincount(y, minlength=10) for y in (a.y_train, a.y_validation, a.y_test)]
+    totals = sum(counts)
+    for part in counts[1:]:
+        assert np.all(np.abs(part - totals / 5) <= 1)
+    # The three parts together are the whole data set, each image once.
+    whole = np.sort(np.concatenate([a.X_train, a.X_validation, a.X_test]), axis=0)
     from sklearn.datasets import load_digits
     np.testing.assert_array_equal(whole, np.sort(load_digits().data / 16, axis=0))
 
 
-def test_the_mlp_test_split_comes_from_the_problem_seed():
-    np.testing.assert_array_equal(asynclab.MLP(seed=4).data.y_test,
-                                  datasets.load("digits", seed=4).y_test)
+def test_the_mlp_split_comes_from_the_problem_seed():
+    for x, y in zip(asynclab.MLP(seed=4).data, datasets.load("digits", seed=4)):
+        np.testing.assert_array_equal(x, y)
+    # Any whole number >= 0 is a seed, not only those below 2**32.
+    huge = datasets.load("digits", seed=2**40)
+    assert len(huge.y_test) == 359 and not np.array_equal(huge.y_test,
+                                                          datasets.load("digits").y_test)
 
 
 def _images(n, seed):
@@ -60,16 +70,34 @@ def _write_idx(directory, compress, train=(12, 0), test=(5, 1)):
     return arrays
 
 
+def _rows_and_labels(X, y):
+    """A part's examples as a sorted list of (pixels..., label): comparable as sets."""
+    return sorted(map(tuple, np.column_stack([X, y])))
+
+
+def _assert_carved(split, images, labels, validation):
+    """The split's training and validation parts are the training file, each
+    image once, ``validation`` of them in the validation part."""
+    assert len(split.y_validation) == validation
+    assert len(split.y_train) == len(labels) - validation
+    parts = np.concatenate([split.X_train, split.X_validation]), np.concatenate(
+        [split.y_train, split.y_validation])
+    assert _rows_and_labels(*parts) == _rows_and_labels(
+        images.reshape(len(images), -1) / 255.0, labels)
+
+
 @pytest.mark.parametrize("compress", [False, True], ids=["raw", "gzip"])
 def test_idx_files_in_a_directory(tmp_path, compress):
     arrays = _write_idx(tmp_path, compress)
     split = datasets.load("mnist", tmp_path)
-    images, labels = arrays["train"]
-    np.testing.assert_array_equal(split.X_train, images.reshape(12, 12) / 255.0)
-    np.testing.assert_array_equal(split.y_train, labels)
-    assert split.X_test.shape == (5, 12) and split.y_test.dtype == np.int64
+    _assert_carved(split, *arrays["train"], validation=2)      # a sixth of 12
+    assert split.y_train.dtype == split.y_validation.dtype == np.int64
+    images, labels = arrays["test"]                             # the official test set, as is
+    np.testing.assert_array_equal(split.X_test, images.reshape(5, 12) / 255.0)
+    np.testing.assert_array_equal(split.y_test, labels)
     problem = asynclab.MLP(dataset="fashion-mnist", data_path=str(tmp_path), hidden=(4,))
-    assert (problem.features, problem.train_examples, problem.test_examples) == (12, 12, 5)
+    assert (problem.features, problem.train_examples, problem.validation_examples,
+            problem.test_examples) == (12, 10, 2, 5)
 
 
 def test_an_npz_file(tmp_path):
@@ -78,11 +106,44 @@ def test_an_npz_file(tmp_path):
     np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     split = datasets.load("mnist", path)
     np.testing.assert_array_equal(split.X_test, x_test.reshape(4, 12) / 255.0)
-    np.testing.assert_array_equal(split.y_train, y_train)
+    _assert_carved(split, x_train, y_train, validation=2)
     # An MLP on it runs on every policy like any other problem.
     r = asynclab.run(problem=asynclab.MLP(dataset="mnist", data_path=str(path), hidden=(3,)),
                      policy="async", workers=2, gradients=20, batch=4)
     assert r.summary.final_accuracy is not None and r.summary.gradients == 20
+
+
+def test_the_validation_set_is_a_stratified_sixth_of_the_training_file(tmp_path):
+    rng = np.random.default_rng(5)
+    images = rng.integers(0, 256, (120, 4, 3)).astype(np.uint8)
+    labels = np.repeat(np.arange(10, dtype=np.uint8), 12)        # sorted by class, 12 each
+    test_images, test_labels = _images(7, 1)
+    path = tmp_path / "sorted.npz"
+    np.savez(path, x_train=images, y_train=labels, x_test=test_images, y_test=test_labels)
+    split = datasets.load("mnist", path, seed=3)
+    _assert_carved(split, images, labels, validation=20)
+    # Stratified: two of every class, though the file is sorted by class.
+    assert np.bincount(split.y_validation, minlength=10).tolist() == [2] * 10
+    np.testing.assert_array_equal(split.y_test, test_labels)
+    again, other = datasets.load("mnist", path, seed=3), datasets.load("mnist", path, seed=4)
+    np.testing.assert_array_equal(again.X_validation, split.X_validation)
+    assert not np.array_equal(other.X_validation, split.X_validation)
+    np.testing.assert_array_equal(other.X_test, split.X_test)
+    assert asynclab.MLP(dataset="mnist", data_path=str(path), seed=4).data.X_validation.tolist() \
+        == other.X_validation.tolist()
+
+
+def test_a_training_file_too_small_to_stratify_gets_a_plain_random_draw(tmp_path):
+    path = tmp_path / "tiny.npz"
+    x, y = _images(3, 0)
+    y[:] = [0, 1, 2]                                  # one image per class: no stratifying
+    np.savez(path, x_train=x, y_train=y, x_test=x, y_test=y)
+    split = datasets.load("mnist", path)
+    _assert_carved(split, x, y, validation=1)
+    np.savez(path, x_train=x[:1], y_train=y[:1], x_test=x, y_test=y)
+    message = _error("mnist", path)
+    assert "a validation set is carved out of the training images, which needs at least 2 " \
+           "of them, got 1" in message
 
 
 def _error(name, path):
@@ -126,7 +187,8 @@ def test_malformed_idx_files_are_named(tmp_path):
     labels.write_bytes(_idx_bytes(np.full(12, 10, dtype=np.uint8)))    # label 10
     assert "labels must be 0..9, got 10..10" in _error("mnist", tmp_path)
     labels.write_bytes(_idx_bytes(np.zeros(12, dtype=">i4")))         # other integer types load
-    assert datasets.load("mnist", tmp_path).y_train.tolist() == [0] * 12
+    split = datasets.load("mnist", tmp_path)
+    assert split.y_train.tolist() == [0] * 10 and split.y_validation.tolist() == [0] * 2
     (tmp_path / "t10k-images-idx3-ubyte").write_bytes(b"\x1f\x8b not really gzip")
     assert "cannot be read" in _error("mnist", tmp_path)
     corrupt = bytearray(gzip.compress(raw))

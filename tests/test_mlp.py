@@ -72,7 +72,7 @@ def test_accuracy_and_loss_on_a_hand_made_case():
 
 def test_binary_held_out_accuracy_on_a_hand_made_case():
     p = asynclab.Logistic(features=2, examples=8)
-    X, y = p._sets[1]                          # 2 held-out examples
+    X, y = p._sets["test"]                     # 2 held-out examples
     w = np.array([1.0, 0.0])
     _, accuracy = p.held_out(w)
     assert accuracy == np.mean((X[:, 0] > 0) == (y > 0))
@@ -81,13 +81,17 @@ def test_binary_held_out_accuracy_on_a_hand_made_case():
 
 def test_mlp_problem_on_digits():
     p = asynclab.MLP(hidden=(16,))
-    assert (p.features, p.train_examples, p.test_examples) == (64, 1347, 450)
+    assert (p.features, p.train_examples, p.validation_examples, p.test_examples) == (
+        64, 1079, 359, 359)
     assert p.dim == 64 * 16 + 16 + 16 * 10 + 10 and p.name == "mlp"
     w = p.initial_params()
     np.testing.assert_array_equal(w, asynclab.MLP(hidden=(16,)).initial_params())
     assert not np.array_equal(w, asynclab.MLP(hidden=(16,), seed=1).initial_params())
     loss, accuracy = p.held_out(w)
     assert 0 <= accuracy <= 1 and loss > 0
+    assert p.held_out(w, "test") == (loss, accuracy)
+    assert p.held_out(w, "validation") == p.network.loss_and_accuracy(
+        w, p.data.X_validation, p.data.y_validation) != (loss, accuracy)
     idx = np.array([0, 5, 5, 9])
     X, y = p.data.X_train[idx], p.data.y_train[idx]
     np.testing.assert_array_equal(p.gradient(w, idx), p.network.gradient(w, X, y))
@@ -101,8 +105,11 @@ def test_logistic_on_a_dataset_is_an_mlp_without_hidden_layers():
     p = make_problem("logistic", dataset="digits")
     assert isinstance(p, asynclab.MLP) and p.hidden == () and p.name == "logistic"
     assert p.dim == 64 * 10 + 10 and not p.initial_params().any()
-    r = asynclab.run(problem=p, policy="sync", workers=2, gradients=600, lr=0.5, seed=1)
+    assert (p.train_examples, p.validation_examples, p.test_examples) == (1079, 359, 359)
+    r = asynclab.run(problem=p, policy="sync", workers=2, gradients=600, lr=0.5, seed=1,
+                     target_accuracy=0.85)
     assert r.summary.problem == "logistic" and r.summary.final_accuracy > 0.85
+    assert r.summary.final_validation_accuracy > 0.85 and r.summary.time_to_accuracy > 0
 
 
 def test_the_mlp_pickles_as_a_recipe():
@@ -112,7 +119,8 @@ def test_the_mlp_pickles_as_a_recipe():
     assert len(blob) < 1000
     q = pickle.loads(blob)
     assert q == p and "data" not in q.__dict__
-    np.testing.assert_array_equal(q.data.X_test, p.data.X_test)
+    for x, y in zip(q.data, p.data):
+        np.testing.assert_array_equal(x, y)
     np.testing.assert_array_equal(q.initial_params(), p.initial_params())
 
 

@@ -120,5 +120,5 @@ def test_explicit_momentum_on_top_of_asynchrony_can_be_too_much():
     kw = dict(problem=asynclab.MLP(), workers=4, gradients=2000, lr=0.1, eval_points=2)
     accuracy = {(policy, m): asynclab.run(policy=policy, momentum=m, **kw).summary.final_accuracy
                 for policy in ("sync", "async") for m in (0.5, 0.9)}
-    assert accuracy["sync", 0.9] > 0.97 and accuracy["async", 0.5] > 0.97
-    assert accuracy["async", 0.9] < 0.2
+    assert accuracy["sync", 0.9] > 0.96 and accuracy["async", 0.5] > 0.96
+    assert accuracy["async", 0.9] < 0.5

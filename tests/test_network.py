@@ -198,7 +198,7 @@ def test_allreduce_parameters_equal_syncs_after_every_step(steps):
 
 def test_a_partial_last_ring_step_averages_the_lowest_worker_ids_gradients():
     """A budget that is not a multiple of N: the last step averages the gradients
-    of workers 0..extra-1 (sync takes those of the first workers released)."""
+    of workers 0..extra-1 (so does sync's: tests/test_review_defects.py)."""
     from helpers import sgd_reference
     kw = dict(problem=SMALL, lr=0.4, batch=8, seed=4)
     ring = asynclab.run(policy="allreduce", workers=3, gradients=3 * 4 + 2, compute="exp:1",

@@ -82,31 +82,50 @@ def _digest(arrays):
     return h.hexdigest()[:16]
 
 
-@pytest.mark.parametrize("problem, digest", [
-    # Digests of the training data as generated before held-out sets existed.
-    (asynclab.LeastSquares(), "c5ff1dfafd7dcf6c"),
-    (asynclab.Logistic(features=1000, examples=2000), "901d39821d8d5dae"),   # the old default
-    (asynclab.SparseLogistic(), "053f9a367a1489a7"),
-    (asynclab.Logistic(features=7, examples=33, seed=5), "7d30da5e654d083f"),
-    (asynclab.SparseLogistic(features=300, examples=40, overlap=0.5, seed=2), "34c98a9ed9a3b2b7"),
+@pytest.mark.parametrize("problem, train, test", [
+    # Digests of the training data as generated before held-out sets existed, and of
+    # the test sets as generated before validation sets existed.
+    (asynclab.LeastSquares(), "c5ff1dfafd7dcf6c", None),
+    (asynclab.Logistic(features=1000, examples=2000), "901d39821d8d5dae", "51d50b95e5c003ab"),
+    (asynclab.SparseLogistic(), "053f9a367a1489a7", "f66dfc85da376dff"),
+    (asynclab.Logistic(features=7, examples=33, seed=5), "7d30da5e654d083f", "4679d1f609224808"),
+    (asynclab.SparseLogistic(features=300, examples=40, overlap=0.5, seed=2), "34c98a9ed9a3b2b7",
+     "6de5cb0e225fed75"),
 ], ids=lambda x: getattr(x, "name", x))
-def test_synthetic_training_data_is_what_it_always_was(problem, digest):
-    assert _digest(problem.data) == digest
+def test_synthetic_training_and_test_data_are_what_they_always_were(problem, train, test):
+    assert _digest(problem.data) == train
+    if test is None:
+        return
+    assert _digest(problem._sets["test"]) == test
+    # The validation set comes after it in the same stream: as many examples, others.
+    validation, test = problem._sets["validation"], problem._sets["test"]
+    assert len(validation[-1]) == len(test[-1]) == problem.validation_examples
+    assert not np.array_equal(validation[0], test[0])
 
 
 @pytest.mark.parametrize("problem", PROBLEMS[1:], ids=lambda p: p.name)
-def test_synthetic_classifiers_hold_out_a_quarter_more_examples(problem):
+@pytest.mark.parametrize("part", ["test", "validation"])
+def test_synthetic_classifiers_hold_out_a_quarter_more_examples_twice(problem, part):
     w = 0.3 * np.random.default_rng(0).standard_normal(problem.dim)
-    loss, accuracy = problem.held_out(w)
-    assert problem.test_examples == problem.examples // 4 == 12
+    loss, accuracy = problem.held_out(w, part)
+    assert problem.test_examples == problem.validation_examples == problem.examples // 4 == 12
     assert loss > 0 and 0 <= accuracy <= 1 and (accuracy * 12) % 1 == 0
+    assert problem.held_out(w) == problem.held_out(w, "test")
     # Same kind of data: a model fitted to the training set does well on it.
     big = type(problem)(**{**{f: getattr(problem, f) for f in ("features", "seed")},
                            "examples": 2000})
     fit = asynclab.run(problem=big, policy="sync", workers=1, gradients=400, lr=0.5).params
-    assert big.held_out(fit)[1] > 0.8
+    assert big.held_out(fit, part)[1] > 0.8
+
+
+@pytest.mark.parametrize("problem", PROBLEMS + [asynclab.MLP(hidden=(4,))],
+                         ids=lambda p: p.name)
+def test_held_out_names_its_parts(problem):
+    with pytest.raises(ValueError, match="^part must be one of validation, test, got 'valid'$"):
+        problem.held_out(np.zeros(problem.dim), "valid")
 
 
 def test_least_squares_has_no_held_out_set():
     p = asynclab.LeastSquares(**{"features": 8, "examples": 50})
     assert p.held_out(np.zeros(8)) is None and p.test_examples == 0 and not p.classification
+    assert p.held_out(np.zeros(8), "validation") is None and p.validation_examples == 0

@@ -8,20 +8,20 @@ directory.
 """
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 
 import numpy as np
 import pytest
+from helpers import interrupt, read_until, start_with_a_fresh_home
 
 import asynclab
 from asynclab import Config, StalledError, WorkerError
 from asynclab.backends import ray as ray_backend
+from asynclab.backends.ray_env import reload_auth
 
 try:
     import ray
@@ -158,7 +158,7 @@ def cluster(tmp_path_factory):
 @pytest.fixture(scope="module")
 def connected(cluster):
     """This process connected to the shared Ray: runs use that connection."""
-    ray_backend._reload_auth()
+    reload_auth()
     ray.init(address=cluster, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()
@@ -209,6 +209,8 @@ def test_mlp_with_momentum_on_ray_is_as_simulated(connected, policy, workers, sh
     np.testing.assert_allclose(result.params, oracle.params, rtol=1e-10, atol=1e-12)
     assert result.history.gradients == oracle.history.gradients
     np.testing.assert_allclose(result.history.accuracy, oracle.history.accuracy)
+    np.testing.assert_allclose(result.history.validation_accuracy,
+                               oracle.history.validation_accuracy)
     assert result.summary.final_accuracy == pytest.approx(oracle.summary.final_accuracy)
     assert result.summary.final_accuracy > 0.5 and result.summary.time_to_accuracy is not None
 
@@ -362,24 +364,13 @@ DEFAULT_RUNS = textwrap.dedent("""
 @ray_test
 def test_default_runs_start_and_stop_their_own_ray_and_leave_nothing(tmp_path):
     """One run to the end, then one interrupted with Ctrl-C (SIGINT)."""
-    home, temp = tmp_path / "home", tempfile.mkdtemp(prefix="alr-", dir="/tmp")
-    home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-    env.update(HOME=str(home), TMPDIR=temp)
-    child = subprocess.Popen([sys.executable, "-c", DEFAULT_RUNS], env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child, home, temp = start_with_a_fresh_home(DEFAULT_RUNS, tmp_path)
     try:
         assert child.stdout.readline() == "first run 100\n"
-        seen = ""
-        while "(ray)" not in seen:             # the progress bar: the second run is going
-            line = child.stderr.read(1)
-            assert line, f"the second run ended early: {seen}"
-            seen += line
+        read_until(child.stderr, "(ray)")      # the progress bar: the second run is going
         ray_processes = descendants(child.pid)
         assert len(ray_processes) >= 4          # GCS, raylet, 2 workers at least
-        child.send_signal(signal.SIGINT)
-        _, err = child.communicate(timeout=60)
-        assert child.returncode != 0 and "KeyboardInterrupt" in err
+        interrupt(child, timeout=60)
     finally:
         if child.poll() is None:
             child.kill()

@@ -149,11 +149,13 @@ def test_one_worker_mlp_with_momentum_computes_what_the_simulated_cluster_comput
     real, simulated = asynclab.run(config, backend=backend), asynclab.run(config)
     np.testing.assert_allclose(real.params, simulated.params, rtol=0, atol=1e-12)
     assert real.summary.final_accuracy == pytest.approx(simulated.summary.final_accuracy)
+    assert real.summary.final_validation_accuracy == pytest.approx(
+        simulated.summary.final_validation_accuracy)
     if policy != "hogwild":      # lock-free workers report checkpoints when they notice them
         assert real.history.gradients == simulated.history.gradients
-        np.testing.assert_allclose(real.history.accuracy, simulated.history.accuracy)
-        np.testing.assert_allclose(real.history.test_loss, simulated.history.test_loss,
-                                   atol=1e-12)
+        for metric in ("accuracy", "test_loss", "validation_accuracy", "validation_loss"):
+            np.testing.assert_allclose(getattr(real.history, metric),
+                                       getattr(simulated.history, metric), atol=1e-12)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -165,4 +167,6 @@ def test_classification_reports_held_out_accuracy(backend, policy):
     assert len(h.accuracy) == len(h.test_loss) == len(h.loss) >= 10
     assert all(0 <= a <= 1 for a in h.accuracy) and h.accuracy[-1] == s.final_accuracy
     assert s.final_accuracy > 0.85 and h.test_loss[-1] < h.test_loss[0]
-    assert s.time_to_accuracy == h.time[h.reached(0.8, "accuracy")]
+    assert len(h.validation_accuracy) == len(h.validation_loss) == len(h.loss)
+    assert h.validation_accuracy[-1] == s.final_validation_accuracy > 0.85
+    assert s.time_to_accuracy == h.time[h.reached(0.8, "validation_accuracy")]

@@ -6,6 +6,8 @@ import pytest
 
 import asynclab
 from asynclab import plots
+from asynclab.results import History, summarize
+from asynclab.trace import Trace
 
 PROBLEM = asynclab.LeastSquares(features=10, examples=200)
 
@@ -161,19 +163,47 @@ def test_history_records_held_out_metrics_for_classifiers_only():
                             target_accuracy=0.8)
     h, s = logistic.history, logistic.summary
     assert len(h.accuracy) == len(h.test_loss) == len(h.loss) >= 10
+    assert len(h.validation_accuracy) == len(h.validation_loss) == len(h.loss)
     assert h.accuracy[-1] == s.final_accuracy > 0.8 and h.test_loss[-1] < h.test_loss[0]
-    i = h.reached(0.8, "accuracy")
-    assert s.time_to_accuracy == h.time[i] and h.accuracy[i] >= 0.8 > max(h.accuracy[:i])
-    assert h.updates_to(0.8, "accuracy") == h.updates[i]
-    assert h.time_to(1.01, "accuracy") is None
+    assert h.validation_accuracy[-1] == s.final_validation_accuracy > 0.8
+    assert h.validation_loss[-1] < h.validation_loss[0]
+    assert h.validation_accuracy != h.accuracy          # two sets, two curves
+    # The target accuracy is read on the validation set.
+    i = h.reached(0.8, "validation_accuracy")
+    assert s.time_to_accuracy == h.time[i]
+    assert h.validation_accuracy[i] >= 0.8 > max(h.validation_accuracy[:i])
+    assert h.updates_to(0.8, "validation_accuracy") == h.updates[i]
+    assert h.time_to(1.01, "accuracy") is None and h.time_to(1.01, "validation_accuracy") is None
+    assert h.reached(max(h.accuracy), "accuracy") == h.accuracy.index(max(h.accuracy))
     d = json.loads(logistic.to_json())
     assert d["summary"]["final_accuracy"] == s.final_accuracy
+    assert d["summary"]["final_validation_accuracy"] == s.final_validation_accuracy
     assert d["history"]["accuracy"] == h.accuracy
+    assert d["history"]["validation_accuracy"] == h.validation_accuracy
+    assert d["history"]["validation_loss"] == h.validation_loss
     plain = asynclab.run(problem=PROBLEM, gradients=50, eval_points=5)
     assert plain.history.accuracy == [None] * len(plain.history.loss) == plain.history.test_loss
+    assert plain.history.validation_accuracy == plain.history.accuracy
+    assert plain.history.validation_loss == plain.history.accuracy
     assert plain.summary.final_accuracy is None and plain.summary.time_to_accuracy is None
-    with pytest.raises(ValueError, match="metric must be one of loss, test_loss, accuracy"):
+    assert plain.summary.final_validation_accuracy is None
+    with pytest.raises(ValueError, match="metric must be one of loss, test_loss, accuracy, "
+                                         "validation_loss, validation_accuracy, got 'error'"):
         h.reached(0.5, "error")
+
+
+def test_time_to_accuracy_reads_the_validation_set_not_the_test_set():
+    """A summary's time to the target is the first point whose validation accuracy
+    reached it; the test accuracy may get there sooner, later or never."""
+    history = History()
+    for t, test, validation in ((0, 0.1, 0.1), (1, 0.9, 0.5), (2, 0.6, 0.85), (3, 0.7, 0.95)):
+        history.record(t, t, t, 1.0 / (t + 1), (0.5, test), (0.5, validation))
+    config = asynclab.Config(problem=asynclab.Logistic(features=5, examples=40),
+                             target_accuracy=0.8)
+    s = summarize(config, Trace(), history, time=3, updates=3, gradients=3, diverged=False,
+                  failed=())
+    assert s.time_to_accuracy == 2 and history.time_to(0.8, "accuracy") == 1
+    assert (s.final_accuracy, s.final_validation_accuracy) == (0.7, 0.95)
 
 
 def test_a_diverged_classifier_reports_no_accuracy():
@@ -185,6 +215,8 @@ def test_a_diverged_classifier_reports_no_accuracy():
     h = evaluator.history
     assert evaluator.diverged and 0 < h.accuracy[0] < 1 and math.isnan(h.accuracy[1])
     assert math.isnan(h.test_loss[1])
+    assert 0 < h.validation_accuracy[0] < 1 and math.isnan(h.validation_accuracy[1])
+    assert math.isnan(h.validation_loss[1])
 
 
 def test_accuracy_curves_against_time_updates_and_gradients():
@@ -196,9 +228,15 @@ def test_accuracy_curves_against_time_updates_and_gradients():
         assert [l.get_label() for l in lines] == ["sync", "async", "target accuracy"]
         np.testing.assert_array_equal(lines[1].get_xdata(), getattr(rs["async"].history, x))
         np.testing.assert_array_equal(lines[1].get_ydata(), rs["async"].history.accuracy)
-        assert ax.get_yscale() == "linear" and ax.get_ylabel() == "accuracy (held-out data)"
+        assert ax.get_yscale() == "linear" and ax.get_ylabel() == "accuracy (test data)"
+        ax = plots.convergence(rs, x=x, metric="validation_accuracy", target=0.9).axes[0]
+        np.testing.assert_array_equal(ax.get_lines()[1].get_ydata(),
+                                      rs["async"].history.validation_accuracy)
+        assert ax.get_yscale() == "linear" and ax.get_ylabel() == "accuracy (validation data)"
     ax = plots.convergence(rs, metric="test_loss").axes[0]
-    assert ax.get_yscale() == "log" and ax.get_ylabel() == "loss (held-out data)"
+    assert ax.get_yscale() == "log" and ax.get_ylabel() == "loss (test data)"
+    ax = plots.convergence(rs, metric="validation_loss").axes[0]
+    assert ax.get_yscale() == "log" and ax.get_ylabel() == "loss (validation data)"
     with pytest.raises(ValueError, match="metric must be"):
         plots.convergence(rs, metric="error")
     # Problems without a held-out set draw no points, and no error.

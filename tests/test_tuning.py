@@ -162,6 +162,37 @@ def test_time_to_accuracy_tunes_a_classifier_and_needs_its_target():
         asynclab.tune(config.replace(target_accuracy=None), lrs=[0.1], metric="time_to_accuracy")
 
 
+def test_tuning_by_accuracy_never_reads_the_test_set():
+    """Shuffling the test labels in place (in the problem's data, which every run of
+    the tuning shares) changes no tuning figure: the target accuracy is read on the
+    validation set. Before the validation set existed, the seeds that reached went
+    from 2, 0, 0 to 0, 0, 0. The test accuracy is still recorded, and changes."""
+    problem = asynclab.MLP(hidden=(16,))
+    config = asynclab.Config(problem=problem, policy="async", workers=4, gradients=300,
+                             target_accuracy=0.9, eval_points=16)
+    assert config.problem is problem
+
+    def tuned():
+        return asynclab.tune(config, lrs=[0.1, 0.5, 2.0], seeds=2, metric="time_to_accuracy")
+
+    before = tuned()
+    assert [row.ok for row in before.rows] == [2, 0, 0]      # something that could change
+    np.random.default_rng(0).shuffle(problem.data.y_test)
+    after = tuned()
+    assert after.to_dict() == before.to_dict() and str(after) == str(before)
+    changed = 0        # test figures that differ
+    for lr, runs in before.runs.items():
+        for a, b in zip(runs, after.runs[lr]):
+            sa, sb = a.summary.to_dict(), b.summary.to_dict()
+            ha, hb = a.history.to_dict(), b.history.to_dict()
+            changed += sa.pop("final_accuracy") != sb.pop("final_accuracy")
+            changed += ha.pop("accuracy") != hb.pop("accuracy")
+            changed += ha.pop("test_loss") != hb.pop("test_loss")
+            assert sa == sb and ha == hb
+    # A network that predicts one class scores the same on shuffled labels; the others do not.
+    assert changed
+
+
 def test_compare_tuned_reports_each_policys_best_rate_on_fresh_seeds():
     runs = asynclab.compare(["sync", "async"], BASE, seeds=3, tune=True, lrs=GRID)
     for policy, r in runs.items():

@@ -64,7 +64,8 @@ def loss_diverged(problem, params, loss=None) -> bool:
 
 class Evaluator:
     """Evaluates the full loss about ``eval_points`` times over a run (and,
-    for classification problems, the held-out loss and accuracy).
+    for classification problems, the loss and accuracy on the validation
+    and the test set).
 
     ``maybe`` is called after each update reaches the server, with the count
     of gradients arrived so far (an update of local:H carries H of them); it
@@ -87,10 +88,10 @@ class Evaluator:
     def _evaluate(self, time, version, gradients, params):
         with np.errstate(all="ignore"):
             loss = self.problem.loss(params)
-            held_out = self.problem.held_out(params)
-        if held_out is not None and not math.isfinite(loss):
-            held_out = (math.nan, math.nan)     # what a diverged model predicts means nothing
-        self.history.record(time, version, gradients, loss, *(held_out or ()))
+            held_out = [self.problem.held_out(params, part) for part in ("test", "validation")]
+        if not math.isfinite(loss):     # what a diverged model predicts means nothing
+            held_out = [None if scores is None else (math.nan, math.nan) for scores in held_out]
+        self.history.record(time, version, gradients, loss, *held_out)
         if loss_diverged(self.problem, params, loss):
             self.diverged = True
 
@@ -126,8 +127,10 @@ def show_progress(bar, done):
         bar.update(done - bar.n)
 
 
-def make_result(config, trace, evaluator, *, time, updates, gradients, failed, params):
+def make_result(config, trace, evaluator, *, time, updates, gradients, failed, params,
+                nodes=(), lost_nodes=()):
     summary = summarize(config, trace, evaluator.history, time=time, updates=updates,
-                        gradients=gradients, diverged=evaluator.diverged, failed=failed)
+                        gradients=gradients, diverged=evaluator.diverged, failed=failed,
+                        nodes=nodes, lost_nodes=lost_nodes)
     return Result(config=config, summary=summary, history=evaluator.history,
                   trace=trace, params=params)

@@ -20,15 +20,15 @@ A worker actor that dies, or that ``fail`` kills with ``ray.kill``, is
 dropped from the policy (async goes on; sync stops with StalledError unless
 backup workers cover it); a worker that raises fails the run with
 WorkerError. Every actor asks Ray for one CPU and workers are spread over the
-nodes. Arrays out of Ray's object store are read-only: nothing here writes
+nodes (with ``ray_nodes``, round-robin over a local cluster's worker nodes,
+one of which ``fail_node`` can lose: see :mod:`asynclab.backends.ray_nodes`).
+Arrays out of Ray's object store are read-only: nothing here writes
 into one in place (ParameterServer replaces its parameters, local SGD steps a
 private copy).
 
 ``address=None`` starts a private local Ray for the run and shuts it down
-afterwards, even on error or Ctrl-C. It uses a short-lived temporary
-directory (removed at the end) and, unless the environment already sets Ray's
-authentication, a random token kept in the environment for the run, so
-nothing is written to the home directory. ``address="auto"`` or
+afterwards, even on error or Ctrl-C, leaving nothing in the home directory or
+the temporary one (see :mod:`asynclab.backends.ray_env`). ``address="auto"`` or
 ``"host:port"`` joins an existing cluster (shipping the asynclab package to
 it) and leaves it running. A process already connected to Ray keeps its
 connection: the run uses it and leaves it open.
@@ -37,10 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import shutil
 import socket
-import tempfile
 import time
 
 import numpy as np
@@ -48,12 +45,13 @@ import numpy as np
 from ..server import StalledError, WorkerError
 from ..trace import COMPUTE, Trace
 from .base import Evaluator, make_result, progress_bar, show_progress
+from .ray_env import object_store_bytes, private_environment, reload_auth
+from .ray_nodes import Placement, node_session
 
 INSTALL_HINT = "the ray backend needs Ray: pip install 'ray>=2.9'"
 ACTOR_START_TIMEOUT = 120.0      # seconds to wait for a cluster to place the actors
 CONNECT_TIMEOUT = 5.0            # seconds to wait for a cluster's address to answer
 ADDRESS_FORMS = "None (a local Ray), 'auto', 'HOST:PORT' or 'ray://HOST:PORT'"
-_AUTH_VARIABLES = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
 
 
 def _import_ray():
@@ -94,6 +92,9 @@ def run(config):
     """Run ``config`` on Ray and return its Result."""
     check_config(config)
     ray = _import_ray()
+    if config.ray_nodes:
+        with node_session(ray, config) as cluster:
+            return RayRun(ray, config, cluster).run()
     actors = config.workers + config.shards
     with ray_session(ray, config.address, cpus=actors, nbytes=config.problem.nbytes * actors):
         return RayRun(ray, config).run()
@@ -110,7 +111,7 @@ def ray_session(ray, address, *, cpus, nbytes):
         import asynclab
         package = os.path.dirname(asynclab.__file__)   # shipped to the cluster's workers
         _check_reachable(address)
-        _reload_auth()
+        reload_auth()
         try:
             ray.init(address=address, runtime_env={"py_modules": [package]},
                      log_to_driver=False, configure_logging=False)
@@ -121,29 +122,15 @@ def ray_session(ray, address, *, cpus, nbytes):
         finally:
             ray.shutdown()                     # disconnects; the cluster goes on
         return
-    temp_dir = tempfile.mkdtemp(prefix="asynclab-ray-", dir=_short_temp_root())
-    saved = {name: os.environ.get(name) for name in _AUTH_VARIABLES}
-    try:
-        if not any(saved.values()):
-            # Token authentication without ~/.ray/auth_token: the local GCS listens
-            # on every interface, so it gets a random token that lives in the
-            # environment of this process (and the Ray processes it starts).
-            os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
-        _reload_auth()
-        ray.init(address="local", num_cpus=max(os.cpu_count() or 1, cpus),
-                 object_store_memory=max(128 << 20, 16 * nbytes),
-                 include_dashboard=False, log_to_driver=False, configure_logging=False,
-                 _temp_dir=temp_dir)
-        yield
-    finally:
-        ray.shutdown()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        _reload_auth()
-        shutil.rmtree(temp_dir, ignore_errors=True)
+    with private_environment() as temp_dir:
+        try:
+            ray.init(address="local", num_cpus=max(os.cpu_count() or 1, cpus),
+                     object_store_memory=object_store_bytes(nbytes),
+                     include_dashboard=False, log_to_driver=False, configure_logging=False,
+                     _temp_dir=temp_dir)
+            yield
+        finally:
+            ray.shutdown()
 
 
 def _host_port(address):
@@ -162,45 +149,32 @@ def _check_reachable(address):
                          f"({err.strerror or err}); allowed: {ADDRESS_FORMS}") from None
 
 
-def _reload_auth():
-    """Make Ray re-read its authentication settings from the environment
-    (it caches them when first imported)."""
-    try:
-        from ray._raylet import AuthenticationTokenLoader, Config
-    except ImportError:          # a Ray without token authentication
-        return
-    Config.initialize("")
-    AuthenticationTokenLoader.instance().reset_cache()
-
-
-def _short_temp_root():
-    # Ray's unix sockets live under its temp dir; their paths must fit ~107 bytes.
-    root = tempfile.gettempdir()
-    return root if len(root) <= 40 else "/tmp"
-
-
 # -- one run --------------------------------------------------------------------------------
 class RayRun:
-    """One run on a connected Ray: create the actors, drive them, build the Result."""
+    """One run on a connected Ray: create the actors, drive them, build the Result.
+    ``cluster``: the LocalCluster of a run with ``ray_nodes`` (it can lose nodes)."""
 
-    def __init__(self, ray, config):
+    def __init__(self, ray, config, cluster=None):
         from .ray_actors import Coordinator, Shard, Worker, server_options
-        self.ray, self.config = ray, config
+        self.ray, self.config, self.cluster = ray, config, cluster
+        self.placement = Placement(config.workers, config.ray_nodes)
         self.evaluator = Evaluator(config.problem, config.gradients, config.eval_points)
         self.initial = config.problem.initial_params()
         slices = np.array_split(self.initial, config.shards)
         rules = (config.policy, config.workers, config.lr, config.staleness_aware,
                  config.momentum, self.evaluator.every)
-        server = server_options(config.workers)
+        server = {**server_options(config.workers), **self.placement.server}
         self.coordinator = ray.remote(Coordinator).options(**server).remote(
             slices[0], *rules, budget=config.gradients,
             grant=config.policy.local_steps * config.ray_batch,
-            problem=config.problem if config.shards == 1 else None)
+            problem=config.problem if config.shards == 1 else None,
+            alarm=config.fail_node[1] if config.fail_node else None)
         self.shards = [ray.remote(Shard).options(**server).remote(part, *rules)
                        for part in slices[1:]]
-        worker = ray.remote(Worker).options(num_cpus=1, scheduling_strategy="SPREAD")
-        self.workers = [worker.remote(w, config, [len(s) for s in slices], self.coordinator,
-                                      self.shards) for w in range(config.workers)]
+        worker = ray.remote(Worker)
+        self.workers = [worker.options(num_cpus=1, **self.placement.worker(w)).remote(
+            w, config, [len(s) for s in slices], self.coordinator, self.shards)
+            for w in range(config.workers)]
         self.actors = [self.coordinator, *self.shards, *self.workers]
 
     def run(self):
@@ -237,17 +211,22 @@ class RayRun:
         ray.get(ready)
 
     def _drive(self, running):
-        """Wait for the workers; a dead worker actor is a failed worker."""
+        """Wait for the workers; a dead worker actor is a failed worker. With
+        ``fail_node``, lose that node when the coordinator's alarm goes off."""
         ray, progress = self.ray, progress_bar(self.config, "ray")
+        alarm = [self.coordinator.alarm.remote()] if self.config.fail_node else []
         try:
             while running:
-                ready, _ = ray.wait(list(running), num_returns=1, timeout=0.2)
+                ready, _ = ray.wait([*running, *alarm], num_returns=1, timeout=0.2)
+                if ready and alarm and ready[0] == alarm[0]:
+                    self.cluster.lose(self.config.fail_node[0])
+                    alarm, ready = [], []
                 for ref in ready:
                     worker = running.pop(ref)
                     try:
                         error = ray.get(ref)
                     except ray.exceptions.RayActorError:
-                        ray.get(self.coordinator.fail.remote(worker))
+                        ray.get(self.coordinator.fail.remote(worker, self._lost_with(worker)))
                         continue
                     if error is not None:
                         raise WorkerError(worker, error)
@@ -256,6 +235,12 @@ class RayRun:
         finally:
             if progress is not None:
                 progress.close()
+
+    def _lost_with(self, worker):
+        """Why a worker's actor died, if its node was lost; None otherwise."""
+        node = self.placement.node_of(worker)
+        lost = self.cluster.lost if self.cluster else ()
+        return self.placement.loss(node) if node in lost else None
 
     def _result(self, outcome, parts):
         rows = sorted(outcome["rows"], key=lambda row: (row[2], row[3]))
@@ -272,5 +257,7 @@ class RayRun:
         end = max([row[3] for row in rows], default=0.0)
         evaluator.finish(end, version, gradients, params)
         return make_result(self.config, trace, evaluator, time=end, updates=version,
-                           gradients=gradients, failed=outcome["failed"], params=params)
+                           gradients=gradients, failed=outcome["failed"], params=params,
+                           nodes=self.placement.workers_on,
+                           lost_nodes=tuple(self.cluster.lost) if self.cluster else ())
 

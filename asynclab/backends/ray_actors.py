@@ -134,7 +134,7 @@ class Coordinator(Shard):
     """Shard 0 plus the policy's gatekeeping: who may start, how many gradients."""
 
     def __init__(self, params, policy, workers, lr, staleness_aware, momentum, checkpoint_every,
-                 budget, grant, problem=None):
+                 budget, grant, problem=None, alarm=None):
         super().__init__(params, policy, workers, lr, staleness_aware, momentum, checkpoint_every)
         self.budget = Budget(budget, policy)   # gradients not yet handed out
         self.grant = grant         # gradients a worker computes per message
@@ -149,6 +149,10 @@ class Coordinator(Shard):
         self.diverged = False
         self._events_sent = []     # refs of events sent to the other shards
         self._event_number = 0
+        # Set once `alarm` gradients have arrived (None: never), for the driver's alarm().
+        self.alarm_at, self._alarm_rang = alarm, threading.Event()
+        if alarm == 0:
+            self._alarm_rang.set()
 
     def start(self, t0, workers, shards):
         self.t0, self.workers, self.shards = t0, workers, shards
@@ -169,11 +173,15 @@ class Coordinator(Shard):
 
     def _push_pull(self, worker, message, updates, carried, version_read, sent_at, rows):
         with self._changed:
+            if worker not in self.server.live:     # a late message of a worker declared lost
+                return None, self.server.version, 0, self.now()
             self._log(rows)
             arrival = self.now()
             if updates:
                 outcomes = self._apply_push(worker, updates, version_read, carried)
                 self._send("push", worker, message, version_read)
+                if self.alarm_at is not None and self.arrived >= self.alarm_at:
+                    self._alarm_rang.set()
                 end = self.now()
                 for staleness, applied, released in outcomes:
                     self.rows.append((worker, APPLY if applied else DROP, arrival, end,
@@ -208,8 +216,12 @@ class Coordinator(Shard):
         ray.kill(self.workers[worker], no_restart=True)
         self.fail(worker)
 
-    def fail(self, worker):
-        """A worker is gone (killed, or its actor died)."""
+    def alarm(self):
+        """Returns once the server has received the alarm's number of gradients."""
+        self._alarm_rang.wait()
+
+    def fail(self, worker, cause=None):
+        """A worker is gone (killed, or its actor died; ``cause`` says why, if known)."""
         with self._changed:
             if worker not in self.server.live:
                 return
@@ -222,7 +234,7 @@ class Coordinator(Shard):
             try:
                 self._release(self.server.fail(worker))
             except StalledError as err:
-                self._stop(str(err))
+                self._stop(f"{cause}: {err}" if cause else str(err))
             self._send("fail", worker)
             self._check_all_parked()
 
@@ -266,7 +278,7 @@ class Coordinator(Shard):
             self._changed.notify_all()
 
     def _stop(self, reason):
-        self.stopped = reason
+        self.stopped = self.stopped or reason       # the first reason is the cause
         self._release(list(self.parked))
 
     def _check_all_parked(self):

@@ -17,7 +17,7 @@ from time import perf_counter
 from ..momentum import HeavyBall
 from ..server import apply_lock_free
 from ..timing import Distribution, WorkerClock
-from ..trace import APPLY, COMPUTE, PUSH, WAIT
+from ..trace import APPLY, COMPUTE, PUSH, QUEUE, WAIT
 
 PAUSE_SLICE = 0.05     # seconds: injected sleeps are sliced so a stop is noticed this fast
 CHUNK_SECONDS = 0.1    # lock-free workers ask for about this much work at a time
@@ -38,23 +38,24 @@ def wall_clock(start=None):
 
 class SenderLog:
     """What a background sender's link (``link.quiet()``) records: no rows
-    (the sender records its own messages), only its last wait at a barrier or
-    staleness bound, ``(start, end)``. The sender hands that wait on to its
-    worker, whose own wait for the sender it is."""
+    (the sender records its own messages), only its waits at a barrier or
+    staleness bound and its queues for the server, ``(start, end, kind)``. The
+    sender hands them on to its worker, whose own wait for the sender they
+    are, to record as what they were (:func:`~asynclab.trace.split`)."""
 
     rows = ()
 
     def __init__(self):
-        self._waited = None
+        self._marks = []
 
     def record(self, worker, kind, start, end, *rest):
-        if kind == WAIT:
-            self._waited = (start, end)
+        if kind in (WAIT, QUEUE):
+            self._marks.append((start, end, kind))
 
-    def take_wait(self):
-        """The wait since the last call, or None."""
-        waited, self._waited = self._waited, None
-        return waited
+    def take(self):
+        """The waits and queues since the last call."""
+        marks, self._marks = self._marks, []
+        return marks
 
 
 def wire(messages, nbytes, stopped):

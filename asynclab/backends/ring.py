@@ -16,17 +16,25 @@ The additions are exactly those of :func:`asynclab.network.ring_sum`, so the
 parameters match the simulated cluster's bit for bit. Each worker then takes
 the same step on its own copy of the parameters; worker 0's copy is the one
 the coordinator reads (``shared``), and it reports evaluation points.
+
+Under ``overlap`` (:mod:`asynclab.buckets`) each bucket of the gradient is
+its own ring all-reduce of the coordinates it holds (``Buckets.ring_parts``:
+a piece of every chunk, so each coordinate is added in the same order and
+the sum has the same bits), run by a background thread as soon as every
+worker has produced that bucket, while the worker's backward pass goes on.
 """
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ..momentum import HeavyBall
 from ..network import ring_chunks
 from ..server import Budget
-from ..trace import APPLY, PULL, PUSH, WAIT
+from ..trace import APPLY, COMPUTE, FETCH, PULL, PUSH, SEND, WAIT, split
+from .bucketed import backward_in_buckets
 from .realtime import compute, wire
 
 SPIN = 2000         # polls (each yields the core) before a waiting worker sleeps
@@ -57,14 +65,16 @@ class Rounds:
         return True
 
 
-def ring_phase(worker, buffers, rounds, done, stopped, gather, message=None):
+def ring_phase(worker, buffers, rounds, done, stopped, gather, message=None, chunks=None):
     """One phase of the ring (the reduce-scatter, or with ``gather`` the
     all-gather): N-1 rounds, each after a barrier. ``done`` counts the rounds
     finished before; returns the count after, or None if the run stopped.
-    ``message()`` is called before each round (an injected network delay)."""
+    ``message()`` is called before each round (an injected network delay).
+    ``chunks``: the coordinates of each chunk (default: the whole vector's
+    ring_chunks; one bucket's under overlap)."""
     n = len(buffers)
     mine, left = buffers[worker], buffers[(worker - 1) % n]
-    chunks = ring_chunks(buffers.shape[1], n)
+    chunks = ring_chunks(buffers.shape[1], n) if chunks is None else chunks
     for r in range(n - 1):
         if not rounds.wait(done, stopped):
             return None
@@ -89,58 +99,160 @@ def ring_life(worker, config, link, board, rng, slowdown, now, shared, buffers, 
     computes them; a worker without one contributes zeros. A lost worker
     stalls the run (Coordinator.fail raises StalledError), like sync.
     """
-    problem, record, stopped, n = config.problem, link.log.record, link.stopped, config.workers
-    budget, rounds = Budget(config.gradients, config.policy), Rounds(board, n)
-    fail_after = dict(config.fail).get(worker)
+    stopped, n = link.stopped, config.workers
+    budget = Budget(config.gradients, config.policy)
     params = shared if worker == 0 else np.array(shared)   # worker 0's copy is the shared one
     heavy_ball = HeavyBall(config.momentum)    # every worker applies the same steps: one velocity each
-    mine = buffers[worker]
-    chunk_bytes = problem.nbytes / n
-    injected = not messages.instant
-
-    def round_message():     # one round's message: S/N bytes on the worker's link
-        wire(messages, chunk_bytes, stopped)
-
-    computed, done, step = 0, 0, 0
-    if fail_after == 0:
+    ring = (_BucketedRing if config.bucketed else _Ring)(worker, config, link, board, rng,
+                                                          slowdown, now, params, buffers, messages)
+    if ring.fail_after == 0:
         link.fail()
         return
-    while not stopped():
-        shares = budget.take_step(step, range(n))
-        count = sum(shares.values())
-        if count == 0:
-            return
-        if shares[worker]:
-            grad = compute(worker, config, problem.gradient, params, rng, slowdown, now, record,
-                           step, stopped)
-            computed += 1
-            board.set_computed(worker, computed)
-            if computed == fail_after:
-                link.fail()
+    step = 0
+    try:
+        while not stopped():
+            shares = budget.take_step(step, range(n))
+            count = sum(shares.values())
+            if count == 0 or not ring.reduce(step, shares[worker]):
                 return
-            mine[:] = grad
+            params -= heavy_ball.step(ring.mine / count, config.lr)
+            link.log.record(worker, APPLY, now(), now(), step, 0)
+            step += 1
+            if not ring.rounds.wait(ring.done, stopped):   # nobody reads my row any more
+                return
+            if worker == 0:
+                board.add_update(0)
+                arrived = config.gradients - budget.left
+                if arrived >= board.checkpoint:
+                    link.checkpoint(step, arrived)     # waits while the coordinator reads params
+    finally:
+        ring.close()
+
+
+class _Ring:
+    """One worker's side of the ring, step by step: its gradient (or zeros)
+    into its row, then the all-reduce that leaves every row holding the sum.
+    ``done`` counts the ring rounds it has finished (see Rounds)."""
+
+    def __init__(self, worker, config, link, board, rng, slowdown, now, params, buffers,
+                 messages):
+        self.worker, self.config, self.link, self.board = worker, config, link, board
+        self.rng, self.slowdown, self.now, self.params = rng, slowdown, now, params
+        self.buffers, self.mine, self.messages = buffers, buffers[worker], messages
+        self.rounds, self.done, self.computed = Rounds(board, config.workers), 0, 0
+        self.fail_after = dict(config.fail).get(worker)
+        self.record, self.stopped = link.log.record, link.stopped
+
+    def reduce(self, step, share):
+        """Compute (if it has a share), wait for every worker's gradient, then
+        the reduce-scatter (drawn as push) and the all-gather (as pull).
+        False if the run stopped or the worker was lost."""
+        worker, now, record, stopped = self.worker, self.now, self.record, self.stopped
+        if share:
+            grad = compute(worker, self.config, self.config.problem.gradient, self.params,
+                           self.rng, self.slowdown, now, record, step, stopped)
+            if not self.counted():
+                return False
+            self.mine[:] = grad
         else:
-            mine[:] = 0.0
+            self.mine[:] = 0.0
         start = now()
-        done += 1                                  # my gradient is in my row
-        rounds.finish(worker, done)
-        if not rounds.wait(done, stopped):         # and everyone else's in theirs
-            return
+        self.done += 1                                   # my gradient is in my row
+        self.rounds.finish(worker, self.done)
+        if not self.rounds.wait(self.done, stopped):     # and everyone else's in theirs
+            return False
         record(worker, WAIT, start, now())
+        message = self.message(self.config.problem.nbytes / self.config.workers)
         for kind, gather in ((PUSH, False), (PULL, True)):   # reduce-scatter, all-gather
             start = now()
-            done = ring_phase(worker, buffers, rounds, done, stopped, gather,
-                              round_message if injected else None)
-            if done is None:
-                return
+            self.done = ring_phase(worker, self.buffers, self.rounds, self.done, stopped, gather,
+                                   message)
+            if self.done is None:
+                return False
             record(worker, kind, start, now(), step)
-        params -= heavy_ball.step(mine / count, config.lr)
-        record(worker, APPLY, now(), now(), step, 0)
-        step += 1
-        if not rounds.wait(done, stopped):         # nobody reads my row any more
-            return
-        if worker == 0:
-            board.add_update(0)
-            arrived = config.gradients - budget.left
-            if arrived >= board.checkpoint:
-                link.checkpoint(step, arrived)     # waits while the coordinator reads params
+        return True
+
+    def message(self, nbytes):
+        """One round's injected message of ``nbytes`` on the worker's link (None: none)."""
+        if self.messages.instant:
+            return None
+        return lambda: wire(self.messages, nbytes, self.stopped)
+
+    def counted(self):
+        """One more gradient computed; False if ``fail`` kills the worker now."""
+        self.computed += 1
+        self.board.set_computed(self.worker, self.computed)
+        if self.computed == self.fail_after:
+            self.link.fail()
+            return False
+        return True
+
+    def close(self):
+        pass
+
+
+class _BucketedRing(_Ring):
+    """Under overlap: each bucket's ring all-reduce runs in a background
+    thread as soon as the worker has produced it, while its backward pass
+    goes on; a bucket's rounds start once every worker has it."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        config = self.config
+        self.buckets = config.bucketed
+        self.parts = self.buckets.ring_parts(config.problem.dim, config.workers)
+        self.part_message = self.message(self.buckets.nbytes(config.problem.nbytes)
+                                         / config.workers)
+        self.sender = ThreadPoolExecutor(1, thread_name_prefix=f"asynclab-ring-{self.worker}")
+
+    def reduce(self, step, share):
+        worker, now, record, stopped = self.worker, self.now, self.record, self.stopped
+        jobs, start = [], now()
+
+        def hand_over(k):
+            jobs.append(self.sender.submit(self._reduce_part, self.parts[k]))
+
+        if share:
+            problem = self.config.problem
+            self.mine[:] = problem.gradient(self.params,
+                                            problem.sample(self.rng, self.config.batch))
+            backward_in_buckets(self.buckets, start, self.slowdown, now, stopped, hand_over)
+            record(worker, COMPUTE, start, now(), step)
+            if not self.counted():
+                return False
+        else:                     # zeros: every bucket is ready at once
+            self.mine[:] = 0.0
+            for k in range(self.buckets.count):
+                hand_over(k)
+        computed, rings = now(), [job.result() for job in jobs]
+        if None in rings:
+            return False
+        running = []              # each bucket's ring, on the background lane
+        for scatter, gather, end in rings:
+            record(worker, SEND, scatter, gather, step)
+            record(worker, FETCH, gather, end, step)
+            running += [(scatter, gather, PUSH), (gather, end, PULL)]
+        # After its computation: transfer while a bucket's ring runs, waiting otherwise.
+        for a, b, kind in split(computed if share else start, now(), running, WAIT):
+            record(worker, kind, a, b, -1 if kind == WAIT else step)
+        return True
+
+    def _reduce_part(self, chunks):
+        """In the sender: wait until every worker has this bucket, then its
+        ring; returns when the reduce-scatter and the all-gather began and when
+        it ended, or None if the run stopped."""
+        self.done += 1
+        self.rounds.finish(self.worker, self.done)
+        if not self.rounds.wait(self.done, self.stopped):
+            return None
+        times = []
+        for gather in (False, True):
+            times.append(self.now())
+            self.done = ring_phase(self.worker, self.buffers, self.rounds, self.done,
+                                   self.stopped, gather, self.part_message, chunks)
+            if self.done is None:
+                return None
+        return (*times, self.now())
+
+    def close(self):
+        self.sender.shutdown(wait=True)

@@ -9,10 +9,10 @@ injected time again. The worker uses those parameters from its next
 gradient on. At most one exchange is under way: a worker that finishes a
 gradient while its sender is still busy waits for it. The part of that
 wait in which the sender is parked at a staleness bound is recorded as a
-wait, as the simulated worker's wait at the bound is; the rest as a push
-(its own messages, not hidden). The sender records its messages as ``send``
-and ``fetch`` (without its parked time), which the timeline draws on a thin
-second lane.
+wait, and the part in which it queues for the server as queue, as on the
+simulated cluster; the rest as a push (its own messages, not hidden). The
+sender records its messages as ``send`` and ``fetch`` (without its parked or
+queued time), which the timeline draws on a thin second lane.
 
 One difference from the simulated cluster: while the worker computes its
 first gradient, the sender already asks for the second step and fetches
@@ -20,7 +20,7 @@ the parameters, an extra fetch the simulated sender does not make (there
 the second gradient is computed on the first pull's parameters).
 
 The sender talks to the server through ``link.quiet()``, the same link
-recording only its waits (:class:`~.realtime.SenderLog`). Its answers are
+recording only its waits and queues (:class:`~.realtime.SenderLog`). Its answers are
 copied out of the link's buffer (a process worker's inbox is refilled by the
 next answer) except under hogwild, where the parameters are the one shared
 vector.
@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..trace import FETCH, PULL, PUSH, SEND, WAIT
+from ..trace import FETCH, PULL, PUSH, SEND, split
 from .realtime import channel_of, compute, gradient_of, wire
 
 
@@ -45,7 +45,7 @@ def overlapped_life(worker, config, link, board, rng, slowdown, now, shared, mes
 
     def exchange(update, version):
         """The sender's job: push ``update`` (if any), then the next step's
-        answer, and when it waited for it at a bound (None: it did not)."""
+        answer, and when it waited at a bound or queued for the server."""
         if update is not None:
             start = now()
             wire(messages, nbytes, stopped)
@@ -53,13 +53,14 @@ def overlapped_life(worker, config, link, board, rng, slowdown, now, shared, mes
             record(worker, SEND, start, now(), version)
         start = now()
         grant, params, version = background.begin()
-        waited = quiet.log.take_wait()
+        marks = quiet.log.take()
         if grant:
             wire(messages, nbytes, stopped)
             params = params if lock_free else np.array(params)
-            for a, b in _outside(start, now(), waited):
-                record(worker, FETCH, a, b, version)
-        return grant, params, version, waited
+            for a, b, kind in split(start, now(), marks, FETCH):
+                if kind == FETCH:
+                    record(worker, FETCH, a, b, version)
+        return grant, params, version, marks
 
     if fail_after == 0:
         link.fail()
@@ -80,10 +81,11 @@ def overlapped_life(worker, config, link, board, rng, slowdown, now, shared, mes
             board.set_computed(worker, computed)
             if job.done():
                 answer = job.result()
-            else:        # its link is still busy (not hidden), or it is parked at a bound
+            else:        # its link is still busy (not hidden), or it waits at a bound or queues
                 start = now()
                 answer = job.result()
-                _record_hand_over(record, worker, start, now(), answer[3], version)
+                for a, b, kind in split(start, now(), answer[3], PUSH):
+                    record(worker, kind, a, b, version if kind == PUSH else -1)
             if computed == fail_after:
                 link.fail()
                 return
@@ -94,21 +96,3 @@ def overlapped_life(worker, config, link, board, rng, slowdown, now, shared, mes
             params, version = fetched, fetched_version
         job.result()                       # the last push goes out
 
-
-def _outside(start, end, waited):
-    """The parts of ``[start, end]`` outside the interval ``waited`` (or all of it)."""
-    if waited is None:
-        return [(start, end)]
-    a, b = min(max(waited[0], start), end), min(max(waited[1], start), end)
-    return [(x, y) for x, y in ((start, a), (b, end)) if y > x]
-
-
-def _record_hand_over(record, worker, start, end, waited, version):
-    """The worker waited from ``start`` to ``end`` for its sender: the part in
-    which the sender was parked at a bound (``waited``) is a wait, the rest
-    its own messages (a push)."""
-    pieces = [(a, b, PUSH) for a, b in _outside(start, end, waited)]
-    if waited is not None and min(waited[1], end) > max(waited[0], start):
-        pieces.append((max(waited[0], start), min(waited[1], end), WAIT))
-    for a, b, kind in sorted(pieces):
-        record(worker, kind, a, b, version if kind == PUSH else -1)

@@ -13,13 +13,23 @@ kinds of worker:
 
 * ``_worker``: pull, compute, push, one after the other (every policy but
   the two below).
-* ``_computer`` and ``_sender`` under ``overlap``: the computer hands each
-  push to its background sender and starts its next gradient at once on the
-  parameters it holds; the sender pushes, then fetches the newest
+* ``_computer`` and ``_sender`` under ``overlap`` (async, ssp:S, hogwild):
+  the computer hands each push to its background sender and starts its next
+  gradient at once on the parameters it holds; the sender pushes, then, once
+  the policy lets the worker go on (a staleness bound), fetches the newest
   parameters, which the computer uses from its next gradient on. A computer
   that finishes a gradient while its sender is still busy waits for it.
+* ``_bucketed_worker`` under ``overlap`` with a step (sync, backup:B,
+  local:H): pull, compute, and send the gradient in buckets as its backward
+  pass produces them (:mod:`asynclab.buckets`).
 * ``_ring_worker`` under ``allreduce``: compute, wait for the step's other
-  gradients, then the ring all-reduce; no server, no pull, no push.
+  gradients, then the ring all-reduce (under ``overlap`` one per bucket, each
+  as soon as every worker has produced it); no server, no pull, no push.
+
+Time a worker spends waiting for something running in the background (its
+sender, its buckets) is recorded as what that was (:func:`~asynclab.trace.split`):
+queue while a message waits for the server or its link, wait at a bound or
+for the other workers' buckets, transfer for its own messages on the wire.
 """
 from __future__ import annotations
 
@@ -30,11 +40,13 @@ import sys
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from ..buckets import send_times
 from ..momentum import HeavyBall, local_step
 from ..network import Network
 from ..server import Budget, ParameterServer, StalledError
 from ..timing import WorkerClock
-from ..trace import APPLY, COMPUTE, DROP, FAIL, FETCH, PULL, PUSH, QUEUE, SEND, WAIT, Trace
+from ..trace import (APPLY, BACKGROUND, COMPUTE, DROP, FAIL, FETCH, PULL, PUSH, QUEUE, SEND, WAIT,
+                     Trace, split)
 from .base import Evaluator, make_result, message_clocks, progress_bar, worker_streams
 
 PARK = None   # yielded by a worker that waits for something to release it
@@ -69,22 +81,29 @@ class Simulation:
         self._queue, self._seq = [], itertools.count()
         self.computed = 0         # gradients finished, over all workers
         self._computed_by = [0] * n
-        self._parked = set()      # workers waiting for the server to release them
+        self._parked = {}         # worker -> its life (or sender) that waits to be released
         self._progress = None
         # Overlap: per worker, the push handed to its sender, the parameters it
-        # fetched, whether it is busy, and whether the computer waits for it.
+        # fetched, whether it is busy, whether the computer waits for it, and
+        # what the sender queued or waited for since the last hand-over.
         self._jobs, self._fetched = [None] * n, [None] * n
         self._sending, self._waiting_for_sender = [False] * n, [False] * n
-        self._ring = (-1, (0.0, 0.0))   # (step, seconds of its reduce-scatter and all-gather)
+        self._background = [[] for _ in range(n)]    # (start, end, QUEUE or WAIT)
+        self.buckets = config.bucketed   # None, or how a step's gradient goes in parts
+        self._ring = (-1, None)     # (step, its all-reduce: (reduce-scatter, all-gather) seconds,
+                                    #  or under buckets each part's (start, scatter end, end))
 
     # -- the event loop ---------------------------------------------------------------
     def run(self):
         cfg = self.config
         self.evaluator.record(0.0, 0, 0, self.server.params)
         life = (self._ring_worker if self.policy.ring else
+                self._bucketed_worker if self.buckets else
                 self._computer if cfg.overlap else self._worker)
+        self._reduce = self._all_reduce_in_buckets if self.buckets else self._all_reduce
         self._workers = [life(w) for w in range(cfg.workers)]
-        self._senders = [self._sender(w) for w in range(cfg.workers)] if cfg.overlap else []
+        self._senders = ([self._sender(w) for w in range(cfg.workers)]
+                         if life == self._computer else [])
         for worker in self._workers:
             self._schedule(0.0, worker)
         self._progress = progress_bar(cfg, "simulated")
@@ -123,8 +142,7 @@ class Simulation:
 
     def _release(self, workers):
         for w in workers:
-            self._parked.discard(w)
-            self._schedule(self.now, self._workers[w])
+            self._schedule(self.now, self._parked.pop(w))
 
     # -- one worker's life --------------------------------------------------------------
     def _worker(self, w):
@@ -165,12 +183,15 @@ class Simulation:
             yield from self._deliver(w, update, version, grant)
 
     def _computer(self, w):
-        """Under overlap: compute, hand the push to the sender, compute again."""
+        """Under overlap: compute, hand the push to the sender, compute again.
+
+        It never waits at a staleness bound itself: its first two gradients
+        need no permission (it has pushed nothing yet), and its sender waits
+        for the next one's after each push."""
         server, trace, held = self.server, self.trace, None
         if self._lost(w):
             return
         while True:
-            yield from self._wait_to_start(w)
             if not self.budget.take(w, server):
                 return        # its sender still carries the last push
             if held is None:  # no parameters yet: the first pull is in the foreground
@@ -180,12 +201,16 @@ class Simulation:
             if grad is None:
                 return        # its sender finishes the push it carries
             if self._sending[w]:
-                # Its link still carries the last push or fetch: its own messages,
-                # not hidden behind computation.
+                # Its link still carries the last push or fetch (its own messages,
+                # not hidden), or the sender queues for the server or waits at a bound.
                 start = self.now
                 self._waiting_for_sender[w] = True
                 yield PARK
-                trace.record(w, PUSH, start, self.now, version)
+                if self._background[w]:
+                    self._record_pieces(w, start, self._background[w], PUSH, version)
+                else:
+                    trace.record(w, PUSH, start, self.now, version)
+            self._background[w].clear()
             if self._fetched[w] is not None:
                 held, self._fetched[w] = self._fetched[w], None
             self._jobs[w] = (grad, version)
@@ -193,12 +218,20 @@ class Simulation:
             self._schedule(self.now, self._senders[w])
 
     def _sender(self, w):
-        """Under overlap: push what the computer handed over, then fetch."""
+        """Under overlap: push what the computer handed over; then, if the
+        worker will compute again, wait until the policy lets it go on (a
+        staleness bound: the gradient after next) and fetch the newest
+        parameters. So a gradient is computed on parameters read after its
+        worker was released, as SSP's read guarantee has it."""
         while True:
             update, version = self._jobs[w]
             yield from self._send(w, SEND, version)
             yield from self._deliver(w, update, version, 1, background=True)
-            if self.budget.left and w in self.server.live:   # it will compute again
+            if self._goes_on(w):
+                waited = yield from self._wait_to_start(w, self._senders[w], record=False)
+                if waited is not None:
+                    self._background[w].append((*waited, WAIT))
+            if self._goes_on(w):      # still (the budget may have ended while it waited)
                 self._fetched[w] = yield from self._pull(w, FETCH)
             self._sending[w] = False
             if self._waiting_for_sender[w]:
@@ -206,26 +239,53 @@ class Simulation:
                 self._schedule(self.now, self._workers[w])
             yield PARK
 
-    def _ring_worker(self, w):
-        """allreduce: compute, wait for the step's last gradient, all-reduce."""
-        server, reduced = self.server, None    # reduced: the step it must all-reduce
+    def _bucketed_worker(self, w):
+        """Under overlap with a step (sync, backup:B, local:H): pull, compute,
+        and send the (last) gradient's buckets as its backward pass produces
+        them; the server applies the update once its last part is in. The pull
+        is not overlapped: the forward pass needs the new parameters."""
+        server, local_steps, lr = self.server, self.policy.local_steps, self.config.lr
+        heavy_ball = HeavyBall(self.config.momentum)   # this worker's velocity for its local steps
         if self._lost(w):
             return
         while True:
-            yield from self._wait_to_start(w)      # until the step's last gradient is in
+            yield from self._wait_to_start(w)
+            grant = self.budget.take(w, server)
+            if not grant:
+                return
+            params, version = yield from self._pull(w, PULL)
+            update, local = None, params
+            for step in range(grant):      # local:H sends only its last gradient's buckets
+                compute = self._compute_in_buckets if step == grant - 1 else self._compute
+                grad = yield from compute(w, local, version)
+                if grad is None:
+                    return
+                if local_steps == 1:
+                    update = grad
+                else:
+                    local, update = local_step(local, update, grad, lr, heavy_ball)
+            yield from self._deliver(w, update, version, grant)
+
+    def _ring_worker(self, w):
+        """allreduce: compute, wait for the step's last gradient, all-reduce."""
+        server, reduced = self.server, None    # reduced: (step, when its computing began)
+        if self._lost(w):
+            return
+        while True:
             if reduced is not None:
-                yield from self._all_reduce(w, reduced)
+                yield from self._reduce(w, *reduced)
                 reduced = None
             if not self.budget.take(w, server):
                 return
             params, version = server.read()
+            began = self.now
             grad = yield from self._compute(w, params, version)
             if grad is None:
                 return
             # Buffered until the step's last gradient, then added up in ring order.
             self._release(server.push(w, grad, version)[2])
             self.arrived += 1
-            reduced = version
+            reduced = version, began
 
     # -- what workers do ------------------------------------------------------------------
     def _pull(self, w, kind):
@@ -235,8 +295,7 @@ class Simulation:
         if start > self.now:
             ready = self.now
             yield start - self.now
-            if kind == PULL:      # a background fetch queues without holding up the worker
-                self.trace.record(w, QUEUE, ready, self.now)
+            self._queued(w, kind, ready)
         params, version = self.server.read()
         if end > self.now:
             yield end - self.now
@@ -255,8 +314,7 @@ class Simulation:
         if start > self.now:
             ready = self.now
             yield start - self.now
-            if kind == PUSH:
-                self.trace.record(w, QUEUE, ready, self.now)
+            self._queued(w, kind, ready)
         if end > self.now:
             yield end - self.now
             self.trace.record(w, kind, start, self.now, version)
@@ -270,8 +328,7 @@ class Simulation:
             begin = max(arrival, self.server_free)
             self.server_free = begin + self.apply_time
             yield self.server_free - arrival
-            if not background:
-                self.trace.record(w, QUEUE, arrival, self.now)
+            self._queued(w, SEND if background else PUSH, arrival)
             arrival = begin
         staleness, applied, released = server.push(w, update, version)
         self.trace.record(w, APPLY if applied else DROP, arrival, self.now, version, staleness)
@@ -280,9 +337,11 @@ class Simulation:
         self.evaluator.maybe(self.now, server.version, self.arrived, self.computed,
                              server.params)
 
-    def _all_reduce(self, w, step):
-        """The ring all-reduce of ``step``: reduce-scatter (drawn as push) and
-        all-gather (drawn as pull), the same rounds for every worker."""
+    def _all_reduce(self, w, step, began):
+        """Wait for the last gradient of ``step``, then its ring all-reduce:
+        reduce-scatter (drawn as push) and all-gather (drawn as pull), the same
+        rounds for every worker."""
+        yield from self._wait_to_start(w)
         if self._ring[0] != step:        # the first worker out draws the step's rounds
             self._ring = (step, self.network.allreduce(self.config.workers))
         for kind, seconds in zip((PUSH, PULL), self._ring[1]):
@@ -290,18 +349,61 @@ class Simulation:
                 start = self.now
                 yield seconds
                 self.trace.record(w, kind, start, self.now, step)
+        self._reduced(w, step)
+
+    def _all_reduce_in_buckets(self, w, step, began):
+        """Under overlap: each bucket of ``step`` is its own ring all-reduce,
+        which starts once every worker has produced that bucket and the one
+        before has gone. Every worker began the step at ``began``, so the
+        slowest one's buckets are the last ready: it sets the schedule, which
+        the first worker released at the step's end works out (a ring shares
+        no link, so nothing else can change it)."""
+        computed = self.now          # its gradient is in: its computation ended now
+        yield from self._wait_to_start(w, record=False)
+        if self._ring[0] != step:
+            longest, network, n = self.now - began, self.network, self.config.workers
+            ready = [self.now - (longest - r) for r in self.buckets.ready(longest)]
+            rounds = [network.allreduce(n, self.buckets.nbytes(network.nbytes)) for _ in ready]
+            times = send_times(ready, [scatter + gather for scatter, gather in rounds])
+            self._ring = (step, [(a, a + r[0], b) for (a, b), r in zip(times, rounds)])
+        parts = self._ring[1]
+        for start, middle, end in parts:       # on the background lane
+            for kind, a, b in ((SEND, start, middle), (FETCH, middle, end)):
+                if b > a:
+                    self.trace.record(w, kind, a, b, step)
+        end = parts[-1][2]
+        if end > self.now:
+            yield end - self.now
+        # After its computation: transfer while a bucket's ring runs, waiting otherwise.
+        running = [(a, b, PUSH) for a, b, _ in parts] + [(b, c, PULL) for _, b, c in parts]
+        self._record_pieces(w, computed, running, WAIT, step)
+        self._reduced(w, step)
+
+    def _reduced(self, w, step):
+        """The ring's sum of ``step`` is in: its update is applied."""
         self.trace.record(w, APPLY, self.now, self.now, step, 0)
         server = self.server
         self.evaluator.maybe(self.now, server.version, self.arrived, self.computed,
                              server.params)
 
-    def _wait_to_start(self, w):
-        """Park until the policy lets ``w`` start its next step (a barrier or a bound)."""
+    def _wait_to_start(self, w, life=None, record=True):
+        """Park until the policy lets ``w`` start its next step (a barrier or a
+        bound), recording the wait unless ``record`` is False; ``life`` is the
+        generator to resume (default: the worker's). Returns (start, end) of the
+        wait, or None if it did not wait."""
+        waited = None
         while not self.server.may_start(w):
             start = self.now
-            self._parked.add(w)
+            self._parked[w] = life or self._workers[w]
             yield PARK
-            self.trace.record(w, WAIT, start, self.now)
+            waited = (start if waited is None else waited[0], self.now)
+            if record:
+                self.trace.record(w, WAIT, start, self.now)
+        return waited
+
+    def _goes_on(self, w):
+        """True if ``w`` will compute again (its sender then fetches for it)."""
+        return self.budget.left and w in self.server.live
 
     def _compute(self, w, params, version):
         """One gradient of ``w`` on ``params``; None if ``w`` is lost right after it."""
@@ -309,12 +411,64 @@ class Simulation:
         grad = problem.gradient(params, problem.sample(self.batch_rngs[w], self.config.batch))
         start = self.now
         yield self.clocks[w].next_compute()
+        return grad if self._computed(w, start, version) else None
+
+    def _compute_in_buckets(self, w, params, version):
+        """One gradient of ``w`` on ``params`` whose buckets go to the server
+        as its backward pass produces them (:mod:`asynclab.buckets`), each after
+        any queue for the server's link; returns once the last has arrived (None
+        if ``w`` is lost when its computation ends). The time after the
+        computation is exposed: queue while a bucket waits for the server's
+        link, transfer otherwise."""
+        problem, trace, network = self.problem, self.trace, self.network
+        grad = problem.gradient(params, problem.sample(self.batch_rngs[w], self.config.batch))
+        start, seconds = self.now, self.clocks[w].next_compute()
+        end, free, queued = start + seconds, start, []
+        part = self.buckets.nbytes(network.nbytes)
+        for ready in self.buckets.ready(seconds):     # the last one when it ends
+            at = max(start + ready, free)
+            if end is not None and at >= end:      # its computation ends first
+                if end > self.now:
+                    yield end - self.now
+                if not self._computed(w, start, version):
+                    return None
+                computed, end = self.now, None
+            if at > self.now:
+                yield at - self.now
+            begin, free = network.send(w, self.now, part)
+            if begin > self.now:
+                queued.append((self.now, begin, QUEUE))
+            if free > begin:
+                trace.record(w, SEND, begin, free, version)
+        if free > self.now:
+            yield free - self.now
+        self._record_pieces(w, computed, queued, PUSH, version)
+        return grad
+
+    def _computed(self, w, start, version):
+        """A gradient of ``w`` begun at ``start`` is done now; False if ``w`` is
+        lost right after it."""
         self.trace.record(w, COMPUTE, start, self.now, version)
         self.computed += 1
         self._computed_by[w] += 1
         if self._progress is not None:
             self._progress.update(1)
-        return None if self._lost(w) else grad
+        return not self._lost(w)
+
+    def _queued(self, w, kind, ready):
+        """``w``'s message of ``kind`` waited from ``ready`` until now for the
+        server or its link: queue, recorded at once in the foreground, and
+        kept for the computer to split its wait by in the background."""
+        if kind in BACKGROUND:
+            self._background[w].append((ready, self.now, QUEUE))
+        else:
+            self.trace.record(w, QUEUE, ready, self.now)
+
+    def _record_pieces(self, w, start, marked, rest, version):
+        """``w`` waited from ``start`` until now for something in the
+        background: record each piece as what it was (:func:`split`)."""
+        for a, b, kind in split(start, self.now, marked, rest):
+            self.trace.record(w, kind, a, b, version if kind in (PUSH, PULL) else -1)
 
     def _lost(self, w):
         """True (and ``w`` fails) if ``fail`` kills ``w`` after the gradients it has

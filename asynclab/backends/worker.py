@@ -19,9 +19,10 @@ supplies:
 
 Lock-free Hogwild! needs no server: :class:`~.realtime.LockFreeChannel`
 computes on the one shared vector and writes into it. Under ``allreduce`` the
-worker's life is :func:`~.ring.ring_life`, under ``overlap``
-:func:`~.sender.overlapped_life`; the pieces all of them use are in
-:mod:`.realtime`.
+worker's life is :func:`~.ring.ring_life`; under ``overlap``
+:func:`~.bucketed.bucketed_life` for a policy with a step (sync, backup:B,
+local:H) and :func:`~.sender.overlapped_life` for the others; the pieces all
+of them use are in :mod:`.realtime`.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ import numpy as np
 from ..momentum import HeavyBall, local_step
 from ..trace import PULL
 from .base import message_clock
+from .bucketed import bucketed_life
 from .realtime import channel_of, compute, gradient_of, wire
 from .ring import ring_life
 from .sender import overlapped_life
@@ -43,6 +45,8 @@ def work(worker, config, link, board, rng, slowdown, now, shared=None, buffers=N
     with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported, not warned
         if config.policy.ring:
             ring_life(worker, config, link, board, rng, slowdown, now, shared, buffers, messages)
+        elif config.bucketed:
+            bucketed_life(worker, config, link, board, rng, slowdown, now, messages)
         elif config.overlap:
             overlapped_life(worker, config, link, board, rng, slowdown, now, shared, messages)
         else:

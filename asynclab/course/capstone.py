@@ -10,7 +10,7 @@ engineer running a job on it could choose::
     report = capstone.check({"policy": "backup:4", "lr": 1.0})
 
 ``check`` runs the choice on the simulated cluster for every seed in ``SEEDS``
-and compares its mean time to the target held-out accuracy with two
+and compares its mean time to the target validation accuracy with two
 references, synchronous and asynchronous SGD on all 16 workers, each at the
 best learning rate of ``LEARNING_RATES`` (tests/test_capstone.py checks that
 the stored rates still are the best). Its feedback explains each difference as
@@ -38,7 +38,7 @@ CLUSTER = Config(
     latency=0.1, bandwidth=1e6,          # per message: 0.1 s + 38,480 B / 1 MB/s = 0.14 s
     apply_time=0.2,                      # the one server receives and applies a push in 0.2 s
     gradients=1500,                      # budget, over all workers
-    target_accuracy=0.95,                # held-out accuracy to reach
+    target_accuracy=0.95,                # validation accuracy to reach
     eval_points=151,                     # accuracy every 10 gradients: times to the target
 )
 REQUIRED = ("policy", "lr")
@@ -61,8 +61,8 @@ def describe() -> str:
         f"{c.latency:g} s latency + {p.nbytes:,} B / {c.bandwidth:,.0f} B/s = {message:.2f} s.",
         f"- The server receives and applies one push at a time, {c.apply_time:g} s each.",
         f"- The job: the MLP {'-'.join(map(str, p.network.sizes))} of lesson 10 on the digits, "
-        f"from {p.held_out(p.initial_params())[1]:.0%} to {c.target_accuracy:.0%} held-out "
-        f"accuracy, within {c.gradients} gradients.",
+        f"from {p.held_out(p.initial_params(), 'validation')[1]:.0%} to "
+        f"{c.target_accuracy:.0%} validation accuracy, within {c.gradients} gradients.",
         "You choose: policy (sync, async, ssp:S, backup:B, local:H) and lr; you may also set "
         f"how many of the {c.workers} workers to use, staleness_aware and momentum.",
     ])
@@ -120,7 +120,7 @@ class Measurement:
     queue: float             # in the server's queue,
     comm: float              # sending their own messages
     staleness: float
-    accuracy: float          # final held-out accuracy
+    accuracy: float          # final test accuracy
     diverged: int            # runs whose loss became infinite or NaN
 
     @property
@@ -139,8 +139,8 @@ class Measurement:
 def measure(cfg, label=None) -> Measurement:
     runs = [run(cfg, seed=s) for s in SEEDS]
     target = cfg.target_accuracy
-    times = [r.history.time_to(target, "accuracy") for r in runs]
-    updates = [r.history.updates_to(target, "accuracy") for r in runs]
+    times = [r.history.time_to(target, "validation_accuracy") for r in runs]
+    updates = [r.history.updates_to(target, "validation_accuracy") for r in runs]
 
     def mean(field):
         return float(np.mean([getattr(r.summary, field) for r in runs]))
@@ -215,8 +215,8 @@ def check(choice, show=True) -> Report:
         verdict = "✗ Not yet: reach the target sooner than " + " and ".join(
             f"{name} ({m.time:.1f} s)" for name, m in refs.items() if not report.beats(name)) + "."
     else:
-        verdict = (f"✗ Not yet: your strategy must reach {CLUSTER.target_accuracy:.0%} held-out "
-                   "accuracy in every run.")
+        verdict = (f"✗ Not yet: your strategy must reach {CLUSTER.target_accuracy:.0%} "
+                   "validation accuracy in every run.")
     report = Report(yours, refs, tuple(lines + [verdict]))
     if show:
         print(report)
@@ -312,7 +312,7 @@ def _explain(yours, refs):
                     f"the staleness (mean {yours.staleness:.1f} updates). Lower lr, use fewer "
                     "workers, or set staleness_aware=True (lessons 04 and 10)."]
         if yours.accuracy < 0.5:
-            return [f"The network collapsed: final held-out accuracy {yours.accuracy:.0%} "
+            return [f"The network collapsed: final test accuracy {yours.accuracy:.0%} "
                     f"(chance is 10%), with mean staleness {yours.staleness:.1f}. Large stale "
                     "steps kill the ReLUs and the loss stays finite, so nothing diverges "
                     "(lesson 10). Lower lr or momentum, use fewer workers, or set "
