@@ -9,11 +9,13 @@ N - 1 others applies at most 2S + 1 gradients between w's read and w's apply:
 
     staleness <= (N - 1)(2S + 1)
 
-With overlap=True a worker computes on the weights fetched after its gradient
-before last landed (its read can be two clocks old) and may start while its
-previous gradient is still on the way (others run one step further), and its own
-previous gradient lands in between: staleness <= (N - 1)(2S + 5) + 1.
-Lesson 05 derives both and shows them reached.
+With overlap=True a worker's sender fetches only once the bound lets the worker go
+on (the slowest clock is still at least c - S at the read), but the worker computes
+on those weights only after handing over the gradient it computed meanwhile, which
+lands in between; its clock reaches c + 1 first, so each other worker can complete
+up to step c + S + 2: staleness <= (N - 1)(2S + 2) + 1 while the budget lasts. A
+worker whose budget is spent sends without waiting at the bound, one more step:
+(N - 1)(2S + 3) + 1 over a whole run. Lesson 05 derives them and shows them reached.
 """
 import math
 
@@ -29,10 +31,19 @@ from helpers import SMALL
 PROBLEM = asynclab.Logistic(**SMALL)
 
 
-def bound(workers, S, overlap=False):
+def bound(workers, S, overlap=False, budget_ends=True):
+    """The largest staleness ssp:S allows; with overlap, over a whole run or (not
+    ``budget_ends``) over the gradients that land before its last one begins."""
     if overlap:
-        return (workers - 1) * (2 * S + 5) + 1
+        return (workers - 1) * (2 * S + 2 + budget_ends) + 1
     return (workers - 1) * (2 * S + 1)
+
+
+def largest_while_the_budget_lasts(result):
+    """The largest staleness of the gradients that landed before the run's last
+    gradient began (no worker had run out of gradients yet); 0 if none did."""
+    last = max(e.start for e in result.trace.of_kind("compute"))
+    return max((e.staleness for e in result.trace.of_kind("apply") if e.end < last), default=0)
 
 
 @st.composite
@@ -67,10 +78,12 @@ def test_no_gradient_is_staler_than_n_minus_1_times_2s_plus_1(config):
 
 @given(ssp_configs(overlap=True))
 @property_settings
-def test_with_overlap_no_gradient_is_staler_than_the_looser_bound(config):
+def test_with_overlap_no_gradient_is_staler_than_the_looser_bounds(config):
     result = asynclab.run(config)
-    assert result.summary.max_staleness <= bound(config.workers, int(config.policy.bound),
-                                                 overlap=True)
+    n, S = config.workers, int(config.policy.bound)
+    assert result.summary.max_staleness <= bound(n, S, overlap=True)
+    assert largest_while_the_budget_lasts(result) <= bound(n, S, overlap=True,
+                                                           budget_ends=False)
 
 
 def test_the_bound_is_reached_by_the_servers_own_rules():
@@ -103,19 +116,21 @@ def test_the_bound_is_reached_by_the_servers_own_rules():
             assert applied_0 and staleness == bound(workers, S), (workers, S)
 
 
-def test_a_simulated_cluster_reaches_the_bound():
+def test_a_simulated_cluster_reaches_the_bounds():
     """Lesson 05's cluster built for it: worker 0 ten times faster, constant compute
-    times, 3% of gradients 100x slower. Some seed reaches the bound exactly, and the
-    old estimate (S + 1)(N - 1) is exceeded."""
+    times, 3% of gradients 150x slower. Some seed reaches the bound exactly (the old
+    estimate (S + 1)(N - 1) is exceeded), and with overlap the bound while the budget
+    lasts."""
     adversary = asynclab.Config(problem=PROBLEM, workers=8, gradients=300, eval_points=2,
-                                compute="const:1", speeds=(0.1,), straggler=(0.03, 100))
+                                compute="const:1", speeds=(0.1,), straggler=(0.03, 150))
     for S in (1, 2, 4):
         largest = max(r.summary.max_staleness for r in
                       asynclab.run_many(adversary.replace(policy=f"ssp:{S}"), seeds=20))
         assert largest == bound(8, S) > (S + 1) * 7
-    largest = max(r.summary.max_staleness for r in
-                  asynclab.run_many(adversary.replace(policy="ssp:0", overlap=True), seeds=20))
-    assert largest == bound(8, 0, overlap=True)
+        overlapped = asynclab.run_many(adversary.replace(policy=f"ssp:{S}", overlap=True),
+                                       seeds=20)
+        assert max(map(largest_while_the_budget_lasts, overlapped)) == \
+            bound(8, S, overlap=True, budget_ends=False)
 
 
 def test_lesson_05s_transfer_question_asks_for_this_bound():
