@@ -275,9 +275,9 @@ print(f"best: lr {tuning.best_lr:g}, momentum {tuning.best_momentum:g}; "
 # %% [markdown]
 # The best pair wins on these five seeds, but its interval overlaps the
 # runner-up's: five seeds cannot tell the two apart, and part of its lead
-# may be luck on these very seeds. That is what rules 4 and 5 are for.
-# Later lessons run each chosen setting again on fresh seeds before they
-# compare it with anything.
+# may be luck on these very seeds. That is what rules 4 and 5 are for: the
+# course's comparisons run each chosen setting again on fresh seeds, and
+# compare on those (lessons 01 and 02 are the first to do it).
 
 # %%
 quiz.ask("00-fair-comparison")

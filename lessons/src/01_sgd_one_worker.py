@@ -216,15 +216,17 @@ print(f"every stable cell ends below {calm:.2g} of its start, every unstable one
 # Minibatch noise lowers the limit by a lot, not a little. With minibatches
 # of 32, SGD is stable up to 0.7 and diverges on half the seeds at 0.75:
 # 47% below the full-batch 1.32. With minibatches of 128 it is stable up to
-# 1.2, 9% below. (Lesson 04 meets the same edge: one worker on this bowl
-# diverges there at 0.8.)
+# 1.2, 9% below. (Lesson 04 meets the same limit: there one worker on this
+# bowl diverges at 0.8.)
 #
-# Why? Each step's gradient comes from a minibatch, and a minibatch's bowl is
-# not the full data's: along any direction its curvature $h$ varies from
-# step to step around the full data's. What decides whether the error grows
-# is the *square* of the factor $1 - \mathrm{lr} \cdot h$ that each step applies, and its
-# average is $(1 - \mathrm{lr} \cdot \bar h)^2 + \mathrm{lr}^2 \operatorname{Var}(h)$: the variation adds to it, so
-# a rate safe for the average curvature can still make the error grow. The
+# Why? Take one direction, and let $h$ be the curvature that a step's
+# minibatch gives it: it varies from step to step around the full data's.
+# Each step multiplies the error along that direction by $1 - \mathrm{lr} \cdot h$. The loss
+# is quadratic in the error, so what decides whether the expected loss grows
+# is the average of the *square* of that factor,
+# $(1 - \mathrm{lr} \cdot \bar h)^2 + \mathrm{lr}^2 \operatorname{Var}(h)$: the variation adds to it, so a rate safe
+# for the average curvature can still make the loss grow. (With many
+# directions a minibatch also mixes them, but the picture holds.) The
 # variance of a minibatch's curvature falls like 1/batch, so a larger batch
 # brings the limit back towards $2/\lambda$.
 #
@@ -358,18 +360,19 @@ plt.show()
 # within [0.81, 1.22] over 20 fresh seeds, and every interval holds 1. The
 # first look misled: it judged every batch at a rate that suited batch 32. A
 # bigger batch takes fewer steps but tolerates larger ones (the tuned step
-# grows with it, as the stability limit above did), and on this problem the
-# two balance up to batches of 512, half the data set. Per example nothing
+# grows with it, as the bowl's stability limit did above), and on this
+# problem the two balance up to batches of 512, half the data set. Per example nothing
 # is lost; per step a lot is gained. Lesson 02 turns that into speed: a big
 # batch's gradient can be computed by many workers at once. The balance
 # cannot last for ever: the step cannot grow past the stability limit,
-# which a bigger batch raises only up to its full-batch value, and lesson 02
-# finds where the steps stop falling.
+# which a bigger batch raises only up to its full-batch value. Lesson 02
+# follows the steps as the batch grows to the size of the data set.
 #
 # The right panel shows what the race to 0.32 leaves out: after reaching it,
 # the small batches hover around 0.32 (the noise of their steps keeps them
-# there), while batch 512 settles lower. Which batch size is best depends on
-# the target, and every target needs its own tuning.
+# there), while batch 512 settles lower. The figure suggests that a lower
+# target would rank the batch sizes differently; that race would need its
+# own tuning.
 #
 # In the simulator a gradient takes the time you set with `compute=`,
 # whatever the batch; on real hardware it grows with the batch, as we made
@@ -378,8 +381,9 @@ plt.show()
 # %% [markdown]
 # ## The baseline: one worker in simulated time
 #
-# Now the number every later lesson compares with. One worker computes its
-# gradients one after another, so the run takes the sum of their times:
+# Now the one-worker baseline that distributed runs are measured against.
+# One worker computes its gradients one after another, so the run takes the
+# sum of their times:
 
 # %%
 quiz.ask("01-baseline-time")
@@ -396,13 +400,14 @@ print(f"500 gradients of exactly 0.2 s: {check.summary.time:.4g} simulated secon
 # training against another. The worker runs batch 32's tuned rate and
 # momentum from above: the steps a setting needs do not depend on the clock,
 # so its tuning carries over. First seed 0, then the 20 fresh seeds of the
-# batch comparison (every step evaluated, so that the time to the target is
-# exact to the step):
+# batch comparison (the loss evaluated after every step, so that the time to
+# the target is exact to the step):
 
 # %%
 best = tuned[32].config
 baseline = asynclab.run(problem=problem, workers=1, policy="sync", gradients=1000, lr=best.lr,
-                        momentum=best.momentum, compute="exp:1", target_loss=0.32, seed=0)
+                        momentum=best.momentum, compute="exp:1", target_loss=0.32,
+                        eval_points=1000, seed=0)
 b = baseline.summary
 print(f"lr {best.lr:g}, momentum {best.momentum:g}, seed 0:")
 print(f"{b.gradients} gradients in {b.time:.4g} s: {b.gradients_per_second:.3g} gradients per second")
