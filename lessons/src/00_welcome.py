@@ -18,7 +18,7 @@
 # **Prerequisites:** basic Python (running a notebook cell, calling a function).
 # No distributed-systems background is needed.
 #
-# **Time:** about 20 minutes.
+# **Time:** about 25 minutes.
 
 # %% [markdown]
 # ## How the course works

@@ -16,7 +16,7 @@
 # **Prerequisites:** lesson 00; derivatives and the gradient of a function of
 # several variables; numpy arrays.
 #
-# **Time:** about 30 minutes.
+# **Time:** about 40 minutes.
 
 # %%
 # %matplotlib inline

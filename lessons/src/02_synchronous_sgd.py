@@ -20,7 +20,7 @@
 # **Prerequisites:** lesson 01 (SGD, learning rate, minibatch, the one-worker
 # baseline); the mean of a random time, and the exponential distribution.
 #
-# **Time:** about 40 minutes.
+# **Time:** about 45 minutes.
 
 # %%
 # %matplotlib inline
