@@ -18,7 +18,7 @@
 # **Prerequisites:** basic Python (running a notebook cell, calling a function).
 # No distributed-systems background is needed.
 #
-# **Time:** about 20 minutes.
+# **Time:** about 25 minutes.
 
 # %% [markdown]
 # ## How the course works
@@ -71,6 +71,7 @@ import matplotlib.pyplot as plt
 import asynclab
 from asynclab import plots
 from asynclab.course import exercise, explore, quiz
+from asynclab.plotstyle import describe
 
 print("Python 3.10 or newer:", sys.version_info >= (3, 10))
 print("asynclab imported from the course package:", asynclab.run is not None)
@@ -93,12 +94,29 @@ print(f"simulated time: {s.time:.4g} s ({s.gradients_per_second:.3g} gradients p
 print(f"loss: {s.initial_loss:.4f} at the start, {s.final_loss:.4f} at the end")
 
 # %% [markdown]
-# The *timeline* shows what each worker did and when: each bar is one gradient
-# computation. (The figures of later lessons add communication and waiting.)
+# The *timeline* shows what each worker did and when, one row per worker. Here
+# a worker computes its gradients back to back, about a hundred of them, with
+# no gap between one and the next: over the whole run (top) they merge into
+# one long bar. Zoom into the first 8 seconds (bottom, `window=(0, 8)`) and
+# mark where each gradient ends (a white line), and each bar is one gradient:
+# short ones and long ones, as exponential compute times are. (The figures of
+# later lessons add communication and waiting.)
 
 # %%
-plots.timeline(first)
+fig, (whole, zoom) = plt.subplots(2, 1, figsize=(8, 5), layout="constrained")
+plots.timeline(first, ax=whole)
+plots.timeline(first, ax=zoom, window=(0, 8))
+computed = first.trace.of_kind("compute")
+early = [e for e in computed if e.end <= 8]
+zoom.vlines([e.end for e in early], [e.worker - 0.4 for e in early],
+            [e.worker + 0.4 for e in early], color="white", linewidth=1.5)
+zoom.set_title("the first 8 s: a white line marks the end of each gradient")
+describe(zoom, f"Timeline of the first 8 simulated s, one row per worker: {len(early)} "
+               "gradients in blue, each ended by a white line, some far longer than others.")
 plt.show()
+print("gradients per worker over the run:",
+      [sum(e.worker == k for e in computed) for k in range(4)])
+print(f"gradients finished in the first 8 s: {len(early)}")
 
 # %% [markdown]
 # ## Quizzes
@@ -208,29 +226,68 @@ for e in exercise.list_exercises():
 # ## A fair comparison
 #
 # The course compares training methods, and a comparison is easy to get
-# wrong. The later lessons hold every comparison to three rules:
+# wrong. The later lessons hold every comparison to five rules:
 #
-# 1. **Each method at its own tuned learning rate.** Methods tolerate different
-#    learning rates; one rate for all favours whichever it happens to suit.
-#    `asynclab.tune` tries a grid of rates and keeps the best.
-# 2. **Several seeds.** One run is one draw of random compute times and
+# 1. **Each method at its own tuned learning rate and momentum.** Methods
+#    tolerate different learning rates; one rate for all favours whichever it
+#    happens to suit. Momentum (previewed in lesson 01) changes which rate is
+#    best, so the two are tuned together: `asynclab.tune` tries every pair of
+#    a grid and keeps the best.
+# 2. **Tuning reads validation data, never the test data.** Where a lesson
+#    scores a model on held-out examples, the settings are chosen on one set
+#    of them (validation) and the result is reported on another (test); a
+#    setting chosen on the test data has been fitted to it, and its score there
+#    flatters it.
+# 3. **Several seeds.** One run is one draw of random compute times and
 #    minibatches. The two seeds above already differ by several seconds.
-# 3. **A confidence interval.** Over the seeds, report the mean with its 95%
-#    interval, and call a difference real only when it is large compared with
-#    the intervals.
+# 4. **Fresh seeds for the report.** The best of a grid, judged on the seeds
+#    that chose it, looks better than it is: among many settings, one is
+#    likely to have been lucky on those seeds. So the chosen setting is run
+#    again on other seeds, and those runs are reported
+#    (`asynclab.compare(..., tune=True)` does both).
+# 5. **A confidence interval.** Over the report seeds, give the mean with its
+#    95% interval, and call a difference real only when it is large compared
+#    with the intervals (or when the interval of the seed-by-seed ratio of the
+#    two methods' times leaves out 1).
 #
-# Here is the first experiment tuned over three learning rates, with five
-# seeds each. Each row is one rate: the mean time to reach a loss of 0.4, its
-# 95% interval, and how many seeds got there. You will read tables like this
-# one in every lesson that compares.
+# Here is the first experiment tuned over three learning rates and three
+# momenta, with five seeds each. Each row is one pair: the time to reach a
+# loss of 0.4 over the seeds that reached it, its 95% interval, how many seeds
+# reached it and how many diverged. For times the mean is the *geometric*
+# mean (the n-th root of the product of n times: the typical time, pulled up
+# less by one slow seed than the plain mean), and the interval is computed on
+# the logarithms of the times, so it never goes below zero and is as wide in
+# ratio above the mean as below. A dash means that no seed reached the target
+# at all: with those pairs the steps were too large, and the loss never came
+# down to 0.4. You will read tables like this one in every lesson that
+# compares.
 
 # %%
 tuning = asynclab.tune(problem=problem, policy="async", workers=4, gradients=400,
-                       compute="exp:1", target_loss=0.4, lrs=[0.1, 0.5, 2.0], seeds=5)
+                       compute="exp:1", target_loss=0.4, lrs=[0.1, 0.5, 2.0],
+                       momenta=[0, 0.5, 0.9], seeds=5)
 print(tuning)
+ranked = sorted((row for row in tuning.rows if row.ok), key=lambda row: row.rank_key())
+best, runner_up = ranked[0].estimate, ranked[1].estimate
+print(f"best: lr {tuning.best_lr:g}, momentum {tuning.best_momentum:g}; "
+      f"its interval overlaps the runner-up's: {best.high >= runner_up.low}")
+
+# %% [markdown]
+# The best pair wins on these five seeds, but its interval overlaps the
+# runner-up's: five seeds cannot tell the two apart, and part of its lead
+# may be luck on these very seeds. That is what rules 4 and 5 are for: the
+# course's comparisons run each chosen setting again on fresh seeds, and
+# compare on those (lessons 01 and 02 are the first to do it).
 
 # %%
 quiz.ask("00-fair-comparison")
+
+# %% [markdown]
+# A fair comparison costs many runs. Count them for a comparison of your own,
+# with numbers you will not find above:
+
+# %%
+quiz.ask("00-runs-of-a-fair-comparison")
 
 # %% [markdown]
 # ## Explorations
@@ -246,10 +303,13 @@ dashboard = explore(["workers", "policy", "compute"], policy="async", gradients=
 dashboard
 
 # %% [markdown]
-# (Without a front end you see the starting figure and a note instead of the
-# controls.) Every dashboard can also be driven from code: `redraw` takes the
-# same settings as the controls and returns the new figure. Eight workers
-# instead of four:
+# In a live notebook the controls sit above the figure. Run headless, or read
+# on the course's website, you see only the figure the dashboard started
+# with, as the lesson left it. Every dashboard can also be driven from code:
+# its `redraw` method takes the same settings as the controls, re-runs the
+# experiment and returns the new figure. The next cell sets eight workers
+# instead of four, as moving the *workers* slider to 8 would, and prints the
+# run in words:
 
 # %%
 dashboard.redraw(workers=8)
@@ -271,8 +331,11 @@ dashboard.figure
 #   shown; `quiz.progress()` shows what you have done.
 # - `exercise.show(id)` and `exercise.check(id, fn)` pose and check a coding
 #   exercise; ask `exercise.solution` only after you have tried.
-# - A fair comparison tunes each method's learning rate, repeats over seeds
-#   and weighs the difference against its confidence interval.
+# - A fair comparison tunes each method's learning rate and momentum
+#   together, on validation data, over several seeds; reports the chosen
+#   setting on fresh seeds; and weighs the difference against its confidence
+#   interval. Times are summarised by their geometric mean, with an interval
+#   computed on the log scale.
 # - `explore(...)` gives controls that re-run and redraw an experiment; its
 #   `redraw(...)` does the same from code.
 #
