@@ -13,11 +13,20 @@ defined in a notebook (module ``__main__`` without a file) cannot be imported
 there; such runs, and runs on real backends (whose wall-clock timings would
 disturb each other), run here one after another, and a warning says why.
 
+The worker processes are kept for the next call with the same ``jobs``, so a
+session (a notebook that tunes several times, say) starts them once, not once
+per call: spawning them costs about a second, more than many small batches take.
+They end with the session, or at once with :func:`close_pool`; a failed or
+interrupted batch ends them too. A worker process keeps the data of the last
+few problems it ran (:data:`KEPT_PROBLEMS`), so runs of one problem do not each
+generate or load it again.
+
 Progress: a batch of runs whose Configs ask for a bar (``progress``) shows
 one bar over the batch, counting finished runs, instead of one per run.
 """
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import io
 import multiprocessing
@@ -33,7 +42,11 @@ from .backends import get_backend
 from .backends.base import new_bar
 from .config import Config, _number
 
-__all__ = ["run_many", "seed_list"]
+__all__ = ["run_many", "seed_list", "close_pool"]
+
+KEPT_PROBLEMS = 4     # problems (with their data) a worker process keeps between runs
+_pool = None          # (jobs, ProcessPoolExecutor) kept for the next call (see the docstring)
+_kept = {}            # in a worker process: problem -> the same problem, its data generated
 
 
 def seed_list(config, seeds, *, first=None, name="seeds") -> list:
@@ -99,26 +112,65 @@ def _tick(bar):
 
 
 def _in_processes(configs, jobs, bar):
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(jobs, len(configs)), mp_context=context) as pool:
-        try:
-            futures = [pool.submit(_run_one, c) for c in configs]
-            for done in as_completed(futures):
-                done.result()                  # a failed run raises here, as soon as it fails
-                _tick(bar)
-            return [f.result() for f in futures]
-        except BrokenProcessPool:
-            raise RuntimeError(
-                "a worker process stopped before its runs were done (a script that runs "
-                "experiments with jobs > 1 must start them under `if __name__ == '__main__':`; "
-                "a process can also be killed, e.g. when memory runs out)") from None
-        except BaseException:     # a failed run or an interrupt: drop the runs not started
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    pool = _pool_of(jobs)
+    try:
+        futures = [pool.submit(_run_kept, c) for c in configs]
+        for done in as_completed(futures):
+            done.result()                  # a failed run raises here, as soon as it fails
+            _tick(bar)
+        return [f.result() for f in futures]
+    except BrokenProcessPool:
+        close_pool()
+        raise RuntimeError(
+            "a worker process stopped before its runs were done (a script that runs "
+            "experiments with jobs > 1 must start them under `if __name__ == '__main__':`; "
+            "a process can also be killed, e.g. when memory runs out)") from None
+    except BaseException:     # a failed run or an interrupt: drop the runs not started
+        close_pool()
+        raise
+
+
+def _pool_of(jobs):
+    """The worker processes of ``jobs`` (started now if they are not kept already)."""
+    global _pool
+    if _pool is not None and _pool[0] != jobs:
+        close_pool()
+    if _pool is None:
+        context = multiprocessing.get_context("spawn")
+        _pool = (jobs, ProcessPoolExecutor(jobs, mp_context=context))
+    return _pool[1]
+
+
+def close_pool():
+    """End the worker processes kept for the next ``run_many`` (nothing if none are):
+    the runs not started are dropped, the ones running finish first."""
+    global _pool
+    if _pool is not None:
+        _, pool = _pool
+        _pool = None
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+atexit.register(close_pool)
 
 
 def _run_one(config):
     return get_backend(config.backend)(config)
+
+
+def _run_kept(config):
+    """``_run_one`` in a worker process, on the same problem object as the last runs
+    of an equal problem, whose data is then generated or loaded already."""
+    try:
+        problem = _kept.pop(config.problem, config.problem)
+    except TypeError:                             # a problem of the user's that has no hash
+        return _run_one(config)
+    _kept[problem] = problem                      # the most recent last
+    while len(_kept) > KEPT_PROBLEMS:
+        del _kept[next(iter(_kept))]
+    if problem is not config.problem:
+        config = dataclasses.replace(config, problem=problem)
+    return _run_one(config)
 
 
 class _ModuleRecorder(pickle.Pickler):

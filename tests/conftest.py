@@ -10,6 +10,7 @@ import matplotlib
 import pytest
 
 from asynclab.backends.sharedmem import leaked_segments
+from asynclab.parallel import close_pool
 
 matplotlib.use("Agg")   # here, not MPLBACKEND: that would leak into notebook kernels
 
@@ -25,5 +26,6 @@ def nothing_left_behind():
     """No worker process and no shared-memory segment of this process outlives
     a test, whatever the test did (a run that finished, failed or was stopped)."""
     yield
+    close_pool()      # run_many keeps its worker processes for the next call: not across tests
     assert multiprocessing.active_children() == []
     assert leaked_segments(os.getpid()) == []

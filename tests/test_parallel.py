@@ -1,5 +1,6 @@
 """Independent runs in worker processes: the same numbers as serial, bit for bit,
 and a plain fallback when a run cannot go to another process."""
+import multiprocessing
 import subprocess
 import sys
 import textwrap
@@ -133,5 +134,37 @@ def test_a_run_that_fails_in_a_worker_raises_here_and_leaves_no_process():
     bad = BASE.replace(policy="sync", fail=((1, 3),))       # sync stalls without worker 1
     with pytest.raises(asynclab.StalledError):
         asynclab.run_many([BASE, bad, BASE], jobs=2)
-    # tests/conftest.py then checks that no worker process is left.
+    assert parallel._pool is None and not multiprocessing.active_children()   # all ended
     assert np.isfinite(asynclab.run_many([BASE], jobs=2)[0].summary.final_loss)
+
+
+def test_worker_processes_are_kept_for_the_next_call_and_closed_on_demand():
+    configs = [BASE.replace(lr=lr) for lr in (0.3, 1.0, 3.0)]
+    first = asynclab.run_many(configs, jobs=2)
+    pool = parallel._pool
+    assert pool is not None and pool[0] == 2
+    workers = {p.pid for p in pool[1]._processes.values()}
+    again = asynclab.run_many(configs, jobs=2)
+    assert parallel._pool is pool                            # the same processes, started once
+    assert {p.pid for p in pool[1]._processes.values()} == workers
+    for a, b in zip(first, again):
+        same(a, b)
+    asynclab.run_many(configs, jobs=3)                       # another size: another pool
+    assert parallel._pool[0] == 3 and parallel._pool is not pool
+    parallel.close_pool()
+    assert parallel._pool is None and not multiprocessing.active_children()
+    parallel.close_pool()                                    # nothing to close: nothing happens
+
+
+def test_a_worker_process_reuses_the_data_of_a_problem_it_ran_before(monkeypatch):
+    monkeypatch.setattr(parallel, "_kept", {})
+    a, b = (asynclab.Logistic(features=20, examples=200) for _ in range(2))
+    assert a == b and a is not b
+    first = parallel._run_kept(BASE.replace(problem=a))
+    second = parallel._run_kept(BASE.replace(problem=b, lr=0.5))
+    assert first.config.problem is a and second.config.problem is a     # a's data, generated once
+    same(second, asynclab.run(BASE.replace(problem=b, lr=0.5)))
+    for features in range(21, 21 + parallel.KEPT_PROBLEMS):             # only the last few kept
+        parallel._run_kept(BASE.replace(problem=asynclab.Logistic(features=features,
+                                                                 examples=200), gradients=20))
+    assert a not in parallel._kept and len(parallel._kept) == parallel.KEPT_PROBLEMS
