@@ -308,21 +308,23 @@ print("with room on the link, sync queues and async hardly does:",
 # message that follows it:
 
 # %%
-def queued_before(r, kind):
-    """Share of worker time spent queueing for the link just before a ``kind`` message."""
+def queued_before(r):
+    """Share of worker time spent queueing for the link just before a pull, and
+    just before a push: {"pull": share, "push": share}."""
     events = sorted(r.trace.events, key=lambda e: (e.worker, e.start, e.end))
-    seconds = sum(a.duration for a, b in zip(events, events[1:])
-                  if a.worker == b.worker and a.kind == "queue" and b.kind == kind)
-    return seconds / (r.summary.workers * r.summary.time)
+    seconds = {"pull": 0.0, "push": 0.0}
+    for a, b in zip(events, events[1:]):
+        if a.worker == b.worker and a.kind == "queue" and b.kind in seconds:
+            seconds[b.kind] += a.duration
+    return {kind: t / (r.summary.workers * r.summary.time) for kind, t in seconds.items()}
 
 
+queues = {key: queued_before(r) for key, r in contention.items()}
 print("link (B/s)  policy  queueing before a pull   before a push")
-for (bandwidth, policy), r in contention.items():
-    print(f"{bandwidth:10}  {policy:6} {queued_before(r, 'pull'):17.1%} "
-          f"{queued_before(r, 'push'):15.1%}")
+for (bandwidth, policy), q in queues.items():
+    print(f"{bandwidth:10}  {policy:6} {q['pull']:17.1%} {q['push']:15.1%}")
 print("sync's queueing at 8000 B/s is all before its pulls:",
-      queued_before(contention[8000, "sync"], "push") < 1e-6
-      < queued_before(contention[8000, "sync"], "pull"))
+      queues[8000, "sync"]["push"] < 1e-6 < queues[8000, "sync"]["pull"])
 
 # %% [markdown]
 # The synchronous queue is all in front of the pulls (12.1% of the time, and
@@ -458,7 +460,9 @@ quiz.ask("03-overlap")
 # Every row is a fair race. Each policy gets **its own** learning rate (and
 # in row 6 its own momentum), tuned on seeds 0-4 from a grid around its best
 # (sync averages 4 gradients per update and takes a larger rate than async,
-# whose gradients are stale), and is then run again on **fresh** seeds 5-9:
+# whose gradients are stale): `compare(..., tune=True)` runs `asynclab.tune`,
+# every setting of the grid with every seed. Each is then run again on
+# **fresh** seeds 5-9:
 # the best of a grid on the seeds that chose it is flattered. A seed gives
 # both policies the same minibatches and compute times, so we compare them
 # seed by seed: the ratio of async's time to sync's, its geometric mean and
@@ -556,6 +560,21 @@ print("momentum tuned for both narrows async's lead (row 6 above row 5):",
 # shared link (row 3), by computing while its messages travel (row 4). What it
 # does not remove is the transfer itself: each gradient still costs a pull
 # and a push, and with overlap sync hides its transfer too (part 4).
+
+# %% [markdown]
+# How `tune` chose row 6's settings: every rate and momentum with every
+# tuning seed, the geometric mean time to the target and its 95% interval.
+
+# %%
+for r in ablation["6 all three, momentum tuned"][:2]:
+    print(r.tuning)
+    print()
+
+# %% [markdown]
+# On the tuning seeds momentum 0.5 helps sync (30.08 s at rate 2, against
+# 40.56 s without) and async hardly (15.52 s at rate 0.25, against 16.28 s at
+# rate 0.5 without); momentum 0.9 reaches the target on no seed within the
+# budget, for either policy.
 #
 # Watch row 2's first fresh seed unfold: press **Play**, or drag the time
 # slider. Both timelines and both loss curves advance on the same clock; the
@@ -654,7 +673,7 @@ for name, r in runs.items():
 # every compute time from the same law under both policies. Real threads
 # can. An MLP on the digits (a real workload, 512 examples per gradient),
 # 2 workers, the second one 3 times slower (`speeds=(1, 3)`), three rounds of
-# 70 gradients per policy, the policies taking turns (so that a busy moment
+# 50 gradients per policy, the policies taking turns (so that a busy moment
 # on the machine slows both); we time every gradient of the fast worker.
 
 # %%
@@ -664,10 +683,10 @@ seconds = {"sync": [], "async": []}
 for _ in range(3):
     for policy in ("sync", "async"):
         r = asynclab.run(problem=digits, policy=policy, backend="thread", workers=2,
-                         speeds=(1, 3), gradients=70, batch=512, lr=0.1, eval_points=2)
+                         speeds=(1, 3), gradients=50, batch=512, lr=0.1, eval_points=2)
         seconds[policy] += [e.duration for e in r.trace.of_kind("compute") if e.worker == 0]
 for policy, times in seconds.items():
-    print(f"{policy:5}: the fast worker computed {len(times)} of the 210 gradients, "
+    print(f"{policy:5}: the fast worker computed {len(times)} of the 150 gradients, "
           f"in a median {np.median(times) * 1e3:.2f} ms each")
 
 # %%
@@ -675,7 +694,7 @@ per_gradient = np.median(seconds["async"]) / np.median(seconds["sync"])
 print("a gradient takes about as long under async (median within 0.7-1.4x of sync's):",
       0.7 <= per_gradient <= 1.4)
 print("under sync the fast worker computed half the gradients, under async more:",
-      len(seconds["sync"]) == 105 < len(seconds["async"]))
+      len(seconds["sync"]) == 75 < len(seconds["async"]))
 
 # %% [markdown]
 # A gradient takes about as long under async as under sync: nobody

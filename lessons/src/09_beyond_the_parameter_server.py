@@ -113,19 +113,21 @@ plots.timeline(server[8], window=(0, 2 * step_time(server[8])))
 plt.show()
 
 
-def queued_before(r, kind):
-    """Share of worker time spent queueing for the link just before a ``kind`` message."""
+def queued_before(r):
+    """Share of worker time spent queueing for the link just before a pull, and
+    just before a push: {"pull": share, "push": share}."""
     events = sorted(r.trace.events, key=lambda e: (e.worker, e.start, e.end))
-    seconds = sum(a.duration for a, b in zip(events, events[1:])
-                  if a.worker == b.worker and a.kind == "queue" and b.kind == kind)
-    return seconds / (r.summary.workers * r.summary.time)
+    seconds = {"pull": 0.0, "push": 0.0}
+    for a, b in zip(events, events[1:]):
+        if a.worker == b.worker and a.kind == "queue" and b.kind in seconds:
+            seconds[b.kind] += a.duration
+    return {kind: t / (r.summary.workers * r.summary.time) for kind, t in seconds.items()}
 
 
 for n in (8, 64):
-    r = server[n]
-    print(f"{n} workers: queueing for the server's link {r.summary.queue_fraction:.0%} of the "
-          f"time, {queued_before(r, 'pull'):.0%} before a pull, {queued_before(r, 'push'):.0%} "
-          f"before a push")
+    queue = queued_before(server[n])
+    print(f"{n} workers: queueing for the server's link {server[n].summary.queue_fraction:.0%} "
+          f"of the time, {queue['pull']:.0%} before a pull, {queue['push']:.0%} before a push")
 
 # %% [markdown]
 # ## The ring all-reduce
