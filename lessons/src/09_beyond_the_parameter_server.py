@@ -16,10 +16,13 @@
 # 2. derive the time of a ring all-reduce, $2(N-1)\,(\text{latency} + S/(NB))$, check it
 #    against the simulator, and explain why it stays nearly flat as N grows;
 # 3. model a server sharded over k machines, and compare it with the ring;
-# 4. measure how overlap hides transfer behind computation;
-# 5. say, from tuned races over several seeds, where asynchrony still wins
-#    (stragglers, jitter) and where all-reduce wins (even compute, big
-#    messages);
+# 4. measure how overlap hides transfer behind computation: async's
+#    background sender, and gradient buckets for sync and the ring, with the
+#    closed form that says when more buckets help and when they hurt;
+# 5. say, from fair races (every policy with overlap where it pays, rate and
+#    momentum tuned, fresh seeds, 95% intervals), where asynchrony wins
+#    (uneven, straggling workers) and where it does not (even workers and
+#    fast links with overlap), and where the ring wins (one server link);
 # 6. tell strong from weak scaling, and predict with Amdahl's law how a serial
 #    part caps a speedup.
 #
@@ -38,6 +41,7 @@ import asynclab
 from asynclab import plots
 from asynclab.course import exercise, explore, quiz
 from asynclab.plotstyle import readable_log_axis
+from asynclab.runs import Paired
 
 # %% [markdown]
 # ## One link for everyone
@@ -50,8 +54,9 @@ from asynclab.plotstyle import readable_log_axis
 # A synchronous step starts at a barrier: all N workers pull the new weights
 # at once, compute, and push their gradients. All N pulls leave through the
 # server's one link, and all N pushes come back through it: $N \cdot S$ bytes each
-# way per step, whatever the workers' own links could do. Many senders
-# converging on one receiver at the same moment is called **incast**.
+# way per step, whatever the workers' own links could do. A burst of
+# messages converging on one link at the same moment is called **incast**;
+# which of these bursts actually queues, the trace below shows.
 #
 # The model below has 1,000 weights ($S$ = 8,000 bytes); its links move one
 # message in 0.05 s plus 1 ms of latency, and every gradient takes exactly 1 s
@@ -100,22 +105,38 @@ print("every step as predicted:", all(
 # the pulls leave through the link one after another, so the last worker
 # queues (vermillion) for seven message times before it can start
 # computing. The workers start staggered, their pushes arrive staggered and
-# pass without queueing, and the step waits for the last one.
+# pass without queueing, and the step waits for the last one. With 64
+# workers the link never rests, and pushes queue too:
 
 # %%
 plots.timeline(server[8], window=(0, 2 * step_time(server[8])))
 plt.show()
-queued = {n: server[n].summary.queue_fraction for n in (8, 64)}
-print(f"time queueing for the server's link: {queued[8]:.0%} with 8 workers, "
-      f"{queued[64]:.0%} with 64")
+
+
+def queued_before(r):
+    """Share of worker time spent queueing for the link just before a pull, and
+    just before a push: {"pull": share, "push": share}."""
+    events = sorted(r.trace.events, key=lambda e: (e.worker, e.start, e.end))
+    seconds = {"pull": 0.0, "push": 0.0}
+    for a, b in zip(events, events[1:]):
+        if a.worker == b.worker and a.kind == "queue" and b.kind in seconds:
+            seconds[b.kind] += a.duration
+    return {kind: t / (r.summary.workers * r.summary.time) for kind, t in seconds.items()}
+
+
+for n in (8, 64):
+    queue = queued_before(server[n])
+    print(f"{n} workers: queueing for the server's link {server[n].summary.queue_fraction:.0%} "
+          f"of the time, {queue['pull']:.0%} before a pull, {queue['push']:.0%} before a push")
 
 # %% [markdown]
 # ## The ring all-reduce
 #
 # Synchronous SGD only needs every worker to end a step with the *average* of
 # all gradients. A **ring all-reduce** computes it with no server at all
-# (Thakur, Rabenseifner & Gropp 2005; Patarasuk & Yuan 2009). The workers
-# form a ring, and each cuts its gradient into N chunks of $S/N$ bytes:
+# (Patarasuk & Yuan 2009 showed that it sends as few bytes per worker as any
+# all-reduce can). The workers form a ring, and each cuts its gradient into
+# N chunks of $S/N$ bytes:
 #
 # - **reduce-scatter**, $N - 1$ rounds: in each round every worker sends one
 #   chunk to its right-hand neighbour, which adds it to its own copy of that
@@ -126,9 +147,10 @@ print(f"time queueing for the server's link: {queued[8]:.0%} with 8 workers, "
 #
 # Every worker sends on its own link in every round, so the links work in
 # parallel, and no link carries more than $2(N-1)$ chunks of $S/N$ bytes per
-# step: less than $2S$, however many workers there are. Horovod (Sergeev &
-# Del Balso 2018) brought the ring to deep learning frameworks, and it became
-# a common way to run synchronous training.
+# step: less than $2S$, however many workers there are. The ring reached deep
+# learning through Baidu's implementation (Gibiansky 2017), which Horovod
+# (Sergeev & Del Balso 2018) then adopted; it became a common way to run
+# synchronous training.
 # `policy="allreduce"` is synchronous SGD with a ring instead of a server:
 # the same weights as `sync`, step for step; only the time differs.
 #
@@ -170,8 +192,12 @@ print("same weights as sync with the same seed:",
 # flat. What grows is its latency term: $2(N-1)$ rounds, each paying the
 # latency once, 0.126 s of its step at 64 workers. With many workers and small
 # messages the latency term dominates, which is why MPI libraries choose
-# their all-reduce algorithm by message size, the ring for long messages
-# and algorithms with fewer rounds for short ones (Thakur et al. 2005).
+# their all-reduce algorithm by message size. MPICH (Thakur, Rabenseifner &
+# Gropp 2005) uses recursive doubling for short messages, about $\log_2 N$
+# rounds of the whole vector, and for long ones Rabenseifner's algorithm: a
+# reduce-scatter by recursive halving and an all-gather by recursive
+# doubling, which send the ring's $\frac{2(N-1)}{N} \cdot S$ bytes per worker in about
+# $2 \log_2 N$ rounds instead of $2(N-1)$.
 
 # %%
 quiz.ask("09-ring-flat")
@@ -288,21 +314,89 @@ print("throughput within 1% of N/(c+2m) without overlap and N/max(c,2m) with it:
 # gradient is computed on weights fetched before the worker's previous
 # gradient was applied, so it misses more updates (lesson 04).
 #
-# A ring cannot be overlapped this way in the simulator (its step is a
-# barrier: `overlap=True` is refused for `allreduce`). Real frameworks
-# overlap *within* the backward pass instead: PyTorch's
-# DistributedDataParallel groups gradients into buckets and starts the
-# all-reduce of a bucket as soon as its layers' gradients are ready, while
-# backpropagation continues into earlier layers (Li et al. 2020).
+# ### Buckets: overlap for sync and the ring
+#
+# A synchronous worker cannot compute its next gradient on the weights it
+# holds: the next forward pass needs the step's average. It can still send
+# *during* the backward pass. Backpropagation produces the gradient layer by
+# layer, last layer first, so PyTorch's DistributedDataParallel groups it
+# into buckets and starts each bucket's all-reduce as soon as its layers are
+# done, while backpropagation continues into the earlier ones (Li et al.
+# 2020). `overlap=True, buckets=K` does the same for `allreduce` and `sync`:
+# a gradient's compute time c is a forward pass $f$ and a backward pass
+# $b = 2c/3$ (about twice the forward pass), and the gradient goes in K equal
+# parts, part k as soon as it is ready ($f + bk/K$) and the part before it
+# has gone.
+#
+# On the ring each part is its own all-reduce of $S/K$ bytes,
+# $\tau = 2(N-1)\,(\text{latency} + S/(KNB))$. With constant times a step takes
+#
+# $$f + \max\left(b + \tau,\ \frac{b}{K} + K\tau\right).$$
+#
+# While a part's all-reduce fits in the backward time between two parts
+# ($\tau \le b/K$), only the last part is exposed, and more, smaller buckets
+# help. Beyond, the link sets the pace, and each extra bucket adds its
+# latency rounds. Through the server a part is one push,
+# $\pi = \text{latency} + S/(KB)$; the pull of the new weights, $m$, comes after,
+# unhidden: $f + \max(b + \pi,\ b/K + K\pi) + m$.
+#
+# Eight workers, the links above but 5 ms of latency per message, for
+# 1 to 32 buckets:
 
 # %%
-try:
-    asynclab.Config(policy="allreduce", overlap=True)
-except ValueError as err:
-    print(err)
+n, delay = 8, 0.005                  # workers; seconds of latency per message
+f, b = c / 3, 2 * c / 3              # forward and backward pass of a gradient
+bucketed = dict(links, latency=delay, overlap=True)
+
+
+def ring_part(k):
+    """Seconds of one bucket's ring all-reduce: 2(N-1) rounds of S/(KN) bytes."""
+    return 2 * (n - 1) * (delay + S / (k * n * B))
+
+
+def push_part(k):
+    """Seconds of one bucket's push to the server: S/K bytes."""
+    return delay + S / (k * B)
+
+
+def bucket_step(k, part, after=0.0):
+    """f + max(b + part, b/K + K part), plus what comes after (sync's pull)."""
+    return f + max(b + part, b / k + k * part) + after
+
+
+pull = delay + S / B
+print("buckets   ring: step  predicted  (part  b/K)      sync: step  predicted  (part  b/K)")
+fits = []
+for k in (1, 2, 4, 8, 16, 32):
+    steps_of = {policy: step_time(asynclab.run(policy=policy, workers=n, gradients=n * steps,
+                                               buckets=k, **bucketed))
+                for policy in ("allreduce", "sync")}
+    ring_k, sync_k = bucket_step(k, ring_part(k)), bucket_step(k, push_part(k), pull)
+    print(f"{k:5} {steps_of['allreduce']:13.3f} {ring_k:9.3f}  ({ring_part(k):.3f} {b / k:.3f})"
+          f" {steps_of['sync']:14.3f} {sync_k:9.3f}  ({push_part(k):.3f} {b / k:.3f})")
+    fits += [np.isclose(steps_of["allreduce"], ring_k), np.isclose(steps_of["sync"], sync_k)]
+print("every step as the closed form predicts:", all(fits))
+best = {name: min((1, 2, 4, 8, 16, 32), key=lambda k: bucket_step(k, part(k), after))
+        for name, part, after in (("ring", ring_part, 0), ("sync", push_part, pull))}
+print(f"best number of buckets: ring {best['ring']}, sync {best['sync']}")
+
+# %% [markdown]
+# With one bucket nothing is hidden: the ring's step is $c + \tau$, as
+# without overlap. Up to 8 buckets every ring part fits in its slice of the
+# backward pass, and each doubling hides more; at 16 a part's all-reduce
+# (0.075 s, 0.070 s of it the latency of its 14 rounds) no longer fits in
+# $b/16 = 0.042$ s, and the step jumps from 1.081 s to 1.582 s. Sync pays one
+# latency per part, not 14, so its buckets keep helping longer (best at 32
+# here, 1.062 s: with no shared server link, a push is one message where a
+# ring bucket is 14 rounds), but its pull, 0.055 s, is never hidden. That
+# is why DDP's buckets are large (25 MB by default, Li et al. 2020): enough
+# parts to overlap, few enough that latency does not dominate.
 
 # %%
 quiz.ask("09-overlap")
+
+# %%
+quiz.ask("09-buckets")
 
 # %% [markdown]
 # ## Where asynchrony still helps, and where all-reduce wins
@@ -337,68 +431,119 @@ print("jittered rings within 10% of 2(N-1) H_N 10 ms; async within 2% of its con
       "rate:", all(close))
 
 # %% [markdown]
-# Now two races, each to the same loss on a logistic regression (50
-# features), 8 workers, every policy at its own tuned learning rate over
-# 5 seeds. Sync and the ring share their weights step for step (the same
-# rate suits both); async tunes its own.
+# Now three races to the same loss on a logistic regression (50 features,
+# 400-byte messages), 8 workers. Each is fair:
+#
+# - every policy communicates in its faster way: with overlap (async's
+#   background sender; 4 buckets for sync and the ring) if that raises its
+#   gradients per second on a first run, and without if it does not;
+# - every policy's learning rate and momentum are tuned together on seeds
+#   0-4 (a grid around each one's best), then run again on fresh seeds 5-9;
+# - the policies are compared seed by seed: a ratio of times with its 95%
+#   interval (`asynclab.runs.Paired`), below 1 when the first is sooner.
+#
+# The settings:
 #
 # - **Uneven:** exponential compute times, one gradient in ten ten times
 #   slower (stragglers), jittered latency `exp:0.05`, small messages
-#   (0.01 s each).
-# - **Even:** every gradient takes exactly 1 s, big messages (0.25 s each),
-#   and a server link like the workers'.
+#   (0.01 s of bytes), a server link like the workers'.
+# - **Even, fast links:** every gradient takes exactly 1 s; 1 ms of latency
+#   and 0.05 s of bytes per message; the server's link as fast as it needs.
+# - **Even, one server link:** every gradient takes exactly 1 s, big
+#   messages (0.25 s of bytes), and a server link like the workers'.
 
 # %%
 logistic = asynclab.Logistic(features=50, examples=1000)
-race = asynclab.Config(problem=logistic, workers=8, gradients=400, eval_points=51,
-                       target_loss=0.31)
+small = logistic.nbytes
+race = asynclab.Config(problem=logistic, workers=8, gradients=120, eval_points=30,
+                       target_loss=0.32)
 settings = {
     "uneven": dict(compute="exp:1", straggler=(0.1, 10), latency="exp:0.05",
-                   bandwidth=logistic.nbytes / 0.01, server_bandwidth=logistic.nbytes / 0.01),
-    "even": dict(compute="const:1", bandwidth=logistic.nbytes / 0.25,
-                 server_bandwidth=logistic.nbytes / 0.25)}
-grid = (0.1, 0.2, 0.5, 1, 2, 4, 8)
-races = {name: asynclab.compare(["sync", "allreduce", "async"], race.replace(**setting),
-                                seeds=5, tune=True, lrs=grid, jobs=2)
-         for name, setting in settings.items()}
+                   bandwidth=small / 0.01, server_bandwidth=small / 0.01),
+    "even, fast links": dict(compute="const:1", latency=0.001, bandwidth=small / 0.05),
+    "even, one server link": dict(compute="const:1", bandwidth=small / 0.25,
+                                  server_bandwidth=small / 0.25)}
+rates = {"sync": [1, 2, 4], "allreduce": [1, 2, 4], "async": [0.0625, 0.125, 0.25, 0.5, 1]}
+
+
+def faster_way(config):
+    """``config`` with overlap (4 buckets for sync and the ring) if that raises its
+    gradients per second on a first run (seed 0, 200 gradients), else without; and
+    the two rates."""
+    plain = config.replace(overlap=False, buckets=1)
+    overlapped = config.replace(overlap=True, buckets=1 if str(config.policy) == "async" else 4)
+    rate = [asynclab.run(c, gradients=200, eval_points=2).summary.gradients_per_second
+            for c in (plain, overlapped)]
+    return (overlapped if rate[1] > rate[0] else plain), rate
+
+
+races, first_rates = {}, {}
+for name, setting in settings.items():
+    races[name] = {}
+    for policy in ("sync", "allreduce", "async"):
+        config, first_rates[name, policy] = faster_way(race.replace(policy=policy, **setting))
+        races[name][policy] = asynclab.compare([policy], config, tune=True, lrs=rates[policy],
+                                               momenta=[0, 0.5, 0.9], seeds=5)[policy]
 for name, runs in races.items():
-    print(f"{name}: time to loss 0.31, mean [95% interval] over 5 seeds, at the tuned rate")
+    print(f"{name}: time to loss {race.target_loss} on seeds 5-9, geometric mean [95% CI]")
     for policy, r in runs.items():
-        print(f"  {policy:9} lr {r.config.lr:<4g} {str(r.summary['time_to_target']):>26} s   "
+        how = ("background sender" if policy == "async" else f"{r.config.buckets} buckets") \
+            if r.config.overlap else "no overlap"
+        without, with_overlap = first_rates[name, policy]
+        print(f"  {policy:9} {how:17} (first run: {without:.3f} gradients/s without overlap, "
+              f"{with_overlap:.3f} with)")
+        print(f"  {'':9} lr {r.config.lr:<6g} momentum {r.config.momentum:<4g}"
+              f"{str(r.summary['time_to_target']):>24} s   "
               f"{r.summary['gradients_per_second'].mean:.2f} gradients/s, mean staleness "
-              f"{r.summary['mean_staleness'].mean:.1f}"
-              + ("   (best rate at the grid's edge)" if r.tuning.at_edge else ""))
-print("no best rate at the edge of the grid:",
+              f"{r.summary['mean_staleness'].mean:.1f}")
+print("no best rate or momentum at the edge of its grid:",
       not any(r.tuning.at_edge for runs in races.values() for r in runs.values()))
+paired = {(name, a, b): Paired.of(runs[a], runs[b], "time_to_target").ratio
+          for name, runs in races.items()
+          for a, b in (("async", "allreduce"), ("async", "sync"), ("allreduce", "sync"))}
+for (name, a, b), ratio in paired.items():
+    print(f"{name:22} {a} / {b}: {ratio.mean:.2f} [{ratio.low:.2f}, {ratio.high:.2f}]")
 
-
-def beats(runs, a, b):
-    """How many times sooner ``a`` reaches the target than ``b``, and whether the
-    two 95% intervals are apart."""
-    ta, tb = runs[a].summary["time_to_target"], runs[b].summary["time_to_target"]
-    return tb.mean / ta.mean, ta.high < tb.low
-
-
-for name, a, b in (("uneven", "async", "allreduce"), ("uneven", "async", "sync"),
-                   ("even", "allreduce", "async"), ("even", "allreduce", "sync")):
-    ratio, apart = beats(races[name], a, b)
-    print(f"{name}: {a} {ratio:.1f}x sooner than {b}; the intervals do not overlap: {apart}")
+# %%
+print("uneven: async sooner than the ring and than sync, whole intervals below 1:",
+      paired["uneven", "async", "allreduce"].high < 1 and paired["uneven", "async", "sync"].high < 1)
+print("even, fast links: async later than the ring and than sync, whole intervals above 1:",
+      paired["even, fast links", "async", "allreduce"].low > 1
+      and paired["even, fast links", "async", "sync"].low > 1)
+print("even, one server link: the ring sooner than async and than sync, async not sooner "
+      "than sync:", paired["even, one server link", "async", "allreduce"].low > 1
+      and paired["even, one server link", "allreduce", "sync"].high < 1
+      and paired["even, one server link", "async", "sync"].high > 1)
 
 # %% [markdown]
-# Each setting has a clear winner, well beyond the intervals:
-#
-# - **Uneven machines:** async wins. The ring and the synchronous server both
+# - **Uneven machines: async wins.** The ring and the synchronous server both
 #   wait, every step, for the slowest of 8 gradients, and the ring waits
-#   again for the slowest message of each of its 14 rounds.
-# - **Even compute, big messages:** the ring wins. Nobody waits at the
-#   barrier when every gradient takes the same time, and the ring moves
-#   $\frac{2(N-1)}{N} \cdot S$ per worker over 8 links in parallel, while both server
-#   policies push every byte through the server's one link, async included.
+#   again for the slowest message of each of its 14 rounds: async takes a
+#   fifth of the ring's time, 0.20 [0.11, 0.36], and a quarter of sync's.
+#   (Buckets would cost the ring here, each one 14 more jittered rounds: on
+#   the first run 0.736 gradients per second with 4 buckets against 1.053
+#   without.)
+# - **Even workers, fast links, overlap for all: async loses.** Nobody waits
+#   at a barrier when every gradient takes the same time, and overlap hides
+#   nearly all communication for every policy. Async still delivers a few
+#   more gradients per second (7.95 against the ring's 7.72), but each is 14
+#   updates stale, and it takes 1.38 [1.13, 1.68] of the ring's time. The
+#   ring and sync nearly tie (the ring takes 0.97 of sync's time): with fast
+#   links the server is no bottleneck.
+# - **Even workers, one server link: the ring wins.** Both server policies
+#   push every byte through the server's one link, which caps them at the
+#   same 2 gradients per second; the ring moves $\frac{2(N-1)}{N} \cdot S$ per
+#   worker over 8 links in parallel: async takes 5.17 [3.35, 8.00] times the
+#   ring's time. Async does not beat sync here either (1.43 [0.93, 2.22]):
+#   a saturated link leaves no burst to avoid, and its gradients are stale.
 #
-# Real clusters sit in between, which is why both designs are in use:
-# all-reduce for dense models on uniform accelerators (Horovod, PyTorch
-# DDP), parameter servers and asynchrony where machines are shared, uneven
-# or unreliable, or updates are sparse.
+# So asynchrony wins where workers are uneven or straggle (and, lesson 03,
+# where a shared link still has room); it does not where workers are even
+# and links are fast with overlap, nor where a saturated server link caps
+# every server policy alike. Real clusters sit in between, which is
+# why both designs are in use: all-reduce for dense models on uniform
+# accelerators (Horovod, PyTorch DDP), parameter servers and asynchrony where
+# machines are shared, uneven or unreliable, or updates are sparse.
 
 # %%
 quiz.ask("09-who-wins")
@@ -515,19 +660,27 @@ for change in (dict(workers=16), dict(policy="allreduce"), dict(straggler_prob=0
 # ## Summary
 #
 # - A parameter server's link carries $N \cdot S$ bytes each way per synchronous
-#   step; beyond a few workers the step is as long as the link needs, and
-#   the burst of pulls and pushes queues (incast). Asynchrony spreads the
-#   messages out but sends the same bytes through the same link.
+#   step; beyond a few workers the step is as long as the link needs. The
+#   burst after each barrier is the pulls (incast): they leave one by one and
+#   stagger the workers, whose pushes then pass without queueing.
+#   Asynchrony spreads the messages out but sends the same bytes through the
+#   same link.
 # - A ring all-reduce sends $2(N-1)$ chunks of $S/N$ per worker, over all links
 #   at once: $2(N-1)\,(\text{latency} + S/(NB))$, nearly flat in N apart from its
-#   latency term.
+#   latency term (MPICH uses Rabenseifner's algorithm for long messages: the
+#   same bytes in fewer rounds).
 # - Sharding the server over k machines is one link k times as fast; with
 #   as many shards as workers it moves about what the ring moves.
-# - Overlap hides transfer behind computation (Downpour's background push and
-#   fetch, DDP's buckets): $\max(c, 2m)$ per gradient instead of $c + 2m$.
-# - Uneven machines and jitter favour asynchrony; even compute and big
-#   messages favour the ring. Both measured at tuned learning rates over
-#   5 seeds, far beyond the intervals.
+# - Overlap hides transfer behind computation. Async (Downpour's background
+#   push and fetch): $\max(c, 2m)$ per gradient instead of $c + 2m$. Sync and
+#   the ring (DDP's buckets during the backward pass):
+#   $f + \max(b + \tau,\ b/K + K\tau)$, where more buckets help while one fits in
+#   its slice of the backward pass and hurt beyond; sync's pull stays exposed.
+# - Fair races (overlap where it pays, rate and momentum tuned, fresh seeds,
+#   paired 95% intervals): uneven, straggling workers favour asynchrony
+#   (0.20 of the ring's time); even workers with fast links and overlap do
+#   not (async 1.38 of the ring's time); one server link favours the ring
+#   over both server policies (async 5.17).
 # - Strong scaling (a fixed job) is capped by the serial part (Amdahl);
 #   weak scaling (a growing job) works while the serial part per step stays
 #   fixed (Gustafson).
