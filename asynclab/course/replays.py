@@ -4,7 +4,7 @@
     sync, async_ = asynclab.compare(["sync", "async"], workers=4).values()
     replay(sync, async_)                 # display it (last line of a cell)
 
-Both timelines and the loss curves are drawn once, in full, on one time axis;
+Both timelines and the loss curves are drawn once, on one time axis;
 a white curtain then hides everything after the slider's time, so moving the
 slider (or pressing Play) fills them in together. The learner sees the
 synchronous workers idle at barriers while the asynchronous ones keep
@@ -13,8 +13,8 @@ is the plain function behind the slider (and moves it). Only the curtains, the
 "now" lines and the clock move, so a frame redraws just those over the kept
 picture of the runs (``widgets.Layers``).
 
-The clock stops shortly after the race is decided (``replay_end``), not when the
-longer run ends. A timeline too long to draw bar by bar is drawn in slices of
+The clock stops shortly after the race to the target loss is decided
+(``replay_end``), not when the longer run ends. A timeline too long to draw bar by bar is drawn in slices of
 time (``plots.READABLE``), which the curtain reveals like bars: a window that
 follows the clock would need a new picture of the timelines for every frame,
 which the stored animation (two pictures) cannot show.
@@ -50,8 +50,9 @@ def default_target(runs):
 def replay_end(runs, reached) -> float:
     """The replay's last moment (seconds): ``AFTER_TARGET`` times the later of the runs'
     times to the target (``reached``), so the race is decided two thirds of the way
-    along, but no later than the longer run's end. Without a target, if a run never
-    reaches it, or if both start below it, the longer run's end: the whole race."""
+    along, but no later than the longer run's end. If a run never reaches the target
+    (or there is none: every run diverged), or both start below it, the longer run's
+    end: the whole race."""
     whole = max(r.summary.time for r in runs) or 1.0
     if any(t is None for t in reached) or not max(reached):
         return whole
