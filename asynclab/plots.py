@@ -10,7 +10,10 @@ A timeline draws each kind of activity as one collection of bars; the
 ``Timeline`` object keeps them, so a dashboard updates their data instead of
 drawing again (as matplotlib's animation examples do). Queueing for the server
 or its link has its own colour; under overlap, a worker's background messages
-(send, fetch) run on a thin second lane just below its row.
+(send, fetch) run on a thin second lane just below its row. A long run would
+be a barcode of bars too thin to see: a timeline whose busiest row holds more
+than ``READABLE`` gradients is drawn in ``SLICES`` slices of time instead, each
+slice of a row filled with the share of it spent on each activity.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from .config import parse_pair
 from .plotstyle import (OKABE_ITO, SERIES_COLOURS, describe, readable_log_axis, series_style,
                         show_alt_text)
 from .stats import t_quantile
-from .trace import BACKGROUND, COMMUNICATION, COMPUTE, FAIL, QUEUE, WAIT
+from .trace import BACKGROUND, COMMUNICATION, COMPUTE, FAIL, QUEUE, WAIT, time_per_slice
 
 # What a worker does -> (legend label, colour). The colours also differ in lightness.
 KINDS = {
@@ -46,6 +49,9 @@ OPTIONAL = (QUEUE, "background")   # in a legend only when the run has them
 # the bottom of it.
 ROW, LANE = (-0.4, 0.4), 0.25
 MAX_WORKERS = 32      # rows a timeline shows at most
+# A row of more gradients than READABLE has bars of a few pixels at most (about
+# 400 pixels of axes in a dashboard): such a timeline is drawn in SLICES slices.
+READABLE, SLICES = 120, 60
 
 show_alt_text()       # in IPython: every Figure shown carries its description as alt text
 
@@ -89,9 +95,11 @@ class Timeline:
                             markersize=9, label="worker lost")[0]
         self._rows = self._shown = None
 
-    def update(self, result, until=None, window=None, max_workers=MAX_WORKERS):
+    def update(self, result, until=None, window=None, max_workers=MAX_WORKERS, slices=None):
         """Show ``result`` from ``window``'s t0 to t1 (default: the whole run), and
-        only what happened before ``until`` (the replay's clock); returns the Axes."""
+        only what happened before ``until``; returns the Axes. ``slices``: how many
+        slices of time to draw each row in (0: every bar; default: ``SLICES`` if a
+        row shows more than ``READABLE`` gradients, else every bar)."""
         if window is not None:
             t0, t1 = check_window(window)
         else:
@@ -108,10 +116,21 @@ class Timeline:
             spans[key] = (w[pick], np.maximum(start[pick], t0), np.minimum(end[pick], stop))
         lost = seen & (kind == FAIL)
         overlap = result.config.overlap
+        lanes = {key: ((LANE, ROW[1]) if key == "background" else
+                       (ROW[0], LANE) if overlap else ROW) for key in KINDS}
+        if slices is None:
+            busiest = np.bincount(spans[COMPUTE][0], minlength=1).max()
+            slices = SLICES if busiest > READABLE else 0
+        elif isinstance(slices, bool) or not isinstance(slices, int) or slices < 0:
+            raise ValueError(f"slices must be a whole number >= 0 (0: every bar), got {slices!r}")
+        slices = slices if t1 > t0 else 0
+        if slices:
+            edges = np.linspace(t0, t1, slices + 1)
+            paths = _sliced(spans, lanes, workers, edges)
+        else:
+            paths = {key: _boxes(*spans[key], *lanes[key]) for key in KINDS}
         for key, bars in self.bars.items():
-            low, high = ((LANE, ROW[1]) if key == "background" else
-                         (ROW[0], LANE) if overlap else ROW)
-            bars.set_path(_boxes(*spans[key], low, high))
+            bars.set_path(paths[key])
         self.lost.set_data(start[lost], w[lost])
         ax = self.ax
         if workers != self._rows:
@@ -129,7 +148,7 @@ class Timeline:
             ax.set_title(f"{s.policy}: {s.workers} workers{more}, idle {s.idle_fraction:.0%} "
                          "of the time")
         lost = bool(lost.any())
-        present = [key for key in KINDS if len(spans[key][0])]
+        present = [key for key in KINDS if len(paths[key])]
         shown = tuple(key for key in KINDS if key in present
                       or (self.legend == "all" and key not in OPTIONAL))
         shown += ("lost",) if lost else ()
@@ -142,6 +161,8 @@ class Timeline:
         describe(ax, f"Timeline of {s.policy} on {s.workers} workers{more}, from {t0:.4g} to "
                      f"{t1:.4g} {_time_unit(result)}, one row per worker: "
                      + ", ".join(KIND_WORDS[k] for k in present)
+                     + (f"; in {slices} slices of {(t1 - t0) / slices:.3g} {_time_unit(result)}, "
+                        "each filled with the share of it spent on each" if slices else "")
                      + ("; an X marks a lost worker" if lost else "")
                      + f". The workers were idle {s.idle_fraction:.0%} of the run.")
         return ax
@@ -149,7 +170,7 @@ class Timeline:
 
 def _boxes(w, start, end, low, high):
     """One Path of rectangles for workers' spans (start, end), from ``low`` to ``high``
-    around each worker's row."""
+    around each worker's row (numbers, or arrays with one entry per span)."""
     corners = np.empty((len(w), 5, 2))
     corners[:, :, 0] = np.stack([start, end, end, start, start], axis=1)
     corners[:, :, 1] = np.stack([w + low, w + low, w + high, w + high, w + low], axis=1)
@@ -158,16 +179,40 @@ def _boxes(w, start, end, low, high):
     return Path(corners.reshape(-1, 2), codes.astype(Path.code_type))
 
 
-def timeline(result, ax=None, until=None, window=None, max_workers=MAX_WORKERS):
+def _sliced(spans, lanes, workers, edges):
+    """Paths for each kind's spans (``{kind: (worker, start, end)}``) as slices of time
+    between ``edges``: in each slice of a worker's lane, one box per kind whose height
+    is the share of the slice spent on it, stacked in the order of KINDS."""
+    width = np.diff(edges)
+    filled = {}              # lane -> share of each (worker, slice) stacked so far
+    paths = {}
+    for key in KINDS:
+        low, high = lanes[key]
+        share = time_per_slice(*spans[key], workers, edges) / width
+        below = filled.get((low, high), np.zeros_like(share))
+        filled[low, high] = np.minimum(below + share, 1.0)
+        w, i = np.nonzero(share > 0)
+        paths[key] = _boxes(w, edges[i], edges[i + 1], low + (high - low) * below[w, i],
+                            low + (high - low) * filled[low, high][w, i])
+    return paths
+
+
+def timeline(result, ax=None, until=None, window=None, max_workers=MAX_WORKERS, slices=None):
     """Gantt chart: one row per worker, what it was doing when.
 
     ``window=(t0, t1)`` zooms into that time span (seconds); ``until`` draws only
-    what happened up to that time (the replay uses it). Blank space is idle time
-    in which the worker had nothing recorded.
+    what happened up to that time. Blank space is idle time in which the worker
+    had nothing recorded. A row of more than ``READABLE`` gradients would be a
+    barcode: the whole run is then drawn in ``SLICES`` slices of time, each filled
+    with the share of it spent on each activity. ``slices`` sets their number (0:
+    every bar); a ``window`` shows every bar unless ``slices`` is given.
     """
     workers = min(result.config.workers, max_workers)
     fig, ax = _axes(ax, (8, 0.4 * workers + 1.2))
-    Timeline(ax).update(result, until=until, window=window, max_workers=max_workers)
+    if slices is None and window is not None:
+        slices = 0
+    Timeline(ax).update(result, until=until, window=window, max_workers=max_workers,
+                        slices=slices)
     return fig
 
 

@@ -102,6 +102,26 @@ class Trace:
         return [dataclasses.asdict(e) for e in self.events]
 
 
+def time_per_slice(worker, start, end, workers, edges) -> np.ndarray:
+    """Seconds each worker spent in the spans ``(start, end)`` (arrays, one entry a
+    span; ``worker`` says whose) within each slice of time between consecutive
+    ``edges``: an array of shape (workers, len(edges) - 1). A span that crosses
+    an edge counts in both slices for its part in each."""
+    edges = np.asarray(edges, dtype=float)
+    out = np.zeros((workers, len(edges) - 1))
+    for w in range(workers):
+        mine = worker == w
+        starts, ends = np.sort(start[mine]), np.sort(end[mine])
+        # Time covered before each edge e: the sum over spans of clip(e - start, 0,
+        # end - start), that is (e - start) over spans begun by e, less (e - end)
+        # over spans ended by e.
+        begun, ended = np.searchsorted(starts, edges), np.searchsorted(ends, edges)
+        covered = (begun * edges - np.concatenate([[0.0], np.cumsum(starts)])[begun]
+                   - ended * edges + np.concatenate([[0.0], np.cumsum(ends)])[ended])
+        out[w] = np.diff(covered)
+    return out
+
+
 def split(start, end, marked, rest):
     """The pieces of ``[start, end]`` as ``(start, end, kind)`` in time order:
     inside the intervals ``marked`` (``(start, end, kind)``, disjoint) with

@@ -5,6 +5,7 @@ layers yet give the very pixels of a full draw."""
 import base64
 import io
 import math
+from collections import Counter
 
 import matplotlib
 import numpy as np
@@ -14,11 +15,13 @@ from PIL import Image
 
 import asynclab
 from asynclab import plots, plotstyle
+from asynclab.plotstyle import description
 from asynclab.course.explorations import PROBLEM, explore
 from asynclab.course.replays import replay
 from asynclab.course import widgets
 from asynclab.course.widgets import new_figure, png, steady
 from asynclab.stats import t_quantile
+from asynclab.trace import time_per_slice
 
 SMALL = dict(problem=PROBLEM, gradients=400)
 
@@ -171,6 +174,77 @@ def test_a_timeline_zooms_into_a_window(runs):
     for bad in [(30, 10), (5, 5), "5", (0, math.inf), "a:b"]:
         with pytest.raises(ValueError, match="window"):
             plots.timeline(r, window=bad)
+
+
+def boxes(bars):
+    """A bar collection's rectangles as (x0, x1, y0, y1) rows."""
+    corners = bars.get_path().vertices.reshape(-1, 5, 2)
+    return np.stack([corners[:, 0, 0], corners[:, 1, 0], corners[:, 0, 1], corners[:, 2, 1]], 1)
+
+
+def test_time_per_slice_adds_up_each_workers_spans_within_each_slice():
+    rng = np.random.default_rng(0)
+    worker = rng.integers(0, 3, 200)
+    start = rng.uniform(0, 50, 200)
+    end = start + rng.exponential(2.0, 200)
+    edges = np.array([0.0, 3.0, 10.0, 10.5, 40.0, 60.0])
+    got = time_per_slice(worker, start, end, 3, edges)
+    for w in range(3):
+        for i in range(5):                    # the brute force: each span's part in the slice
+            part = np.clip(np.minimum(end, edges[i + 1]) - np.maximum(start, edges[i]), 0, None)
+            assert got[w, i] == pytest.approx(part[worker == w].sum(), abs=1e-9)
+
+
+def test_a_long_timeline_is_drawn_in_slices_and_a_short_one_bar_by_bar():
+    short = asynclab.run(policy="async", workers=4, **SMALL)               # about 100 a worker
+    ax = plots.timeline(short).axes[0]
+    assert len(boxes(ax.patches[0])) == len(short.trace.of_kind("compute"))
+    long = asynclab.run(policy="sync", workers=2, latency=0.05, **SMALL)  # 200 a worker
+    assert max(Counter(e.worker for e in long.trace.of_kind("compute")).values()) > plots.READABLE
+    fig = plots.timeline(long)
+    ax = fig.axes[0]
+    compute = boxes(ax.patches[0])
+    width = long.summary.time / plots.SLICES
+    assert len(compute) <= 2 * plots.SLICES
+    assert np.allclose(compute[:, 1] - compute[:, 0], width)
+    assert ax.get_xlim() == (0.0, long.summary.time)
+    # Each kind's area, over the row's height, is the time spent on it: nothing lost.
+    busy = long.trace.busy_time(2)
+    for bars, kinds in ((ax.patches[0], ("compute",)), (ax.patches[1], ("pull", "push")),
+                        (ax.patches[2], ("wait",))):
+        b = boxes(bars)
+        area = ((b[:, 1] - b[:, 0]) * (b[:, 3] - b[:, 2])).sum()
+        height = plots.ROW[1] - plots.ROW[0]
+        assert area / height == pytest.approx(sum(busy[k].sum() for k in kinds), rel=1e-9)
+    # Stacked within each row, never above it.
+    for bars in ax.patches[:3]:
+        b = boxes(bars)
+        rows = np.round((b[:, 2] + b[:, 3]) / 2)
+        assert (b[:, 2] >= rows + plots.ROW[0] - 1e-9).all()
+        assert (b[:, 3] <= rows + plots.ROW[1] + 1e-9).all()
+    assert f"in {plots.SLICES} slices of {width:.3g} simulated s" in plotstyle.description(fig)
+    # Asked for: every bar (a window, or slices=0), or slices of one's choice.
+    for every_bar in (plots.timeline(long, window=(0, long.summary.time)),
+                      plots.timeline(long, slices=0)):
+        assert len(boxes(every_bar.axes[0].patches[0])) == len(long.trace.of_kind("compute"))
+        assert "slices" not in plotstyle.description(every_bar)
+    ten = boxes(plots.timeline(long, slices=10).axes[0].patches[0])
+    assert len(ten) == 20 and np.allclose(ten[:, 1] - ten[:, 0], long.summary.time / 10)
+    for bad in (-1, 2.5, "10", True):
+        with pytest.raises(ValueError, match="slices must be a whole number >= 0"):
+            plots.timeline(long, slices=bad)
+
+
+def test_dashboards_follow_the_same_rule_on_the_time_they_show(runs):
+    ex = explore(workers=2, **SMALL)                                     # 200 gradients a worker
+    assert "slices" in description(ex.figure.axes[0])
+    ex.redraw(workers=8)
+    assert "slices" not in description(ex.figure.axes[0])
+    long = asynclab.compare(["sync", "async"], workers=2, lr=0.5, **SMALL)
+    whole = replay(long["sync"], long["async"], end=long["sync"].summary.time)
+    assert all("slices" in description(ax) for ax in whole.figure.axes[:2])
+    early = replay(long["sync"], long["async"], end=40.0)               # fewer in view
+    assert not any("slices" in description(ax) for ax in early.figure.axes[:2])
 
 
 # -- confidence bands across seeds --------------------------------------------------------------

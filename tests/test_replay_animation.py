@@ -69,6 +69,24 @@ def test_the_animation_carries_every_frame_and_is_the_same_on_every_call(race):
     assert "asynclab-play" in page and "document.querySelectorAll" in page
 
 
+def stored_data(page):
+    return json.loads(re.search(r'class="asynclab-replay-data">(.*?)</script>', page).group(1))
+
+
+def test_the_stored_animation_starts_where_show_time_left_the_replay(race):
+    t = 0.43 * race.end                      # between frames 3 and 4 of 8
+    race.show_time(t)
+    try:
+        page = animation_html(race)
+    finally:
+        race.show_time(0)
+    data = stored_data(page)
+    assert data["first"] == race.frame(t) == 3
+    assert data["start"] == {"fraction": pytest.approx(0.43), "text": race.text(t)}
+    assert f">{race.text(t)}</pre>" in page      # the status line without a script, too
+    assert data["texts"][-1] == race.text(race.end)
+
+
 def test_headless_in_ipython_a_replay_stores_the_animation(race, monkeypatch, capsys):
     shown = []
     monkeypatch.setenv(widgets.HEADLESS_ENV, "1")

@@ -5,10 +5,11 @@ import math
 import pytest
 
 import asynclab
-from asynclab.course import widgets
+from asynclab.course import controls, explorations, widgets
+from asynclab.course.controls import inactive
 from asynclab.plotstyle import description
 from asynclab.course.explorations import DEFAULTS, PROBLEM, Exploration, explore
-from asynclab.course.replays import Replay, default_target, replay
+from asynclab.course.replays import AFTER_TARGET, Replay, default_target, replay, replay_end
 
 SMALL = dict(problem=PROBLEM, gradients=400)
 
@@ -129,10 +130,108 @@ def test_a_setting_the_engine_refuses_is_reported_in_the_dashboard():
     assert ex.result.summary.policy == "sync"
 
 
+# Which controls a run ignores: by policy, at a straggler chance of 0, with one worker.
+OFF = [(dict(policy="sync"), {"bound", "straggler_factor", "staleness_aware"}),
+       (dict(policy="allreduce"), {"bound", "straggler_factor", "staleness_aware"}),
+       (dict(policy="backup:1"), {"bound", "straggler_factor", "staleness_aware"}),
+       (dict(policy="local:4"), {"bound", "straggler_factor", "staleness_aware"}),
+       (dict(policy="async"), {"bound", "straggler_factor"}),
+       (dict(policy="hogwild"), {"bound", "straggler_factor"}),
+       (dict(policy="ssp"), {"straggler_factor"}),
+       (dict(policy="ssp:3"), {"bound", "straggler_factor"}),      # its own bound
+       (dict(policy="ssp", straggler_prob=0.2), set()),
+       (dict(policy="async", straggler_prob=0.2, workers=1), {"bound", "staleness_aware"}),
+       (dict(policy="ssp", workers=1), {"bound", "straggler_factor", "staleness_aware"}),
+       (dict(policy="async", workers=1, overlap=True), {"bound", "straggler_factor"})]
+
+
+@pytest.mark.parametrize("settings, off", OFF)
+def test_the_controls_a_run_ignores_are_named_and_changing_them_changes_nothing(settings, off):
+    ex = explore(**{**SMALL, "gradients": 120, **settings})
+    reasons = inactive(ex.values, ex.result.config)
+    assert set(reasons) == off and all(reasons.values())
+    other = {"bound": 0 if ex.values["bound"] else 5, "straggler_factor": 2.0,
+             "staleness_aware": not ex.values["staleness_aware"]}
+    for name in off:                       # the oracle: the same run, bit for bit
+        changed = asynclab.run(ex.config({**ex.values, name: other[name]}))
+        assert changed.history.loss == ex.result.history.loss, name
+        assert changed.history.time == ex.result.history.time, name
+
+
+def test_the_dashboard_disables_the_controls_that_do_not_apply_and_says_why():
+    ex = explore(("policy", "bound", "straggler_prob", "straggler_factor", "staleness_aware"),
+                 policy="async", **SMALL)
+    ex.widget
+    controls = ex._controls
+    assert controls["bound"].disabled and "only the policy ssp" in controls["bound"].tooltip
+    assert controls["straggler_factor"].disabled and not controls["staleness_aware"].disabled
+    controls["policy"].value = "ssp"
+    assert not controls["bound"].disabled and controls["bound"].tooltip.startswith("how many")
+    assert controls["staleness_aware"].disabled is False
+    controls["straggler_prob"].value = 0.1
+    assert not controls["straggler_factor"].disabled
+    ex.redraw(policy="sync")                                       # from code too
+    assert controls["staleness_aware"].disabled and controls["bound"].disabled
+    assert "none is stale" in controls["staleness_aware"].tooltip
+
+
+def test_switching_policy_takes_that_policys_rate_tuned_once(monkeypatch):
+    ex = explore(policy="sync", lr=0.5, workers=4, **SMALL)
+    tuned = []
+    monkeypatch.setattr(explorations, "tuned_rate",
+                        lambda config: tuned.append(config) or controls.tuned_rate(config))
+    ex.redraw(policy="async")
+    [config] = tuned
+    assert str(config.policy) == "async" and config.workers == 4
+    expected = asynclab.tune(config, lrs=controls.RATES, seeds=1, metric="final_loss").best_lr
+    assert ex.values["lr"] == ex.result.config.lr == expected == ex.rate("async")
+    assert expected != 0.5 and "lr 0.5" in ex._change_label()
+    assert f"async, 4 workers, lr {expected:.3g}:" in ex.text()
+    ex.redraw(policy="sync")                    # the starting policy: its starting rate
+    assert ex.values["lr"] == 0.5
+    ex.redraw(lr=2.0)                           # the learner's own choice stands...
+    ex.redraw(workers=8)
+    assert ex.result.config.lr == 2.0
+    ex.redraw(policy="async")                   # ...until the next switch: tuned once, kept
+    assert ex.values["lr"] == expected and len(tuned) == 1
+    ex.redraw(policy="sync", lr=1.0)            # a rate set with the switch wins
+    assert ex.result.config.lr == 1.0
+    ex.redraw(policy="allreduce")               # sync's updates, sync's rate
+    assert ex.values["lr"] == 0.5 and len(tuned) == 1
+
+
+def test_switching_policy_moves_the_rate_slider_and_rates_can_be_given():
+    ex = explore(("policy", "lr"), policies=("sync", "async", "ssp"), policy="async", lr=0.2,
+                 rates={"sync": 1.0, "ssp": 0.3}, **SMALL)
+    ex.widget
+    ex._controls["policy"].value = "sync"
+    assert ex._controls["lr"].value == 1.0 == ex.result.config.lr
+    ex._controls["policy"].value = "ssp"
+    assert ex._controls["lr"].value == 0.3 and str(ex.result.config.policy) == "ssp:2"
+    ex._controls["lr"].value = 0.5
+    assert ex.result.config.lr == 0.5
+    ex._controls["policy"].value = "async"
+    assert ex._controls["lr"].value == 0.2
+    for bad, words in (({"sync": 0}, r"rates\['sync'\] must be a learning rate > 0"),
+                       ({"sync": "fast"}, "must be a learning rate > 0"),
+                       ([0.1], "rates must map policies to learning rates")):
+        with pytest.raises(ValueError, match=words):
+            explore(rates=bad, **SMALL)
+
+
+def test_a_tuned_rate_that_cannot_run_is_refused_and_changes_nothing():
+    ex = explore(("workers", "policy"), policies=("sync", "backup:2"), workers=2, **SMALL)
+    with pytest.raises(ValueError, match="backup:2"):
+        ex.redraw(policy="backup:2")            # needs more than 2 workers
+    assert ex.values["policy"] == "sync" and "backup:2" not in ex.rates
+    ex.redraw(workers=4, policy="backup:2")
+    assert ex.rates["backup:2"] == ex.result.config.lr
+
+
 def test_explore_headless_display_prints_and_does_not_block(capsys):
     explore(**SMALL)._ipython_display_()
     out = capsys.readouterr().out
-    assert out.startswith("sync, 4 workers: 400 gradients in") and "static figure" in out
+    assert out.startswith("sync, 4 workers, lr 0.5: 400 gradients in") and "static figure" in out
 
 
 # -- replay ---------------------------------------------------------------------------------
@@ -147,7 +246,7 @@ def test_default_target_is_reached_by_both_runs(sync_async):
 
 def test_replay_state_follows_the_time(sync_async):
     sync, async_ = sync_async
-    rp = replay(sync, async_, time=0)
+    rp = replay(sync, async_, time=0, end=sync.summary.time)     # the whole of both runs
     start = rp.state()
     assert [s["updates"] for s in start] == [0, 0] and not any(s["reached"] for s in start)
     end = rp.state(rp.end)
@@ -191,6 +290,42 @@ def test_replay_widgets_play_drives_the_slider_and_the_picture(sync_async):
     rp.play.value = 5
     assert rp.slider.value == 5 and rp.time == pytest.approx(rp.end / 2)
     assert rp._image.value != picture and "t = " in rp._status.value
+
+
+def test_the_replay_ends_shortly_after_the_later_run_reaches_the_target(sync_async):
+    sync, async_ = sync_async
+    rp = replay(sync, async_, target_loss=0.4)
+    later = sync.history.time_to(0.4)
+    assert async_.history.time_to(0.4) < later < sync.summary.time / 3     # decided early
+    assert rp.end == pytest.approx(AFTER_TARGET * later)
+    for ax in rp.figure.axes:
+        assert ax.get_xlim() == pytest.approx((0, rp.end))
+    assert rp.time == rp.end and [s["reached"] for s in rp.state()] == [True, True]
+    # A run that never reaches the target: both runs in full; so without any target.
+    assert replay_end([sync, async_], [later, None]) == sync.summary.time
+    assert replay_end([sync, async_], [None, None]) == sync.summary.time
+    assert replay_end([sync, async_], [0.0, 0.0]) == sync.summary.time   # both start below it
+    # Reached late: no later than the longer run's end.
+    assert replay_end([sync, async_], [0.9 * sync.summary.time, 1.0]) == sync.summary.time
+    assert replay(sync, async_, end=12.5).end == 12.5
+    for bad in (0, -1, math.inf, "10", True):
+        with pytest.raises(ValueError, match="end must be a number of seconds > 0"):
+            replay(sync, async_, end=bad)
+
+
+def test_show_time_moves_the_slider_and_play_to_the_nearest_frame(sync_async):
+    rp = replay(*sync_async, frames=10, time=0)
+    rp.widget
+    picture = rp._image.value
+    t = 0.43 * rp.end
+    rp.show_time(t)
+    assert rp.slider.value == rp.play.value == 4 == rp.frame()
+    assert rp.time == t                        # the picture shows t itself, not frame 4's time
+    assert rp._image.value != picture and rp._status.value == rp.text().replace("\n", "<br>")
+    rp.show_time(rp.end)
+    assert rp.slider.value == 10 and rp.time == rp.end
+    rp.slider.value = 3                        # and the slider still drives the picture
+    assert rp.time == pytest.approx(0.3 * rp.end)
 
 
 def test_replay_checks_frames_and_prints_its_state_headless(sync_async, capsys):

@@ -5,7 +5,8 @@
 * :mod:`~asynclab.course.quiz` asks the questions of :mod:`~asynclab.course.questions`
   (data in ``quizbank/NN.json``), grades them and keeps a learner's progress.
 * :func:`explore` (:mod:`~asynclab.course.explorations`): sliders that re-run the
-  simulated cluster and redraw its timeline and loss curve.
+  simulated cluster and redraw its timeline and loss curve; its controls, which of
+  them apply and a policy's learning rate are in :mod:`~asynclab.course.controls`.
 * :func:`replay` (:mod:`~asynclab.course.replays`): two runs side by side over time;
   headless, it stores an HTML animation (:mod:`~asynclab.course.animation`).
 * :mod:`~asynclab.course.exercise`: short coding exercises, checked against the engine.

@@ -38,7 +38,7 @@ def animation_html(replay) -> str:
     size = stored_size(replay.figure)        # the PNGs have more pixels: shown at this size
     times = [k / replay.frames * replay.end for k in range(replay.frames + 1)]
     data = {"frames": replay.frames, "interval": INTERVAL_MS, "boxes": boxes,
-            "first": round(replay.time / replay.end * replay.frames),
+            "first": replay.frame(),
             "texts": [replay.text(t) for t in times],
             "start": {"fraction": replay.time / replay.end, "text": replay.text()},
             "full": _data_uri(full), "curtain": _data_uri(empty)}

@@ -12,6 +12,10 @@ the last; the summary line says what changed. The redraw is
 a plain method, ``Exploration.redraw(**changes)``: tests, benchmarks and
 headless notebooks call it without a front end.
 
+Switching policy also sets the learning rate to that policy's own
+(``Exploration.rate``), unless the same change sets ``lr``. Controls that the
+run ignores under the current settings are disabled (``controls.inactive``).
+
 The figure and its artists are made once; a redraw gives them new data and
 skips what did not change (the timeline when only the loss curve's axis
 changes; everything when nothing changed). Axes keep their limits while the
@@ -29,6 +33,7 @@ from ..experiment import run
 from ..plots import Timeline
 from ..plotstyle import GHOST, describe, readable_log_axis, series_style
 from ..problems import Logistic
+from .controls import SAME_RATE, TOOLTIPS, X_CHOICES, control, inactive, tuned_rate
 from .widgets import Layers, css, image_widget, new_figure, panels, show_dashboard, steady
 
 # Small enough that a run plus a redraw feels live (see benchmarks/bench_widgets.py).
@@ -46,60 +51,11 @@ DEFAULTS = {
 }
 ALL_CONTROLS = ("workers", "policy", "bound", "compute", "straggler_prob", "straggler_factor",
                 "latency", "bandwidth", "lr", "x")
-COMPUTE_CHOICES = [("exponential, mean 1 s", "exp:1"), ("constant, 1 s", "const:1"),
-                   ("log-normal, mean 1 s (heavy tail)", "lognormal:1:1")]
-X_CHOICES = ("time", "updates", "gradients")
-
-
-def _choices(options, value):
-    """A drop-down's options, plus ``value`` if code chose one that is not among them."""
-    pairs = [o if isinstance(o, tuple) else (str(o), o) for o in options]
-    return pairs + ([(str(value), value)] if value not in [v for _, v in pairs] else [])
-
-
-def _control(name, value, policies):
-    """The widget for one setting, with a label that says what it means."""
-    import ipywidgets as w
-    style = {"description_width": "150px"}
-    layout = w.Layout(width="380px")
-    common = dict(value=value, style=style, layout=layout)
-    slider = dict(common, continuous_update=False)
-    make = {
-        "workers": lambda: w.IntSlider(min=1, max=16, description="workers", **slider),
-        "policy": lambda: w.Dropdown(options=_choices(policies, value), description="policy",
-                                     **common),
-        "bound": lambda: w.IntSlider(min=0, max=16, description="ssp: bound S",
-                                     tooltip="how many steps a worker may run ahead of the "
-                                             "slowest (used by the ssp policy)", **slider),
-        "compute": lambda: w.Dropdown(options=_choices(COMPUTE_CHOICES, value),
-                                      description="compute time", **common),
-        "straggler_prob": lambda: w.FloatSlider(min=0, max=0.5, step=0.05,
-                                                description="straggler chance", **slider),
-        "straggler_factor": lambda: w.FloatSlider(min=1, max=20, step=1,
-                                                  description="straggler slowdown (x)", **slider),
-        "latency": lambda: w.FloatSlider(min=0, max=1, step=0.05, description="latency (s)",
-                                         **slider),
-        "bandwidth": lambda: w.FloatLogSlider(base=10, min=1, max=6, step=0.25,
-                                              description="bandwidth (B/s)", readout_format=".2g",
-                                              **slider),
-        "lr": lambda: w.FloatLogSlider(base=10, min=-2, max=1, step=0.1, readout_format=".3g",
-                                       description="learning rate", **slider),
-        "batch": lambda: w.SelectionSlider(options=[1, 2, 4, 8, 16, 32, 64, 128, 256],
-                                           description="minibatch size", **slider),
-        "staleness_aware": lambda: w.Checkbox(description="staleness-aware step size",
-                                              indent=False, value=value, layout=layout),
-        "momentum": lambda: w.FloatSlider(min=0, max=0.95, step=0.05, description="momentum",
-                                          tooltip="heavy-ball momentum applied by the server",
-                                          **slider),
-        "x": lambda: w.Dropdown(options=X_CHOICES, description="loss against", **common),
-    }
-    return css(make[name](), "asynclab-control", f"asynclab-control-{name}")
-
-
 class Exploration:
     """One dashboard: its settings, the last run, and a figure redrawn on every change."""
 
-    def __init__(self, controls=ALL_CONTROLS, policies=("sync", "async", "ssp"), **settings):
+    def __init__(self, controls=ALL_CONTROLS, policies=("sync", "async", "ssp"), rates=None,
+                 **settings):
         known = set(DEFAULTS)
         unknown = [c for c in controls if c not in known]
         if unknown:
@@ -107,6 +63,10 @@ class Exploration:
         self.controls = tuple(controls)
         self.policies = tuple(policies)
         self.values = {**DEFAULTS, **{k: v for k, v in settings.items() if k in known}}
+        # Each policy's learning rate (a drop-down value -> rate): ``rates``, and the
+        # starting rate for the starting policy; the rest are tuned when first used.
+        self.rates = {SAME_RATE.get(p, p): lr for p, lr in _checked(rates).items()}
+        self.rates[SAME_RATE.get(self.values["policy"], self.values["policy"])] = self.values["lr"]
         fixed = {k: v for k, v in settings.items() if k not in known}
         fixed.setdefault("problem", PROBLEM)
         fixed.setdefault("gradients", GRADIENTS)
@@ -160,6 +120,8 @@ class Exploration:
                              f"choose from {', '.join(DEFAULTS)}")
         if values["x"] not in X_CHOICES:
             raise ValueError(f"x must be one of {', '.join(X_CHOICES)}, got {values['x']!r}")
+        if "lr" not in changes and values["policy"] != self.values["policy"]:
+            values["lr"] = self.rate(values["policy"], values)
         config = self.config(values)
         if self.result is None or config != self.result.config:
             result = run(config)
@@ -171,6 +133,17 @@ class Exploration:
         if self._widget is not None:
             self._show_in_widgets(picture=changed)
         return self.figure
+
+    def rate(self, policy, values=None) -> float:
+        """The learning rate a switch to ``policy`` (a drop-down value) starts at: the
+        exploration's starting rate for its starting policy, else the one ``rates``
+        gave, else ``tuned_rate`` at the settings ``values`` (default: the current ones)
+        of the first switch to it, kept for later switches. allreduce takes sync's."""
+        key = SAME_RATE.get(policy, policy)
+        if key not in self.rates:
+            now = self.values if values is None else values
+            self.rates[key] = tuned_rate(self.config({**now, "policy": key}))
+        return self.rates[key]
 
     def _draw(self):
         """Give the figure's artists the current data; False if nothing changed."""
@@ -238,7 +211,8 @@ class Exploration:
         """One line about the current run (numbers rounded so they print the same everywhere)."""
         s = self.result.summary
         staleness = f", mean staleness {s.mean_staleness:.3g}" if s.updates else ""
-        return (f"{s.policy}, {s.workers} worker{'s' * (s.workers != 1)}: "
+        return (f"{s.policy}, {s.workers} worker{'s' * (s.workers != 1)}, lr "
+                f"{self.result.config.lr:.3g}: "
                 f"{s.gradients} gradients in {s.time:.4g} s "
                 f"({s.gradients_per_second:.3g} per s), {s.updates} updates, loss "
                 f"{s.initial_loss:.3g} -> {s.final_loss:.3g}{' (diverged)' if s.diverged else ''}; "
@@ -250,11 +224,11 @@ class Exploration:
         """The dashboard (built on first use): controls, the figure, a summary line."""
         if self._widget is None:
             import ipywidgets as w
-            self._controls = {name: _control(name, self.values[name], self.policies)
+            self._controls = {name: control(name, self.values[name], self.policies)
                               for name in self.controls}
-            for name, control in self._controls.items():
-                control.observe(lambda change, name=name: self._on_change(name, change["new"]),
-                                names="value")
+            for name, widget in self._controls.items():
+                widget.observe(lambda change, name=name: self._on_change(name, change["new"]),
+                               names="value")
             self._image = image_widget(self.figure)
             self._summary = css(w.HTML(), "asynclab-summary")
             grid = w.GridBox(list(self._controls.values()),
@@ -273,9 +247,12 @@ class Exploration:
 
     def _show_in_widgets(self, picture=True):
         self._syncing = True          # setting a control from code must not redraw again
+        off = inactive(self.values, self.result.config)
         try:
-            for name, control in self._controls.items():
-                control.value = self.values[name]
+            for name, widget in self._controls.items():
+                widget.value = self.values[name]
+                widget.disabled = name in off
+                widget.tooltip = off.get(name, TOOLTIPS.get(name))
         finally:
             self._syncing = False
         if picture:                   # the PNG is only made and sent when the figure changed
@@ -296,6 +273,22 @@ def explore(controls=ALL_CONTROLS, **settings) -> Exploration:
     ``staleness_aware`` and ``momentum`` are available too). Keywords set the starting value
     of a control or fix any other Config field (``problem``, ``gradients``,
     ``seed``, ``speeds``, ``target_loss``, ``eval_points``...). ``policies`` lists the policy
-    drop-down's choices; ``"ssp"`` uses the staleness bound control.
+    drop-down's choices; ``"ssp"`` uses the staleness bound control. Switching policy
+    sets the learning rate to the policy's own (``Exploration.rate``): ``lr`` is the
+    starting policy's, ``rates`` (``{"sync": 2.0, ...}``) gives others, and the rest are
+    tuned once, at the settings of the first switch to them (``controls.tuned_rate``).
     """
     return Exploration(controls, **settings)
+
+
+def _checked(rates) -> dict:
+    """``rates`` as a dict of policy -> learning rate, or a clear error."""
+    if rates is None:
+        return {}
+    if not isinstance(rates, dict):
+        raise ValueError(f"rates must map policies to learning rates, like "
+                         f"{{'sync': 2.0}}, got {rates!r}")
+    for policy, lr in rates.items():
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
+            raise ValueError(f"rates[{policy!r}] must be a learning rate > 0, got {lr!r}")
+    return rates

@@ -4,14 +4,20 @@
     sync, async_ = asynclab.compare(["sync", "async"], workers=4).values()
     replay(sync, async_)                 # display it (last line of a cell)
 
-Both timelines and the loss curves are drawn once, in full, on one time axis;
+Both timelines and the loss curves are drawn once, on one time axis;
 a white curtain then hides everything after the slider's time, so moving the
 slider (or pressing Play) fills them in together. The learner sees the
 synchronous workers idle at barriers while the asynchronous ones keep
 computing, and which run reaches the target loss first. ``Replay.show_time(t)``
-is the plain function behind the slider. Only the curtains, the "now" lines and
-the clock move, so a frame redraws just those over the kept picture of the runs
-(``widgets.Layers``).
+is the plain function behind the slider (and moves it). Only the curtains, the
+"now" lines and the clock move, so a frame redraws just those over the kept
+picture of the runs (``widgets.Layers``).
+
+The clock stops shortly after the race to the target loss is decided
+(``replay_end``), not when the longer run ends. A timeline too long to draw bar by bar is drawn in slices of
+time (``plots.READABLE``), which the curtain reveals like bars: a window that
+follows the clock would need a new picture of the timelines for every frame,
+which the stored animation (two pictures) cannot show.
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ from .widgets import (STORED_SCALE, Layers, css, image_widget, new_figure, panel
                       show_dashboard)
 
 CURTAIN = 2.2     # z-order: above bars (1) and curves (2), below spines (2.5) and legends (5)
+AFTER_TARGET = 1.5   # the clock ends at this multiple of the later run's time to the target
 
 
 def default_target(runs):
@@ -40,15 +47,26 @@ def default_target(runs):
     return worst + 0.1 * (runs[0].summary.initial_loss - worst)
 
 
+def replay_end(runs, reached) -> float:
+    """The replay's last moment (seconds): ``AFTER_TARGET`` times the later of the runs'
+    times to the target (``reached``), so the race is decided two thirds of the way
+    along, but no later than the longer run's end. If a run never reaches the target
+    (or there is none: every run diverged), or both start below it, the longer run's
+    end: the whole race."""
+    whole = max(r.summary.time for r in runs) or 1.0
+    if any(t is None for t in reached) or not max(reached):
+        return whole
+    return min(AFTER_TARGET * max(reached), whole)
+
+
 class Replay:
     """Two runs on one clock: the figure, the state at the slider's time, the widgets."""
 
-    def __init__(self, first, second, target_loss=None, frames=40, time=None):
+    def __init__(self, first, second, target_loss=None, frames=40, time=None, end=None):
         self.runs = (first, second)
         if isinstance(frames, bool) or not isinstance(frames, int) or frames < 1:
             raise ValueError(f"frames must be a whole number of at least 1, got {frames!r}")
         self.frames = frames
-        self.end = max(r.summary.time for r in self.runs) or 1.0
         if target_loss is None:
             target_loss = first.config.target_loss
         if target_loss is None:
@@ -56,6 +74,12 @@ class Replay:
         self.target = target_loss
         self.reached = [None if target_loss is None else r.history.time_to(target_loss)
                         for r in self.runs]
+        if end is None:
+            end = replay_end(self.runs, self.reached)
+        elif isinstance(end, bool) or not isinstance(end, (int, float)) or not (
+                0 < end < math.inf):
+            raise ValueError(f"end must be a number of seconds > 0, got {end!r}")
+        self.end = float(end)
         self._waits = [np.array([(e.start, e.end) for e in r.trace.of_kind(WAIT, QUEUE)])
                        .reshape(-1, 2)
                        for r in self.runs]
@@ -65,6 +89,7 @@ class Replay:
         self._layers = Layers(self.figure, lambda: [*self._curtains, *self._now_lines,
                                                    self._title])
         self._widget = None
+        self._moving_slider = False    # show_time sets the slider: it must not call back
         self.time = None
         self.show_time(self.end if time is None else time)
 
@@ -72,7 +97,7 @@ class Replay:
         axes = panels(self.figure, [1, 1, 1.2])
         self._curtains, self._now_lines = [], []
         for ax, r in zip(axes[:2], self.runs):
-            Timeline(ax).update(r)
+            Timeline(ax).update(r, window=(0.0, self.end))
             ax.set_xlabel("")
         loss = axes[2]
         convergence(list(self.runs), x="time", ax=loss, target=self.target)
@@ -90,7 +115,8 @@ class Replay:
 
     # -- the plain function behind the slider -------------------------------------------------
     def show_time(self, t):
-        """Reveal both runs up to time ``t`` (seconds); returns the Figure."""
+        """Reveal both runs up to time ``t`` (seconds) and move the slider to the frame
+        nearest ``t``; returns the Figure."""
         t = min(max(float(t), 0.0), self.end)
         self.time = t
         for curtain, line in zip(self._curtains, self._now_lines):
@@ -99,9 +125,22 @@ class Replay:
             line.set_xdata([t, t])
         self._title.set_text(f"t = {t:.4g} of {self.end:.4g} s")
         if self._widget is not None:
+            self._moving_slider = True
+            try:
+                self.slider.value = self.frame()     # Play follows the slider (linked)
+            finally:
+                self._moving_slider = False
             self._image.value = self._layers.png()
             self._status.value = self.text().replace("\n", "<br>")
         return self.figure
+
+    def frame(self, t=None) -> int:
+        """The slider's position (a Play step) nearest time ``t`` (default: the replay's)."""
+        return round((self.time if t is None else t) / self.end * self.frames)
+
+    def _on_slider(self, frame):
+        if not self._moving_slider:
+            self.show_time(frame / self.frames * self.end)
 
     def layers(self):
         """The figure for an animation outside Python (see :mod:`.animation`):
@@ -171,7 +210,7 @@ class Replay:
         """Play button, time slider, the figure and a status line (built on first use)."""
         if self._widget is None:
             import ipywidgets as w
-            frame = round(self.time / self.end * self.frames)
+            frame = self.frame()
             self.play = css(w.Play(min=0, max=self.frames, step=1, value=frame, interval=INTERVAL_MS,
                                    description="Play", tooltip="play the two runs over time"),
                             "asynclab-play")
@@ -179,8 +218,7 @@ class Replay:
                                           description="time", continuous_update=True),
                               "asynclab-time")
             w.link((self.play, "value"), (self.slider, "value"))
-            self.slider.observe(lambda change: self.show_time(
-                change["new"] / self.frames * self.end), names="value")
+            self.slider.observe(lambda change: self._on_slider(change["new"]), names="value")
             self._image = image_widget(self.figure)
             self._status = css(w.HTML(), "asynclab-status")
             self._widget = css(w.VBox([w.HBox([self.play, self.slider]), self._image,
@@ -195,11 +233,12 @@ class Replay:
                        html=animation_html)
 
 
-def replay(first, second, target_loss=None, frames=40, time=None) -> Replay:
+def replay(first, second, target_loss=None, frames=40, time=None, end=None) -> Replay:
     """Two Results side by side over time (usually a sync and an async run).
 
     ``target_loss`` defaults to the runs' Config target, else to ``default_target``;
     ``frames`` is the number of Play steps; ``time`` the moment shown first
-    (default: the end).
+    (default: the end); ``end`` the last moment (seconds; default ``replay_end``:
+    1.5 times the later run's time to the target).
     """
-    return Replay(first, second, target_loss=target_loss, frames=frames, time=time)
+    return Replay(first, second, target_loss=target_loss, frames=frames, time=time, end=end)
