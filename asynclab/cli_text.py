@@ -103,7 +103,8 @@ def _cluster(c):
     if c.overlap:
         yield "overlap"
     if c.compress.kind != "none":
-        yield f"compress {c.compress}" + ("" if c.error_feedback else " without error feedback")
+        feedback = c.compress.error_feedback(c.error_feedback)
+        yield f"compress {c.compress} (error feedback {'on' if feedback else 'off'})"
     if c.fail:
         yield "fail " + ",".join(f"{w}:{after}" for w, after in c.fail)
 

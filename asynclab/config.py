@@ -100,7 +100,8 @@ class Config:
     buckets: int = 1                 # overlap, sync-like policies: parts a gradient is sent in
     backward_fraction: float = DEFAULT_BACKWARD   # the backward pass's share of compute time
     compress: Compression | str = "none"   # what a push carries: none, topk:F, randk:F, qsgd:S
-    error_feedback: bool = True      # with compress: add what a message left out to the next
+    error_feedback: bool | None = None   # with compress: add what a message left out to the
+                                     # next; None: on for topk and randk, off for qsgd
     # Real backends: an extra sleep per gradient (a distribution, e.g. 'const:0.001').
     delay: Distribution | str | None = None
     fail: tuple = ()                 # ((worker, after_gradients), ...): kill those workers
@@ -155,7 +156,8 @@ class Config:
         if not 0 < self.backward_fraction <= 1:
             raise ValueError(f"backward_fraction must be in (0, 1], got {self.backward_fraction!r}")
         s("compress", parse_compression(self.compress))
-        s("error_feedback", _flag("error_feedback", self.error_feedback))
+        if self.error_feedback is not None:
+            s("error_feedback", _flag("error_feedback", self.error_feedback))
         self._check_combinations()
         check_compression(self)
         s("fail", self._parse_fail(self.fail))

@@ -69,6 +69,8 @@ def test_the_help_texts_print(capsys):
     out = capsys.readouterr().out
     assert "--workers N           number of workers (default: 4)" in out
     assert "--overlap             a switch, no value" in out
+    assert "--compress FORM       what a push carries: none, topk:F" in out
+    assert "(default: on for topk and randk, off for qsgd)" in " ".join(out.split())
 
 
 def test_the_top_level_help_has_examples(capsys):
