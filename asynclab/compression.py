@@ -24,8 +24,8 @@ only delayed. ``error_feedback=False`` drops it instead. By default (None) it is
 on for top-k and random-k, biased compressors that need it, and off for QSGD:
 unbiased, it needs none, and its error can be larger than the vector itself
 (by up to min(d/s², √d/s) in square norm), so that a memory of it grows
-without bound (50 parameters, 2 levels: the loss reaches 1e3 to 1e5 whatever
-the learning rate); ``error_feedback=True`` turns it on all the same.
+without bound (50 parameters, 2 levels: losses of 1e3 to 5e8, whatever the
+learning rate); ``error_feedback=True`` turns it on all the same.
 
 Every backend's push path calls ``WorkerCompression.send``; the message sizes
 (:func:`message_sizes`) time the messages and count ``bytes_sent``. Under
@@ -143,25 +143,24 @@ class TopK:
     def compress(self, vector, rng=None):
         if self.k >= len(vector):
             return vector, self.nbytes         # every coordinate: the vector itself
-        keep = np.argpartition(np.abs(vector), -self.k)[-self.k:]
+        return self._kept(vector, self.chosen(vector, rng)), self.nbytes
+
+    def chosen(self, vector, rng):
+        return np.argpartition(np.abs(vector), -self.k)[-self.k:]
+
+    @staticmethod
+    def _kept(vector, coordinates):
+        """The vector with every other coordinate zero."""
         out = np.zeros_like(vector)
-        out[keep] = vector[keep]
-        return out, self.nbytes
+        out[coordinates] = vector[coordinates]
+        return out
 
 
-class RandK:
+class RandK(TopK):
     """k coordinates drawn without replacement from ``rng``, unscaled."""
 
-    def __init__(self, k, nbytes):
-        self.k, self.nbytes = k, nbytes
-
-    def compress(self, vector, rng):
-        if self.k >= len(vector):
-            return vector, self.nbytes
-        keep = rng.choice(len(vector), self.k, replace=False)
-        out = np.zeros_like(vector)
-        out[keep] = vector[keep]
-        return out, self.nbytes
+    def chosen(self, vector, rng):
+        return rng.choice(len(vector), self.k, replace=False)
 
 
 class QSGD:
