@@ -68,6 +68,7 @@ def _config(args, policy) -> Config:
                   straggler=args.straggler, latency=args.latency, bandwidth=args.bandwidth,
                   server_bandwidth=args.server_bandwidth, overlap=args.overlap,
                   buckets=args.buckets, backward_fraction=args.backward_fraction,
+                  compress=args.compress, error_feedback=args.error_feedback,
                   apply_time=args.apply_time, delay=args.delay, fail=args.fail or (),
                   target_loss=args.target_loss, target_accuracy=args.target_accuracy,
                   eval_points=args.eval_points,

@@ -137,6 +137,13 @@ def experiment_flags(p, many_policies=False):
          "parts a gradient is sent in", type=int, default=1)
     flag("--backward-fraction", "SHARE", "the backward pass's share of a gradient's compute "
          "time, in (0, 1] (default: 2/3)", type=float, default=DEFAULT_BACKWARD)
+    flag("--compress", "FORM", "what a push carries: none, topk:F (the share F of largest "
+         "coordinates), randk:F (a random share F) or qsgd:LEVELS (stochastic quantisation); "
+         "pulls stay dense", default="none")
+    p.add_argument("--error-feedback", action=argparse.BooleanOptionalAction,
+                   help="with --compress: add what a message leaves out to the worker's next "
+                        "one (--no-error-feedback: drop it) (default: on for topk and randk, "
+                        "off for qsgd)")
     flag("--apply-time", "SECONDS", "simulated server seconds to apply one gradient",
          type=float, default=0.0)
     flag("--delay", "LAW", "real backends: an extra sleep per gradient, a law such as "

@@ -39,6 +39,8 @@ def summary_text(result) -> str:
                                     f"{s.queue_fraction:.1%}; communication hidden behind "
                                     f"computing {s.overlap_fraction:.1%}")))
     rows.append(("gradients/s", f"{seconds(s.gradients_per_second)} per {clock(s.backend)}"))
+    rows.append(("bytes sent", f"{s.bytes_sent:,.0f} (pushed {s.bytes_pushed:,.0f}, pulled "
+                               f"{s.bytes_pulled:,.0f})"))
     if s.final_accuracy is not None:
         rows.append(("accuracy", f"validation {s.final_validation_accuracy:.2%}, "
                                  f"test {s.final_accuracy:.2%}"))
@@ -101,6 +103,9 @@ def _cluster(c):
         yield f"server link {c.server_bandwidth:g} B/s"
     if c.overlap:
         yield "overlap"
+    if c.compress.kind != "none":
+        feedback = c.compress.error_feedback(c.error_feedback)
+        yield f"compress {c.compress} (error feedback {'on' if feedback else 'off'})"
     if c.fail:
         yield "fail " + ",".join(f"{w}:{after}" for w, after in c.fail)
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import limits
 from .buckets import DEFAULT_BACKWARD, Buckets
+from .compression import Compression, check_compression, parse_compression
 from .network import parse_latency
 from .policies import Policy, parse_policy
 from .problems import MLP, PROBLEMS, Problem, make_problem
@@ -98,6 +99,9 @@ class Config:
     overlap: bool = False            # communicate while computing (asynclab.buckets for sync-like)
     buckets: int = 1                 # overlap, sync-like policies: parts a gradient is sent in
     backward_fraction: float = DEFAULT_BACKWARD   # the backward pass's share of compute time
+    compress: Compression | str = "none"   # what a push carries: none, topk:F, randk:F, qsgd:S
+    error_feedback: bool | None = None   # with compress: add what a message left out to the
+                                     # next; None: on for topk and randk, off for qsgd
     # Real backends: an extra sleep per gradient (a distribution, e.g. 'const:0.001').
     delay: Distribution | str | None = None
     fail: tuple = ()                 # ((worker, after_gradients), ...): kill those workers
@@ -151,7 +155,11 @@ class Config:
         s("backward_fraction", _number("backward_fraction", self.backward_fraction))
         if not 0 < self.backward_fraction <= 1:
             raise ValueError(f"backward_fraction must be in (0, 1], got {self.backward_fraction!r}")
+        s("compress", parse_compression(self.compress))
+        if self.error_feedback is not None:
+            s("error_feedback", _flag("error_feedback", self.error_feedback))
         self._check_combinations()
+        check_compression(self)
         s("fail", self._parse_fail(self.fail))
         if self.target_loss is not None:
             s("target_loss", _number("target_loss", self.target_loss))
@@ -297,7 +305,7 @@ class Config:
         d["problem"] = self.problem.name
         d["problem_options"] = {f.name: getattr(self.problem, f.name)
                                 for f in dataclasses.fields(self.problem)}
-        for key in ("policy", "compute", "delay"):
+        for key in ("policy", "compute", "delay", "compress"):
             d[key] = None if d[key] is None else str(d[key])
         if isinstance(self.latency, Distribution):
             d["latency"] = str(self.latency)

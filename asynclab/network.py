@@ -20,7 +20,8 @@ under gradient buckets one part of a push (:mod:`asynclab.buckets`).
   every message, so k shards move N messages in ``N·S/(k·bandwidth)``.
 * A **ring all-reduce** among N workers (``allreduce``) has no server: a
   reduce-scatter then an all-gather, 2(N-1) rounds in which every worker sends
-  S/N bytes to its neighbour over its own link. A round ends when its slowest
+  S/N bytes to its neighbour over its own link. (Compressed, it may all-gather
+  the workers' compressed messages instead: :mod:`asynclab.compression`.) A round ends when its slowest
   message has arrived, so with a constant latency it takes
   ``2(N-1)·(latency + S/(N·bandwidth))`` (Thakur, Rabenseifner & Gropp 2005;
   Patarasuk & Yuan 2009). :func:`ring_sum` is the order in which the ring
@@ -120,8 +121,10 @@ class Network:
     link, every worker has its own path to the server, as before).
     """
 
-    def __init__(self, timing, nbytes, clocks, server_bandwidth=math.inf):
+    def __init__(self, timing, nbytes, clocks, server_bandwidth=math.inf, push_nbytes=None):
         self.nbytes, self.clocks = nbytes, clocks
+        # A push may be smaller than a pull (compressed: asynclab.compression).
+        self.push_nbytes = nbytes if push_nbytes is None else push_nbytes
         self.bandwidth, self.server_bandwidth = timing.bandwidth, server_bandwidth
         self.server = Link() if math.isfinite(server_bandwidth) else None
         # Seconds a message's bytes take through both links: the slower one sets the pace.
@@ -134,6 +137,8 @@ class Network:
         # computed as before so that default runs keep their numbers bit for bit.
         self.fixed = (timing.latency + nbytes / timing.bandwidth
                       if constant and self.server is None else None)
+        self.fixed_push = (timing.latency + self.push_nbytes / timing.bandwidth
+                           if self.fixed is not None else None)
 
     def send(self, worker, ready, nbytes=None):
         """A message of ``worker`` ready at ``ready``: (start, end), when its
@@ -147,21 +152,31 @@ class Network:
         start = ready if self.server is None else self.server.reserve(ready, hold)
         return start, start + transfer + latency
 
-    def allreduce(self, workers, nbytes=None):
+    def allreduce(self, workers, nbytes=None, gathered=None):
         """Seconds of one ring all-reduce among ``workers`` of ``nbytes``
         (default: the whole vector): (reduce-scatter, all-gather).
 
         Each of the 2(N-1) rounds lasts as long as its slowest message; every
-        worker draws its latency for each round from its own stream.
+        worker draws its latency for each round from its own stream. With
+        ``gathered`` (bytes of each worker's compressed message, see
+        :func:`asynclab.compression.gathered_bytes`) the ring all-gathers those
+        messages instead: N - 1 rounds of one message each, ``(seconds, 0.0)``.
         """
         rounds = workers - 1
         if rounds == 0:
             return 0.0, 0.0
-        chunk = (self.nbytes if nbytes is None else nbytes) / (workers * self.bandwidth)
+        if gathered is None:
+            count, each = 2 * rounds, (self.nbytes if nbytes is None else nbytes) / (
+                workers * self.bandwidth)
+        else:
+            count, each = rounds, gathered / self.bandwidth
         if self.clocks[0].law is None:        # every round takes the same time
-            return (rounds * (self.clocks[0].constant + chunk),) * 2
-        slowest = np.max([clock.latencies(2 * rounds) for clock in self.clocks], axis=0)
-        times = slowest + chunk
+            seconds = rounds * (self.clocks[0].constant + each)
+            return (seconds, seconds) if gathered is None else (seconds, 0.0)
+        slowest = np.max([clock.latencies(count) for clock in self.clocks], axis=0)
+        times = slowest + each
+        if gathered is not None:
+            return float(times.sum()), 0.0
         return float(times[:rounds].sum()), float(times[rounds:].sum())
 
 

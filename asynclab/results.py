@@ -106,6 +106,11 @@ class Summary:
     queue_fraction: float = 0.0      # waiting for the server or its link
     transfer_fraction: float = 0.0   # own messages on the wire, not hidden
     overlap_fraction: float = 0.0    # communication hidden behind computation (part of compute)
+    # Bytes of every message on every link (asynclab.compression): pushed carries
+    # updates (pushes, ring messages), pulled the parameters (pulls, fetches).
+    bytes_sent: float = 0.0          # = bytes_pushed + bytes_pulled
+    bytes_pushed: float = 0.0
+    bytes_pulled: float = 0.0
     # Ray with ray_nodes: the workers on each worker node, and the nodes lost.
     nodes: tuple = ()
     lost_nodes: tuple = ()
@@ -126,7 +131,7 @@ def _clean(x):
 
 
 def summarize(config, trace, history, *, time, updates, gradients, diverged, failed,
-              nodes=(), lost_nodes=()) -> Summary:
+              bytes_pushed=0.0, bytes_pulled=0.0, nodes=(), lost_nodes=()) -> Summary:
     n = config.workers
     busy = trace.busy_time(n)
     total = time if time > 0 else 1.0
@@ -161,6 +166,8 @@ def summarize(config, trace, history, *, time, updates, gradients, diverged, fai
                     "wait": wait.tolist(), "queue": queue.tolist(), "overlap": overlap.tolist()},
         wait_fraction=float(wait.mean()), queue_fraction=float(queue.mean()),
         transfer_fraction=float(comm.mean()), overlap_fraction=float(overlap.mean()),
+        bytes_sent=float(bytes_pushed + bytes_pulled), bytes_pushed=float(bytes_pushed),
+        bytes_pulled=float(bytes_pulled),
         nodes=tuple(nodes), lost_nodes=tuple(lost_nodes),
     )
 

@@ -32,7 +32,8 @@ __all__ = ["Runs", "Paired", "POSITIVE", "RANGES", "field_estimate", "metric_val
 POSITIVE = ("time", "time_to_target", "time_to_accuracy", "gradients_per_second")
 FRACTIONS = ("final_accuracy", "compute_fraction", "comm_fraction", "idle_fraction",
              "wait_fraction", "queue_fraction", "transfer_fraction", "overlap_fraction")
-COUNTS = ("updates", "dropped", "mean_staleness", "max_staleness")
+COUNTS = ("updates", "dropped", "mean_staleness", "max_staleness", "bytes_sent", "bytes_pushed",
+          "bytes_pulled")
 RANGES = {**{name: (0.0, 1.0) for name in FRACTIONS},
           **{name: (0.0, math.inf) for name in COUNTS}}
 

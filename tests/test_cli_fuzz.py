@@ -86,6 +86,11 @@ FLAGS = {
     "--backward-fraction": floats(0.01, 1.0),
     "--feature-overlap": floats(0, 1.0),
     "--apply-time": floats(0, 0.5),
+    "--compress": st.one_of(st.sampled_from(["none", "topk:0.1", "topk:1", "randk:0.5",
+                                             "qsgd:2", "topk:0", "topk:1.5", "qsgd:0",
+                                             "qsgd:1.5", "randk:", "gzip"]), JUNK),
+    "--error-feedback": None,
+    "--no-error-feedback": None,
     "--fail": st.one_of(st.sampled_from(["0:5", "1:0", "9:1", "0:x", "1:inf", "nan:1"]), JUNK),
     # ray only: on the simulated backend these are refused before anything starts
     "--ray-nodes": ints(1, 3),

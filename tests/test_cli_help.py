@@ -71,6 +71,8 @@ def test_the_help_texts_print(capsys):
     assert "--overlap             a switch, no value" in out
     assert "--backends LIST       real backends to run the matrix on" in out
     assert "(default: thread,process)" in out and "RESULT" in out
+    assert "--compress FORM       what a push carries: none, topk:F" in out
+    assert "(default: on for topk and randk, off for qsgd)" in " ".join(out.split())
 
 
 def test_the_top_level_help_has_examples(capsys):

@@ -1,5 +1,6 @@
 """Coding exercises: each worked solution passes its check, and the check catches
 the mistakes a learner is likely to make, a function that raises, and a non-function."""
+import numpy as np
 import pytest
 
 from asynclab.course import exercise
@@ -18,6 +19,23 @@ def test_each_worked_solution_agrees_with_the_engine(exercise_id, capsys):
     assert capsys.readouterr().out.startswith(f"✓ Correct ({exercise_id})")
 
 
+def topk_without_feedback(gradient, residual, k):
+    """Top-k of the gradient alone: the residual is never added, nor kept."""
+    keep = np.argsort(np.abs(gradient))[-k:]
+    sent = np.zeros_like(gradient)
+    sent[keep] = gradient[keep]
+    return sent, residual
+
+
+def topk_by_value(gradient, residual, k):
+    """The k largest values, not magnitudes: large negative coordinates are left out."""
+    corrected = gradient + residual
+    keep = np.argsort(corrected)[-k:]
+    sent = np.zeros_like(corrected)
+    sent[keep] = corrected[keep]
+    return sent, corrected - sent
+
+
 @pytest.mark.parametrize("exercise_id, mistake, words", [
     ("02-sync-step", lambda times, message: max(times) + message, "engine gives"),
     ("02-sync-step", lambda times, message: sum(times) / len(times) + 2 * message, "engine gives"),
@@ -29,6 +47,8 @@ def test_each_worked_solution_agrees_with_the_engine(exercise_id, capsys):
     ("09-ring-time", lambda n, nbytes, latency, bandwidth: 2 * (n - 1) * (latency + nbytes /
                                                                           bandwidth), "workers"),
     ("10-heavy-ball", lambda w, v, g, lr, mu: (w - lr * g, v), "momentum 0.9"),
+    ("12-topk-feedback", topk_without_feedback, "message 2"),
+    ("12-topk-feedback", topk_by_value, "message 1"),
 ])
 def test_a_plausible_mistake_is_caught_with_the_first_differing_case(exercise_id, mistake, words):
     outcome = exercise.check(exercise_id, mistake, show=False)

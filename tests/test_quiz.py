@@ -15,7 +15,7 @@ import pytest
 
 from asynclab.course import questions, quiz
 
-LESSONS = range(12)    # lessons 00-11
+LESSONS = range(13)    # lessons 00-12
 
 
 @pytest.fixture

@@ -182,6 +182,9 @@ def test_sync_on_ray_is_sync_sgd_as_simulated(connected):
     np.testing.assert_allclose(result.params, oracle.params, rtol=1e-12, atol=1e-14)
     s = result.summary
     assert (s.updates, s.gradients, s.dropped, s.max_staleness) == (40, 120, 0, 0)
+    nbytes = cfg.problem.nbytes        # every gradient: one pull and one push of the vector
+    assert (s.bytes_pushed, s.bytes_pulled) == (oracle.summary.bytes_pushed,
+                                                oracle.summary.bytes_pulled) == (120 * nbytes,) * 2
     applies = rows_of(result, "apply")
     assert [e.version for e in applies].count(0) == 3 and {e.staleness for e in applies} == {0}
     # The barrier: nobody computes for step v + 1 before step v has closed.
@@ -237,6 +240,7 @@ def test_sharded_local_sgd_is_exact_too(connected):
     oracle = asynclab.run(cfg.replace(backend="simulated"))
     np.testing.assert_allclose(result.params, oracle.params, rtol=1e-12, atol=1e-14)
     assert (result.summary.updates, result.summary.gradients) == (10, 60)
+    assert result.summary.bytes_sent == oracle.summary.bytes_sent == 2 * 20 * cfg.problem.nbytes
     # Each update carries 3 gradients: the loss is evaluated every 6 gradients
     # (60 / (eval_points - 1)), at the same updates as on the simulated cluster.
     assert len(result.history.loss) == 11

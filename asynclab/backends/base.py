@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ..compression import WorkerCompression, traffic_bytes
 from ..network import MessageClock
 from ..results import History, Result, summarize
 
@@ -48,6 +49,17 @@ def _network_seeds(config):
 
 def _message_clock(config, seed):
     return MessageClock(config.latency, config.bandwidth, np.random.default_rng(seed))
+
+
+def worker_compression(config, worker):
+    """What ``worker`` sends for its updates (:mod:`asynclab.compression`), drawing
+    from its own compression stream: the fourth child of ``SeedSequence(seed)``,
+    spawned per worker, so that every other stream is unchanged."""
+    rng = None
+    if config.compress.kind != "none":
+        rng = np.random.default_rng(
+            np.random.SeedSequence(config.seed).spawn(4)[3].spawn(config.workers)[worker])
+    return WorkerCompression(config.compress, config.error_feedback, config.problem.dim, rng)
 
 
 def loss_diverged(problem, params, loss=None) -> bool:
@@ -128,9 +140,13 @@ def show_progress(bar, done):
 
 
 def make_result(config, trace, evaluator, *, time, updates, gradients, failed, params,
-                nodes=(), lost_nodes=()):
+                pulls, pushes, nodes=(), lost_nodes=()):
+    """The Result; ``pulls`` and ``pushes`` count the messages sent (allreduce:
+    ``updates`` counts its all-reduce steps), which give the bytes sent."""
+    pushed, pulled = traffic_bytes(config, pulls=pulls, pushes=pushes, steps=updates)
     summary = summarize(config, trace, evaluator.history, time=time, updates=updates,
                         gradients=gradients, diverged=evaluator.diverged, failed=failed,
+                        bytes_pushed=pushed, bytes_pulled=pulled,
                         nodes=nodes, lost_nodes=lost_nodes)
     return Result(config=config, summary=summary, history=evaluator.history,
                   trace=trace, params=params)

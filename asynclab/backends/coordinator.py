@@ -59,6 +59,7 @@ class Coordinator:
         self.carrying = [0] * n           # gradients in each worker's current step
         self.parked, self.finished, self.failed, self.released = set(), set(), [], []
         self.arrived = 0                  # gradients that reached the server
+        self.pulls = self.pushes = 0      # messages the server sent and received
         self.trace = Trace()
         self.evaluator = DeferredEvaluator(config.problem, config.gradients,
                                            config.eval_points, copy=not policy.has_server)
@@ -87,6 +88,7 @@ class Coordinator:
                 self._flush_if_stuck()
                 return None
             grant = self.budget.take(worker, self.server)
+            self.pulls += grant > 0       # the parameters go to the worker
         else:
             live = max(1, self.config.workers - len(self.finished))
             grant = self.budget.take(worker, want=min(want, max(1, self.budget.left // (2 * live))))
@@ -100,6 +102,7 @@ class Coordinator:
     def push(self, worker, update, version, arrival):
         """Apply or buffer ``update``, which reached the server at ``arrival``."""
         server = self.server
+        self.pushes += 1
         staleness, applied, released = server.push(worker, update, version)
         self.trace.record(worker, APPLY if applied else DROP, arrival, self.now(), version,
                           staleness)
@@ -173,5 +176,9 @@ class Coordinator:
         self.evaluator.finish(time, updates, gradients, params)
         self.evaluator.evaluate()
         self.trace.rows.sort(key=lambda row: row[3])   # by end time, as recorded
+        pulls, pushes = self.pulls, self.pushes
+        if self.config.policy.lock_free:    # each gradient: a read and a write of the vector
+            pulls, pushes = gradients, updates
         return make_result(self.config, self.trace, self.evaluator, time=time, updates=updates,
-                           gradients=gradients, failed=self.failed, params=params)
+                           gradients=gradients, failed=self.failed, params=params,
+                           pulls=pulls, pushes=pushes)

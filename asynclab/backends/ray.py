@@ -76,10 +76,12 @@ def check_config(config):
     unmodelled = [name for name, used in (
         ("overlap", config.overlap), ("server_bandwidth", config.server_bandwidth != float("inf")),
         (f"latency {config.latency}", not isinstance(config.latency, float)),
-        ("policy 'allreduce'", policy.ring)) if used]
+        ("policy 'allreduce'", policy.ring),
+        (f"compress={str(config.compress)!r}", config.compress.kind != "none")) if used]
     if unmodelled:
         raise ValueError(f"the ray backend does not model {unmodelled[0]}; use the simulated "
-                         "backend (or thread/process for overlap, allreduce and latency laws)")
+                         "backend (or thread/process for overlap, allreduce, latency laws and "
+                         "compress)")
     if policy.lock_free:
         raise ValueError(f"policy {policy.name!r} writes into shared memory without a server; "
                          "the ray backend allows sync, async, ssp:S, backup:B and local:H")
@@ -258,6 +260,7 @@ class RayRun:
         evaluator.finish(end, version, gradients, params)
         return make_result(self.config, trace, evaluator, time=end, updates=version,
                            gradients=gradients, failed=outcome["failed"], params=params,
+                           pulls=outcome["pulls"], pushes=outcome["pushes"],
                            nodes=self.placement.workers_on,
                            lost_nodes=tuple(self.cluster.lost) if self.cluster else ())
 

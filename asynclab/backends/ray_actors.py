@@ -142,6 +142,7 @@ class Coordinator(Shard):
         self.granted = [0] * workers
         self.computed = [0] * workers   # COMPUTE rows received from each worker
         self.rows = []             # the trace, as Trace rows
+        self.pulls = self.pushes = 0    # parameters sent to workers; updates received
         self.checkpoints = []      # (time, version, gradients arrived) of each snapshot
         self.parked = set()        # workers whose call waits until they may start
         self.done = set()
@@ -178,6 +179,7 @@ class Coordinator(Shard):
             self._log(rows)
             arrival = self.now()
             if updates:
+                self.pushes += len(updates)
                 outcomes = self._apply_push(worker, updates, version_read, carried)
                 self._send("push", worker, message, version_read)
                 if self.alarm_at is not None and self.arrived >= self.alarm_at:
@@ -207,6 +209,7 @@ class Coordinator(Shard):
                 self.done.add(worker)
                 self._check_all_parked()
                 return None, server.version, 0, released_at
+            self.pulls += 1
             return server.params, server.version, grant, released_at
 
     def reached_fail_point(self, worker, rows):
@@ -246,7 +249,7 @@ class Coordinator(Shard):
         with self._changed:
             return dict(rows=self.rows, checkpoints=self.checkpoints,
                         version=self.server.version, failed=list(self.server.failed),
-                        stopped=self.stopped)
+                        stopped=self.stopped, pulls=self.pulls, pushes=self.pushes)
 
     # -- rules (called with the lock held) ---------------------------------------------
     def _log(self, rows):

@@ -30,8 +30,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ..compression import gathered_bytes
 from ..momentum import HeavyBall
-from ..network import ring_chunks
+from ..network import ring_chunks, ring_sum
 from ..server import Budget
 from ..trace import APPLY, COMPUTE, FETCH, PULL, PUSH, SEND, WAIT, split
 from .bucketed import backward_in_buckets
@@ -91,7 +92,8 @@ def ring_phase(worker, buffers, rounds, done, stopped, gather, message=None, chu
     return done
 
 
-def ring_life(worker, config, link, board, rng, slowdown, now, shared, buffers, messages):
+def ring_life(worker, config, link, board, rng, slowdown, now, shared, buffers, messages,
+              outgoing):
     """One worker's life under ``allreduce``: compute, all-reduce, step; no server.
 
     Every worker hands out the budget the same way (Budget), so all of them
@@ -103,8 +105,10 @@ def ring_life(worker, config, link, board, rng, slowdown, now, shared, buffers, 
     budget = Budget(config.gradients, config.policy)
     params = shared if worker == 0 else np.array(shared)   # worker 0's copy is the shared one
     heavy_ball = HeavyBall(config.momentum)    # every worker applies the same steps: one velocity each
-    ring = (_BucketedRing if config.bucketed else _Ring)(worker, config, link, board, rng,
-                                                          slowdown, now, params, buffers, messages)
+    gathered = gathered_bytes(config.compress, config.problem.dim, n)
+    kind = _BucketedRing if config.bucketed else _Ring if gathered is None else _GatheringRing
+    ring = kind(worker, config, link, board, rng, slowdown, now, params, buffers, messages,
+                outgoing)
     if ring.fail_after == 0:
         link.fail()
         return
@@ -115,7 +119,7 @@ def ring_life(worker, config, link, board, rng, slowdown, now, shared, buffers, 
             count = sum(shares.values())
             if count == 0 or not ring.reduce(step, shares[worker]):
                 return
-            params -= heavy_ball.step(ring.mine / count, config.lr)
+            params -= heavy_ball.step(ring.total / count, config.lr)
             link.log.record(worker, APPLY, now(), now(), step, 0)
             step += 1
             if not ring.rounds.wait(ring.done, stopped):   # nobody reads my row any more
@@ -135,8 +139,9 @@ class _Ring:
     ``done`` counts the ring rounds it has finished (see Rounds)."""
 
     def __init__(self, worker, config, link, board, rng, slowdown, now, params, buffers,
-                 messages):
+                 messages, outgoing):
         self.worker, self.config, self.link, self.board = worker, config, link, board
+        self.outgoing = outgoing     # its gradient as it sends it (compressed, or as it is)
         self.rng, self.slowdown, self.now, self.params = rng, slowdown, now, params
         self.buffers, self.mine, self.messages = buffers, buffers[worker], messages
         self.rounds, self.done, self.computed = Rounds(board, config.workers), 0, 0
@@ -153,7 +158,7 @@ class _Ring:
                            self.rng, self.slowdown, now, record, step, stopped)
             if not self.counted():
                 return False
-            self.mine[:] = grad
+            self.mine[:] = self.outgoing.send(grad)
         else:
             self.mine[:] = 0.0
         start = now()
@@ -162,6 +167,16 @@ class _Ring:
         if not self.rounds.wait(self.done, stopped):     # and everyone else's in theirs
             return False
         record(worker, WAIT, start, now())
+        return self.communicate(step)
+
+    @property
+    def total(self):
+        """The step's sum, once ``reduce`` has returned True: my row."""
+        return self.mine
+
+    def communicate(self, step):
+        """The ring all-reduce of the rows: every row then holds the sum."""
+        worker, now, record, stopped = self.worker, self.now, self.record, self.stopped
         message = self.message(self.config.problem.nbytes / self.config.workers)
         for kind, gather in ((PUSH, False), (PULL, True)):   # reduce-scatter, all-gather
             start = now()
@@ -189,6 +204,41 @@ class _Ring:
 
     def close(self):
         pass
+
+
+class _GatheringRing(_Ring):
+    """allreduce with compression, when it sends fewer bytes than the dense ring
+    (:func:`~asynclab.compression.gathered_bytes`): an all-gather of every worker's
+    compressed message, N - 1 rounds in which each message moves one worker on
+    (drawn as push), then each worker adds the N reconstructions up in ring order
+    (:func:`~asynclab.network.ring_sum`, the dense ring's additions: the same bits).
+    In shared memory every row is visible already; a round is its injected
+    message and the barrier after it. One more barrier round says that a worker
+    has read every row, so no row is written again before all have."""
+
+    def communicate(self, step):
+        worker, now, stopped, rounds = self.worker, self.now, self.stopped, self.rounds
+        message = self.message(gathered_bytes(self.config.compress, self.config.problem.dim,
+                                              self.config.workers))
+        start = now()
+        for _ in range(self.config.workers - 1):
+            if not rounds.wait(self.done, stopped):
+                return False
+            if message is not None:
+                message()
+            self.done += 1
+            rounds.finish(worker, self.done)
+        if not rounds.wait(self.done, stopped):      # every message has arrived
+            return False
+        self._total = ring_sum(self.buffers)
+        self.done += 1                               # I have read every row
+        rounds.finish(worker, self.done)
+        self.record(worker, PUSH, start, now(), step)
+        return True
+
+    @property
+    def total(self):
+        return self._total
 
 
 class _BucketedRing(_Ring):

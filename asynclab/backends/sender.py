@@ -35,7 +35,7 @@ from ..trace import FETCH, PULL, PUSH, SEND, split
 from .realtime import channel_of, compute, gradient_of, wire
 
 
-def overlapped_life(worker, config, link, board, rng, slowdown, now, shared, messages):
+def overlapped_life(worker, config, link, board, rng, slowdown, now, shared, messages, outgoing):
     problem, record, stopped = config.problem, link.log.record, link.stopped
     lock_free, nbytes = config.policy.lock_free, problem.nbytes
     channel = channel_of(worker, config, link, board, now, shared)
@@ -48,8 +48,8 @@ def overlapped_life(worker, config, link, board, rng, slowdown, now, shared, mes
         answer, and when it waited at a bound or queued for the server."""
         if update is not None:
             start = now()
-            wire(messages, nbytes, stopped)
-            background.push(update, version)
+            wire(messages, outgoing.nbytes, stopped)
+            background.push(outgoing.send(update), version)
             record(worker, SEND, start, now(), version)
         start = now()
         grant, params, version = background.begin()

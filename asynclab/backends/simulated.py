@@ -41,13 +41,15 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from ..buckets import send_times
+from ..compression import message_sizes
 from ..momentum import HeavyBall, local_step
 from ..network import Network
 from ..server import Budget, ParameterServer, StalledError
 from ..timing import WorkerClock
 from ..trace import (APPLY, BACKGROUND, COMPUTE, DROP, FAIL, FETCH, PULL, PUSH, QUEUE, SEND, WAIT,
                      Trace, split)
-from .base import Evaluator, make_result, message_clocks, progress_bar, worker_streams
+from .base import (Evaluator, make_result, message_clocks, progress_bar, worker_compression,
+                   worker_streams)
 
 PARK = None   # yielded by a worker that waits for something to release it
 
@@ -69,8 +71,12 @@ class Simulation:
         block = min(512, max(8, config.gradients // n + 1))
         self.clocks = [WorkerClock(timing, w, time_rngs[w], block) for w in range(n)]
         # Only a parameter server has a shared link (and applies one gradient at a time).
+        self.sizes = sizes = message_sizes(config)     # a push may be compressed
         self.network = Network(timing, problem.nbytes, message_clocks(config),
-                               config.server_bandwidth if policy.has_server else float("inf"))
+                               config.server_bandwidth if policy.has_server else float("inf"),
+                               push_nbytes=sizes.push)
+        self.compressions = [worker_compression(config, w) for w in range(n)]
+        self.pulls = self.pushes = 0      # messages sent (the bytes they carry: sizes)
         self.apply_time = timing.apply_time if policy.has_server else 0.0
         self.fail_after = dict(config.fail)
         self.trace = Trace()
@@ -147,6 +153,7 @@ class Simulation:
     # -- one worker's life --------------------------------------------------------------
     def _worker(self, w):
         server, trace, msg = self.server, self.trace, self.network.fixed
+        push_msg = self.network.fixed_push    # None when msg is None
         local_steps, lr = self.policy.local_steps, self.config.lr
         heavy_ball = HeavyBall(self.config.momentum)   # this worker's velocity for its local steps
         if self._lost(w):
@@ -160,6 +167,7 @@ class Simulation:
                 params, version = yield from self._pull(w, PULL)
             else:                 # the default network: one fixed time per message
                 params, version = server.read()
+                self.pulls += 1
                 if msg:
                     start = self.now
                     yield msg
@@ -176,9 +184,9 @@ class Simulation:
                     local, update = local_step(local, update, grad, lr, heavy_ball)
             if msg is None:
                 yield from self._send(w, PUSH, version)
-            elif msg:
+            elif push_msg:
                 start = self.now
-                yield msg
+                yield push_msg
                 trace.record(w, PUSH, start, self.now, version)
             yield from self._deliver(w, update, version, grant)
 
@@ -283,7 +291,7 @@ class Simulation:
             if grad is None:
                 return
             # Buffered until the step's last gradient, then added up in ring order.
-            self._release(server.push(w, grad, version)[2])
+            self._release(server.push(w, self.compressions[w].send(grad), version)[2])
             self.arrived += 1
             reduced = version, began
 
@@ -297,6 +305,7 @@ class Simulation:
             yield start - self.now
             self._queued(w, kind, ready)
         params, version = self.server.read()
+        self.pulls += 1
         if end > self.now:
             yield end - self.now
             self.trace.record(w, kind, start, self.now, version)
@@ -304,13 +313,14 @@ class Simulation:
 
     def _send(self, w, kind, version):
         """A push (or background send) of ``w``, after any queue for the server's link."""
-        if self.network.fixed is not None:
-            if self.network.fixed:
+        network = self.network
+        if network.fixed is not None:
+            if network.fixed_push:
                 start = self.now
-                yield self.network.fixed
+                yield network.fixed_push
                 self.trace.record(w, kind, start, self.now, version)
             return
-        start, end = self.network.send(w, self.now)
+        start, end = network.send(w, self.now, network.push_nbytes)
         if start > self.now:
             ready = self.now
             yield start - self.now
@@ -320,8 +330,11 @@ class Simulation:
             self.trace.record(w, kind, start, self.now, version)
 
     def _deliver(self, w, update, version, carried, background=False):
-        """The update reaches the server, which applies it (after any queue)."""
+        """The update reaches the server, which applies it (after any queue): what
+        ``w`` sent, its update through its compression (the same array without)."""
         server, arrival = self.server, self.now
+        update = self.compressions[w].send(update)
+        self.pushes += 1
         if self.apply_time:
             # The server applies gradients one at a time, first come first served;
             # the worker (or its sender) waits for its acknowledgement.
@@ -343,7 +356,8 @@ class Simulation:
         rounds for every worker."""
         yield from self._wait_to_start(w)
         if self._ring[0] != step:        # the first worker out draws the step's rounds
-            self._ring = (step, self.network.allreduce(self.config.workers))
+            self._ring = (step, self.network.allreduce(self.config.workers,
+                                                       gathered=self.sizes.gathered))
         for kind, seconds in zip((PUSH, PULL), self._ring[1]):
             if seconds:
                 start = self.now
@@ -487,7 +501,8 @@ class Simulation:
         self.evaluator.finish(self.now, server.version, self.computed, server.params)
         result = make_result(self.config, self.trace, self.evaluator, time=self.now,
                              updates=server.version, gradients=self.computed,
-                             failed=server.failed, params=server.params)
+                             failed=server.failed, params=server.params,
+                             pulls=self.pulls, pushes=self.pushes)
         if server.path is not None:
             result.path = np.array(server.path)
         return result

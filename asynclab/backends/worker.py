@@ -30,7 +30,7 @@ import numpy as np
 
 from ..momentum import HeavyBall, local_step
 from ..trace import PULL
-from .base import message_clock
+from .base import message_clock, worker_compression
 from .bucketed import bucketed_life
 from .realtime import channel_of, compute, gradient_of, wire
 from .ring import ring_life
@@ -42,18 +42,21 @@ def work(worker, config, link, board, rng, slowdown, now, shared=None, buffers=N
     the minibatches, ``shared`` is the parameter vector of a lock-free run (and
     of worker 0 under allreduce), ``buffers`` the rows of the ring all-reduce."""
     messages = message_clock(config, worker)     # its messages' injected times
+    outgoing = worker_compression(config, worker)  # what its pushes carry, and their bytes
     with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported, not warned
         if config.policy.ring:
-            ring_life(worker, config, link, board, rng, slowdown, now, shared, buffers, messages)
-        elif config.bucketed:
+            ring_life(worker, config, link, board, rng, slowdown, now, shared, buffers, messages,
+                      outgoing)
+        elif config.bucketed:      # (compress is refused here: see asynclab.compression)
             bucketed_life(worker, config, link, board, rng, slowdown, now, messages)
         elif config.overlap:
-            overlapped_life(worker, config, link, board, rng, slowdown, now, shared, messages)
+            overlapped_life(worker, config, link, board, rng, slowdown, now, shared, messages,
+                            outgoing)
         else:
-            _life(worker, config, link, board, rng, slowdown, now, shared, messages)
+            _life(worker, config, link, board, rng, slowdown, now, shared, messages, outgoing)
 
 
-def _life(worker, config, link, board, rng, slowdown, now, shared, messages):
+def _life(worker, config, link, board, rng, slowdown, now, shared, messages, outgoing):
     problem, record, stopped = config.problem, link.log.record, link.stopped
     channel = channel_of(worker, config, link, board, now, shared)
     gradient, nbytes = gradient_of(config), problem.nbytes
@@ -88,5 +91,5 @@ def _life(worker, config, link, board, rng, slowdown, now, shared, messages):
             else:
                 update = grad
         start = now() if talks else None
-        wire(messages, nbytes, stopped)
-        channel.push(update, version, start)
+        wire(messages, outgoing.nbytes, stopped)
+        channel.push(outgoing.send(update), version, start)

@@ -21,6 +21,9 @@ from .widgets import css
 COMPUTE_CHOICES = [("exponential, mean 1 s", "exp:1"), ("constant, 1 s", "const:1"),
                    ("log-normal, mean 1 s (heavy tail)", "lognormal:1:1")]
 X_CHOICES = ("time", "updates", "gradients")
+COMPRESS_CHOICES = [("none: the dense vector", "none"), ("top-k, 10% of coordinates", "topk:0.1"),
+                    ("top-k, 2% of coordinates", "topk:0.02"), ("random-k, 10%", "randk:0.1"),
+                    ("QSGD, 8 levels (5 bits)", "qsgd:8"), ("QSGD, 2 levels (3 bits)", "qsgd:2")]
 TOOLTIPS = {"bound": "how many steps a worker may run ahead of the slowest (used by the ssp "
                      "policy)",
             "momentum": "heavy-ball momentum applied by the server"}
@@ -70,6 +73,8 @@ def control(name, value, policies):
                                               indent=False, value=value, layout=layout),
         "momentum": lambda: w.FloatSlider(min=0, max=0.95, step=0.05, description="momentum",
                                           **slider),
+        "compress": lambda: w.Dropdown(options=_choices(COMPRESS_CHOICES, value),
+                                       description="compress pushes", **common),
         "x": lambda: w.Dropdown(options=X_CHOICES, description="loss against", **common),
     }
     return css(make[name](), "asynclab-control", f"asynclab-control-{name}")

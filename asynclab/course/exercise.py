@@ -22,7 +22,9 @@ from typing import Callable
 import numpy as np
 
 from .. import Config, LeastSquares, run
+from ..backends import simulated
 from ..backends.base import worker_streams
+from ..compression import WorkerCompression, parse_compression
 from ..policies import parse_policy
 from ..server import ParameterServer
 
@@ -165,6 +167,37 @@ def _heavy_ball_cases(fn):
     return out
 
 
+def _topk_feedback_cases(fn):
+    """Replay a one-worker run with compress="topk:0.3" (3 of 10 coordinates): its
+    gradients go through the engine's own compression with error feedback and
+    through the learner's function, coordinate by coordinate. The run's path
+    confirms that the engine's workers sent exactly those messages."""
+    problem, lr, batch, k = LeastSquares(features=10, examples=200), 0.05, 4, 3
+    config = Config(problem=problem, policy="async", workers=1, gradients=8, lr=lr,
+                    batch=batch, compress="topk:0.3", eval_points=2)
+    path = simulated.run(config, record_path=True).path
+    engine = WorkerCompression(parse_compression("topk:0.3"), True, problem.dim, None)
+    rng, residual, out = worker_streams(0, 1)[0][0], np.zeros(problem.dim), []
+    for step in range(len(path) - 1):
+        gradient = problem.gradient(path[step], problem.sample(rng, batch))
+        expected = engine.send(gradient)
+        np.testing.assert_allclose(path[step] - lr * expected, path[step + 1], atol=1e-12)
+        returned = fn(gradient.copy(), residual.copy(), k)
+        if not (isinstance(returned, (tuple, list)) and len(returned) == 2):
+            raise _Unusable(f"topk_feedback must return two arrays, sent and new_residual; "
+                            f"it returned {_fmt(returned)}")
+        sent, residual = (np.asarray(x, dtype=float) for x in returned)
+        if sent.shape != (problem.dim,) or residual.shape != (problem.dim,):
+            raise _Unusable(f"topk_feedback must return sent and new_residual shaped like the "
+                            f"gradient ({problem.dim} coordinates here); it returned "
+                            f"{_fmt(returned)}")
+        out += [(f"message {step + 1}, coordinate {i}", float(expected[i]), float(sent[i]))
+                for i in range(problem.dim)]
+    out += [(f"the residual after {len(path) - 1} messages, coordinate {i}",
+             float(engine.memory.residual[i]), float(residual[i])) for i in range(problem.dim)]
+    return out
+
+
 EXERCISES = {e.id: e for e in (
     Exercise(
         "02-sync-step", 2, "How long a synchronous step takes",
@@ -233,6 +266,26 @@ EXERCISES = {e.id: e for e in (
                 # The velocity remembers past gradients, each older one shrunk by momentum.
                 velocity = momentum * velocity + gradient
                 return params - lr * velocity, velocity
+            """)),
+    Exercise(
+        "12-topk-feedback", 12, "Top-k with error feedback",
+        "A worker sends only the k coordinates of largest magnitude of its update (the "
+        "others count as zeros) and remembers what it left out: before compressing, it "
+        "adds that residual to the new gradient, and what it does not send of the sum "
+        "becomes its new residual. Given the gradient, the residual and k, return the "
+        "message it sends (a dense array, zeros where nothing is sent) and its new "
+        "residual (numpy arrays).",
+        "def topk_feedback(gradient, residual, k):\n    ...  # return sent, new_residual\n",
+        _topk_feedback_cases,
+        textwrap.dedent("""\
+            import numpy as np
+
+            def topk_feedback(gradient, residual, k):
+                corrected = gradient + residual            # what it owes, this gradient included
+                keep = np.argsort(np.abs(corrected))[-k:]  # the k largest magnitudes
+                sent = np.zeros_like(corrected)
+                sent[keep] = corrected[keep]
+                return sent, corrected - sent              # nothing is lost, only delayed
             """)),
 )}
 

@@ -47,7 +47,8 @@ EVAL_POINTS = 50
 DEFAULTS = {
     "workers": 4, "policy": "sync", "bound": 2, "compute": "exp:1",
     "straggler_prob": 0.0, "straggler_factor": 5.0, "latency": 0.0, "bandwidth": 1e6,
-    "lr": 0.5, "batch": 32, "staleness_aware": False, "momentum": 0.0, "x": "time",
+    "lr": 0.5, "batch": 32, "staleness_aware": False, "momentum": 0.0, "compress": "none",
+    "x": "time",
 }
 ALL_CONTROLS = ("workers", "policy", "bound", "compute", "straggler_prob", "straggler_factor",
                 "latency", "bandwidth", "lr", "x")
@@ -106,7 +107,8 @@ class Exploration:
             workers=v["workers"], policy=policy, compute=v["compute"], lr=v["lr"],
             straggler=(p, factor) if p > 0 else None, latency=v["latency"],
             bandwidth=v["bandwidth"], batch=v["batch"], staleness_aware=v["staleness_aware"],
-            momentum=v["momentum"], speeds=self.base.speeds[:v["workers"]])
+            momentum=v["momentum"], compress=v["compress"],
+            speeds=self.base.speeds[:v["workers"]])
 
     def redraw(self, **changes):
         """Apply ``changes`` to the settings, re-run if needed, redraw; returns the Figure.
@@ -270,7 +272,7 @@ def explore(controls=ALL_CONTROLS, **settings) -> Exploration:
     """A dashboard over the simulated cluster; display it (last line of a cell) to use it.
 
     ``controls`` names the settings that get a widget (see ``DEFAULTS``; ``batch``,
-    ``staleness_aware`` and ``momentum`` are available too). Keywords set the starting value
+    ``staleness_aware``, ``momentum`` and ``compress`` are available too). Keywords set the starting value
     of a control or fix any other Config field (``problem``, ``gradients``,
     ``seed``, ``speeds``, ``target_loss``, ``eval_points``...). ``policies`` lists the policy
     drop-down's choices; ``"ssp"`` uses the staleness bound control. Switching policy
