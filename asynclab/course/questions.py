@@ -12,8 +12,11 @@ learner's terms, why it is right or wrong. A numeric question's options are
 the right value and anticipated mistakes, each with a ``value``; an answer
 matches an option within ``tolerance``, and ``otherwise`` explains any other
 number; ``unit`` (``s``, ``ms`` or ``%``, optional) is the unit of its answer, to
-which an answer typed with another converts (see :mod:`.numeric`). Loading checks
-all of this and names the file and question at fault.
+which an answer typed with another converts (see :mod:`.numeric`). ``transfer``
+(optional, false) marks a question that sets a new situation, whose numbers the
+lesson does not print: it tests whether the idea transfers, not whether the
+learner can find a printed number. Loading checks all of this and names the file
+and question at fault.
 """
 from __future__ import annotations
 
@@ -51,6 +54,8 @@ class Question:
     tolerance: float = 0.0          # numeric: how far from an option's value still matches
     otherwise: str = ""             # numeric: feedback for a number no option anticipated
     unit: str | None = None         # numeric: the unit of the answer ("s", "ms", "%"), if any
+    transfer: bool = False          # a new setting to reason about: its numbers are not printed
+                                    # by the lesson (tests/test_quiz_bank.py checks it)
 
     def letters(self):
         return LETTERS[:len(self.options)]
@@ -98,7 +103,7 @@ def parse_lesson(data, source="bank") -> list:
                         for o in raw.get("options", []))
         q = Question(qid, lesson, raw["kind"], raw.get("question", ""), options,
                      float(raw.get("tolerance", 0.0)), raw.get("otherwise", ""),
-                     raw.get("unit"))
+                     raw.get("unit"), raw.get("transfer", False))
         _check(q, where)
         questions.append(q)
     return questions
@@ -107,6 +112,8 @@ def parse_lesson(data, source="bank") -> list:
 def _check(q, where):
     if not q.question.strip():
         raise ValueError(f"{where}: the question text is empty")
+    if not isinstance(q.transfer, bool):
+        raise ValueError(f"{where}: 'transfer' must be true or false, got {q.transfer!r}")
     if not 2 <= len(q.options) <= len(LETTERS):
         raise ValueError(f"{where}: needs 2 to {len(LETTERS)} options, has {len(q.options)}")
     for letter, o in zip(q.letters(), q.options):
