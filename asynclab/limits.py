@@ -89,6 +89,11 @@ def check(config):
                 _refuse("allreduce with a latency law: latencies drawn (2 x gradients x "
                         "workers x buckets)", draws, MAX_RING_DRAWS,
                         "use a constant latency, fewer workers, buckets or gradients")
+    if config.policy.gossip:
+        held = 8.0 * config.workers * problem.dim       # every worker's model
+        if held > MAX_DATA_BYTES:
+            _refuse("gossip: workers x parameters x 8 bytes", held, MAX_DATA_BYTES,
+                    "use fewer workers or a smaller problem")
     evals = min(config.eval_points, config.gradients + 1)
     eval_work = float(evals) * (examples + _held_out_examples(problem)) * cost_per_example(problem)
     if eval_work > MAX_EVAL_WORK:

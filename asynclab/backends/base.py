@@ -71,10 +71,16 @@ class Evaluator:
     of gradients arrived so far (an update of local:H carries H of them); it
     evaluates when that count crosses the next checkpoint, once however many
     it crossed. A loss that is NaN or infinite marks the run ``diverged``.
+
+    ``view``, if given, turns what the backend passes into the parameters to
+    evaluate, once per recorded point: under gossip the workers' models into
+    their average (:class:`asynclab.gossip.Consensus`, which also measures
+    their spread there).
     """
 
-    def __init__(self, problem, budget, points):
+    def __init__(self, problem, budget, points, view=None):
         self.problem = problem
+        self.view = view
         self.every = max(1, budget // (points - 1))
         self.next = self.every
         self.history = History()
@@ -83,6 +89,8 @@ class Evaluator:
 
     def record(self, time, version, gradients, params):
         self._last_version = (version, gradients)
+        if self.view is not None:
+            params = self.view(params)
         self._evaluate(time, version, gradients, params)
 
     def _evaluate(self, time, version, gradients, params):
@@ -128,9 +136,10 @@ def show_progress(bar, done):
 
 
 def make_result(config, trace, evaluator, *, time, updates, gradients, failed, params,
-                nodes=(), lost_nodes=()):
+                nodes=(), lost_nodes=(), client_drift=None, consensus_distance=None):
     summary = summarize(config, trace, evaluator.history, time=time, updates=updates,
                         gradients=gradients, diverged=evaluator.diverged, failed=failed,
-                        nodes=nodes, lost_nodes=lost_nodes)
+                        nodes=nodes, lost_nodes=lost_nodes, client_drift=client_drift,
+                        consensus_distance=consensus_distance)
     return Result(config=config, summary=summary, history=evaluator.history,
                   trace=trace, params=params)

@@ -10,11 +10,15 @@ Workers a call releases are collected in ``released``; the backend wakes them
 (``take_released``), and each then calls :meth:`begin` again. Under
 ``allreduce`` there is no server either: the workers reduce among themselves
 (:mod:`.ring`), and worker 0 reports evaluation points (:meth:`checkpoint`).
+Under ``gossip`` the workers average their models among themselves
+(:mod:`.peers`); an evaluation point reads every model, and evaluates their
+average (:class:`asynclab.gossip.Consensus`).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ..gossip import Consensus
 from ..server import Budget, ParameterServer, StalledError
 from ..trace import APPLY, DROP, FAIL, Trace
 from .base import Evaluator, loss_diverged, make_result
@@ -28,8 +32,8 @@ class DeferredEvaluator(Evaluator):
     the server's parameters are replaced, never modified, so a reference does.
     """
 
-    def __init__(self, problem, budget, points, copy):
-        super().__init__(problem, budget, points)
+    def __init__(self, problem, budget, points, copy, view=None):
+        super().__init__(problem, budget, points, view)
         self._copy, self._snapshots = copy, []
 
     def _evaluate(self, time, version, gradients, params):
@@ -48,7 +52,8 @@ class DeferredEvaluator(Evaluator):
 class Coordinator:
     def __init__(self, config, board, now, shared=None):
         """``board``: the counters workers write; ``shared``: the parameter
-        vector of a lock-free or all-reduce run (None under a parameter server)."""
+        vector of a lock-free or all-reduce run, gossip's PeerModels (None under
+        a parameter server)."""
         self.config, self.board, self.now, self.shared = config, board, now, shared
         policy, n = config.policy, config.workers
         self.server = None if not policy.has_server else ParameterServer(
@@ -60,8 +65,11 @@ class Coordinator:
         self.parked, self.finished, self.failed, self.released = set(), set(), [], []
         self.arrived = 0                  # gradients that reached the server
         self.trace = Trace()
+        self.consensus = Consensus() if policy.gossip else None
+        view = (lambda peers: self.consensus(peers.snapshot())) if policy.gossip else None
         self.evaluator = DeferredEvaluator(config.problem, config.gradients,
-                                           config.eval_points, copy=not policy.has_server)
+                                           config.eval_points, copy=not policy.has_server,
+                                           view=view)
         self.evaluator.record(0.0, 0, 0, self.params)
         board.checkpoint = self.evaluator.next
 
@@ -169,9 +177,13 @@ class Coordinator:
     def result(self, time):
         """The Result of the run so far, ``time`` seconds after it started."""
         updates, gradients = self.updates(), self.board.gradients()
-        params = np.array(self.params)
-        self.evaluator.finish(time, updates, gradients, params)
+        gossip, server = self.consensus is not None, self.server
+        params = self.shared.snapshot().mean(axis=0) if gossip else np.array(self.params)
+        self.evaluator.finish(time, updates, gradients, self.shared if gossip else params)
         self.evaluator.evaluate()
         self.trace.rows.sort(key=lambda row: row[3])   # by end time, as recorded
         return make_result(self.config, self.trace, self.evaluator, time=time, updates=updates,
-                           gradients=gradients, failed=self.failed, params=params)
+                           gradients=gradients, failed=self.failed, params=params,
+                           client_drift=None if server is None or server.drift is None
+                           else server.drift.value,
+                           consensus_distance=self.consensus.distance if gossip else None)

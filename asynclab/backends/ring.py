@@ -91,7 +91,7 @@ def ring_phase(worker, buffers, rounds, done, stopped, gather, message=None, chu
     return done
 
 
-def ring_life(worker, config, link, board, rng, slowdown, now, shared, buffers, messages):
+def ring_life(worker, config, link, board, batches, slowdown, now, shared, buffers, messages):
     """One worker's life under ``allreduce``: compute, all-reduce, step; no server.
 
     Every worker hands out the budget the same way (Budget), so all of them
@@ -103,7 +103,7 @@ def ring_life(worker, config, link, board, rng, slowdown, now, shared, buffers, 
     budget = Budget(config.gradients, config.policy)
     params = shared if worker == 0 else np.array(shared)   # worker 0's copy is the shared one
     heavy_ball = HeavyBall(config.momentum)    # every worker applies the same steps: one velocity each
-    ring = (_BucketedRing if config.bucketed else _Ring)(worker, config, link, board, rng,
+    ring = (_BucketedRing if config.bucketed else _Ring)(worker, config, link, board, batches,
                                                           slowdown, now, params, buffers, messages)
     if ring.fail_after == 0:
         link.fail()
@@ -134,10 +134,10 @@ class _Ring:
     into its row, then the all-reduce that leaves every row holding the sum.
     ``done`` counts the ring rounds it has finished (see Rounds)."""
 
-    def __init__(self, worker, config, link, board, rng, slowdown, now, params, buffers,
+    def __init__(self, worker, config, link, board, batches, slowdown, now, params, buffers,
                  messages):
         self.worker, self.config, self.link, self.board = worker, config, link, board
-        self.rng, self.slowdown, self.now, self.params = rng, slowdown, now, params
+        self.batches, self.slowdown, self.now, self.params = batches, slowdown, now, params
         self.buffers, self.mine, self.messages = buffers, buffers[worker], messages
         self.rounds, self.done, self.computed = Rounds(board, config.workers), 0, 0
         self.fail_after = dict(config.fail).get(worker)
@@ -150,7 +150,7 @@ class _Ring:
         worker, now, record, stopped = self.worker, self.now, self.record, self.stopped
         if share:
             grad = compute(worker, self.config, self.config.problem.gradient, self.params,
-                           self.rng, self.slowdown, now, record, step, stopped)
+                           self.batches, self.slowdown, now, record, step, stopped)
             if not self.counted():
                 return False
             self.mine[:] = grad
@@ -214,8 +214,7 @@ class _BucketedRing(_Ring):
 
         if share:
             problem = self.config.problem
-            self.mine[:] = problem.gradient(self.params,
-                                            problem.sample(self.rng, self.config.batch))
+            self.mine[:] = problem.gradient(self.params, self.batches.draw(self.config.batch))
             backward_in_buckets(self.buckets, start, self.slowdown, now, stopped, hand_over)
             record(worker, COMPUTE, start, now(), step)
             if not self.counted():
