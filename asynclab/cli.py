@@ -251,8 +251,9 @@ def _cmd_compare(args):
         window = _usage_on_value_error(check_window, args.window)
     if args.plot is not None:
         _check_plot(args.plot)
+    base = next((c for c in configs if c.policy.outer), configs[0])   # with --outer-lr
     results = _started(lambda: compare(
-        [str(c.policy) for c in configs], configs[0], seeds=seeds, tune=args.tune,
+        [str(c.policy) for c in configs], base, seeds=seeds, tune=args.tune,
         jobs=args.jobs, **(tuning if args.tune else {}), **fair), configs[0].backend)
     if args.json:
         print(json.dumps([r.to_dict() if isinstance(r, Runs) else r.to_dict()["summary"]

@@ -146,6 +146,10 @@ class Coordinator:
             self.board.stop = True
             raise StalledError(f"worker {worker} failed and policy 'allreduce' needs every "
                                "worker in every step")
+        if self.config.policy.gossip:     # it may have died holding its model's lock
+            self.board.stop = True
+            raise StalledError(f"worker {worker} was lost and policy 'gossip' does not go on "
+                               "without it (its neighbours would average with its last model)")
         if self.server is not None:
             self._release(self.server.fail(worker))
             self._flush_if_stuck()

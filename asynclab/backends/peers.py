@@ -19,6 +19,11 @@ simulated cluster. One lock per worker guards its row and its link:
 * an evaluation point takes every lock, in increasing order, and copies the
   rows (:meth:`PeerModels.snapshot`).
 
+A worker waiting for a lock looks up every POLL seconds whether the run has
+stopped, so that a worker process that died holding its lock (the run then
+stops: gossip does not go on without a worker) cannot hang the others; the
+snapshot at the end of a run waits at most LOCK_GRACE seconds for a lock.
+
 Locks are ``threading.Lock`` for threads and ``multiprocessing`` locks for
 processes (made by the parent, handed to each worker process as it starts).
 The budget comes in chunks, and evaluation points are reported, as under
@@ -31,6 +36,9 @@ from ..momentum import HeavyBall
 from ..trace import APPLY, FETCH, PUSH, QUEUE
 from .realtime import LockFreeChannel, compute, pause
 
+POLL = 0.05            # seconds between looks at the stop flag while waiting for a lock
+LOCK_GRACE = 1.0       # seconds the last snapshot waits for a lock a dead worker may hold
+
 
 class PeerModels:
     """The models of a gossip run, their versions and their locks (see the module)."""
@@ -38,36 +46,56 @@ class PeerModels:
     def __init__(self, models, versions, locks):
         self.models, self.versions, self.locks = models, versions, locks
 
-    def read(self, worker):
-        """A copy of ``worker``'s model and its version."""
-        with self.locks[worker]:
-            return self.models[worker].copy(), int(self.versions[worker])
+    def read(self, worker, stopped):
+        """A copy of ``worker``'s model and its version (None if the run stopped)."""
+        held = self._hold([worker], stopped)
+        try:
+            return None if held is None else (self.models[worker].copy(),
+                                              int(self.versions[worker]))
+        finally:
+            self._let_go(held or [])
 
-    def exchange(self, worker, neighbour, step, version_read, hold):
+    def exchange(self, worker, neighbour, step, version_read, hold, stopped):
         """One atomic gossip step (:func:`asynclab.gossip.exchange`): both
         locks, ``hold()`` (the message time), average, step. Returns the
         staleness, the new model's copy and version, and when the locks were
-        held and let go (``now``-seconds, for the trace)."""
-        pair = [worker] if neighbour is None else sorted((worker, neighbour))
-        for w in pair:                      # lower id first: no deadlock
-            self.locks[w].acquire()
+        held and let go (``now``-seconds, for the trace); None if the run stopped."""
+        held = self._hold([worker] if neighbour is None else sorted((worker, neighbour)),
+                          stopped)
+        if held is None:
+            return None
         try:
             locked = hold()
             staleness = exchange(self.models, self.versions, worker, neighbour, step, version_read)
             return (staleness, self.models[worker].copy(), int(self.versions[worker]), *locked)
         finally:
-            for w in reversed(pair):
-                self.locks[w].release()
+            self._let_go(held)
 
     def snapshot(self):
         """A copy of every model, taken with every lock held (in increasing order)."""
-        for lock in self.locks:
-            lock.acquire()
+        held = [lock for lock in self.locks if lock.acquire(timeout=LOCK_GRACE)]
         try:
             return self.models.copy()
         finally:
-            for lock in reversed(self.locks):
+            for lock in reversed(held):
                 lock.release()
+
+    def _hold(self, workers, stopped):
+        """Take the locks of ``workers`` (in increasing order: no deadlock); the
+        locks held, or None (and none held) if the run stopped meanwhile."""
+        held = []
+        for w in workers:
+            while not self.locks[w].acquire(timeout=POLL):
+                if stopped():
+                    self._let_go(held)
+                    return None
+            held.append(self.locks[w])
+        return held
+
+    @staticmethod
+    def _let_go(held):
+        for lock in reversed(held):
+            lock.release()
 
 
 class GossipChannel(LockFreeChannel):
@@ -95,20 +123,24 @@ def gossip_life(worker, config, link, board, batches, slowdown, now, peers, mess
             pause(messages.message_time(nbytes), stopped)
         return locked, now()
 
-    params, version = peers.read(worker)
+    mine = peers.read(worker, stopped)
     computed = 0
-    while not stopped() and channel.begin():
+    while mine is not None and not stopped() and channel.begin():
+        params, version = mine
         grad = compute(worker, config, config.problem.gradient, params, batches, slowdown, now,
                        record, version, stopped)
         computed += 1
         board.set_computed(worker, computed)
         neighbour, ready = neighbours.next(), now()
-        staleness, params, new_version, locked, held = peers.exchange(
-            worker, neighbour, heavy_ball.step(grad, config.lr), version, hold)
+        done = peers.exchange(worker, neighbour, heavy_ball.step(grad, config.lr), version, hold,
+                              stopped)
+        if done is None:
+            return
+        staleness, *mine, locked, held = done
         if talks and neighbour is not None:
-            record(worker, QUEUE, ready, locked)      # until both links were free
+            if locked > ready:
+                record(worker, QUEUE, ready, locked)      # until both links were free
             record(worker, PUSH, locked, held, version)
             record(neighbour, FETCH, locked, held, version)
         record(worker, APPLY, held, now(), version, staleness)
         channel.counted(board.updates())
-        version = new_version
