@@ -65,8 +65,10 @@ class Coordinator:
         self.parked, self.finished, self.failed, self.released = set(), set(), [], []
         self.arrived = 0                  # gradients that reached the server
         self.trace = Trace()
-        self.consensus = Consensus() if policy.gossip else None
-        view = (lambda peers: self.consensus(peers.snapshot())) if policy.gossip else None
+        consensus = self.consensus = Consensus() if policy.gossip else None
+        # (not through self: the process backend frees gossip's locks when it lets go of
+        # the coordinator's shared models, which a cycle back to it would delay)
+        view = (lambda peers: consensus(peers.snapshot())) if policy.gossip else None
         self.evaluator = DeferredEvaluator(config.problem, config.gradients,
                                            config.eval_points, copy=not policy.has_server,
                                            view=view)

@@ -245,6 +245,14 @@ class _Parent:
             self._poll(POLL)
         self.shutdown()
 
+    def release(self):
+        """Let go of gossip's locks (the coordinator's shared models included), so that
+        their semaphores are removed now, even while an exception still holds this
+        run's frames, and not at the next garbage collection."""
+        self.peers = None
+        if self.coordinator is not None:
+            self.coordinator.shared = None
+
     def shutdown(self):
         """Make sure no worker process outlives the run."""
         for p in self.procs:
@@ -270,5 +278,6 @@ def run(config):
         return parent.run()
     finally:
         parent.shutdown()
+        parent.release()
         del parent
         block.close()
