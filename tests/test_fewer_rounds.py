@@ -337,3 +337,13 @@ def test_compare_gives_the_outer_optimiser_to_diloco_only():
     assert runs["local:4"].config.outer_lr is None
     np.testing.assert_array_equal(runs["diloco:4"].params, runs["local:4"].params)
     assert runs["gossip"].summary.consensus_distance > 0
+
+
+def test_absurd_sizes_are_refused_up_front():
+    # gossip keeps every worker's model; local:H and diloco:H keep a round's updates
+    # (the client drift is measured on them): workers x parameters x 8 bytes.
+    problem = asynclab.Logistic(features=6000, examples=100)
+    for policy in ("gossip", "local:4", "diloco:4"):
+        with pytest.raises(ValueError, match=f"{policy}: workers x parameters x 8 bytes = "
+                                             r"4.8e\+09 is more than a run may take"):
+            asynclab.Config(policy=policy, workers=100_000, problem=problem)
