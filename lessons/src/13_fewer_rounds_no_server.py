@@ -123,7 +123,7 @@ print("local:8 is faster than async, the whole interval below 1:", local_vs_asyn
 # smaller rate left untried.
 
 # %%
-quiz.ask("13-local-rounds")
+quiz.ask("13-rounds-transfer")
 
 # %% [markdown]
 # ## DiLoCo: an optimiser for the rounds
@@ -214,7 +214,7 @@ def outer_step(params, velocity, delta, outer_lr, outer_momentum):
 exercise.check("13-outer-step", outer_step)
 
 # %%
-quiz.ask("13-nesterov-steady")
+quiz.ask("13-nesterov-transfer")
 
 # %% [markdown]
 # ## No server: gossip
@@ -409,7 +409,7 @@ for policy in ("diloco:8", "gossip"):
     print(f"  validation accuracy {lab.result.summary.final_validation_accuracy:.3f}")
 
 # %%
-quiz.ask("13-when-gossip")
+quiz.ask("13-gossip-transfer")
 
 # %% [markdown]
 # ## Summary
