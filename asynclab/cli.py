@@ -61,6 +61,9 @@ def _config(args, policy) -> Config:
             speeds = tuple(float(x) for x in args.speeds.split(","))
         except ValueError:
             raise ValueError(f"--speeds must be numbers separated by commas, got {args.speeds!r}")
+    outer = dict(outer_lr=args.outer_lr, outer_momentum=args.outer_momentum)
+    if not _diloco(policy) and any(_diloco(p) for p in args.policy.split(",")):
+        outer = {}       # compare: the outer optimiser's flags are its diloco policies'
     return Config(problem=problem, policy=policy, backend=args.backend, workers=args.workers,
                   gradients=args.gradients, lr=args.lr, batch=args.batch, seed=args.seed,
                   staleness_aware=args.staleness_aware, momentum=args.momentum,
@@ -73,7 +76,12 @@ def _config(args, policy) -> Config:
                   target_loss=args.target_loss, target_accuracy=args.target_accuracy,
                   eval_points=args.eval_points,
                   progress=_progress(args), address=args.address, shards=args.shards,
-                  ray_batch=args.ray_batch, ray_nodes=args.ray_nodes, fail_node=args.fail_node)
+                  ray_batch=args.ray_batch, ray_nodes=args.ray_nodes, fail_node=args.fail_node,
+                  partition=args.partition, topology=args.topology, **outer)
+
+
+def _diloco(policy) -> bool:
+    return isinstance(policy, str) and policy.startswith("diloco:")
 
 
 def _checked_config(args, policy) -> Config:
@@ -255,8 +263,9 @@ def _cmd_compare(args):
         window = _usage_on_value_error(check_window, args.window)
     if args.plot is not None:
         _check_plot(args.plot)
+    base = next((c for c in configs if c.policy.outer), configs[0])   # with --outer-lr
     results = _started(lambda: compare(
-        [str(c.policy) for c in configs], configs[0], seeds=seeds, tune=args.tune,
+        [str(c.policy) for c in configs], base, seeds=seeds, tune=args.tune,
         jobs=args.jobs, **(tuning if args.tune else {}), **fair), configs[0].backend)
     if args.json:
         print(json.dumps([r.to_dict() if isinstance(r, Runs) else r.to_dict()["summary"]

@@ -14,6 +14,8 @@ import sys
 from .buckets import DEFAULT_BACKWARD
 from .config import BACKEND_NAMES, Config
 from .datasets import DATASETS
+from .gossip import TOPOLOGIES
+from .outer import DEFAULT_OUTER_LR, DEFAULT_OUTER_MOMENTUM
 from .problems import PROBLEMS, make_problem
 from .tuning import DEFAULT_LRS, METRICS
 
@@ -82,8 +84,8 @@ def experiment_flags(p, many_policies=False):
     def flag(name, metavar, text, **kwargs):
         p.add_argument(name, metavar=metavar, help=text, **kwargs)
 
-    flag("--policy", "POLICY", "sync, async, hogwild, allreduce, ssp:S, backup:B or local:H"
-         + (" (a comma-separated list)" if many_policies else ""),
+    flag("--policy", "POLICY", "sync, async, hogwild, allreduce, gossip, ssp:S, backup:B, "
+         "local:H or diloco:H" + (" (a comma-separated list)" if many_policies else ""),
          default="sync,async" if many_policies else "async")
     flag("--backend", "NAME", f"where the workers run: {', '.join(BACKEND_NAMES)} (simulated: a "
          "deterministic virtual clock; the others in real time)", default="simulated")
@@ -116,6 +118,15 @@ def experiment_flags(p, many_policies=False):
     p.add_argument("--staleness-aware", action="store_true",
                    help="divide the learning rate by staleness + 1")
     flag("--momentum", "BETA", "heavy-ball momentum, in [0, 1)", type=float, default=0.0)
+    flag("--outer-lr", "RATE", "diloco:H: the outer optimiser's learning rate, > 0 (default: "
+         f"{DEFAULT_OUTER_LR:g})", type=float)
+    flag("--outer-momentum", "BETA", "diloco:H: the outer optimiser's Nesterov momentum, in "
+         f"[0, 1) (default: {DEFAULT_OUTER_MOMENTUM:g})", type=float)
+    flag("--topology", "NAME", f"gossip: whom a worker averages its model with, "
+         f"{' or '.join(TOPOLOGIES)} (other policies ignore it)", default="ring")
+    flag("--partition", "SPLIT", "which training examples each worker draws its minibatches "
+         "from: iid, dirichlet:ALPHA or shards:K (the last two for classification problems)",
+         default="iid")
     flag("--compute", "LAW", "simulated seconds per gradient: const:MEAN, exp:MEAN or "
          "lognormal:MEAN:SIGMA", default="exp:1.0")
     flag("--speeds", "LIST", "per-worker time multipliers, e.g. 1,1,3 (default: all 1)")

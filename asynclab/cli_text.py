@@ -50,6 +50,12 @@ def summary_text(result) -> str:
     if config.target_accuracy is not None:
         rows.append(("time to accuracy", _reached(s.time_to_accuracy, s.backend)
                      + f" (validation accuracy {config.target_accuracy:g})"))
+    if s.client_drift is not None:
+        rows.append(("client drift", f"{s.client_drift:.4g} (local models' mean distance from "
+                                     "their average, before it)"))
+    if s.consensus_distance is not None:
+        rows.append(("consensus distance", f"{s.consensus_distance:.4g} (workers' models' mean "
+                                           "distance from their average)"))
     if s.failed_workers:
         rows.append(("failed workers", ", ".join(map(str, s.failed_workers))))
     if s.nodes:
@@ -81,6 +87,12 @@ def _settings(c):
     yield f"budget {c.gradients:,} gradients"
     if c.staleness_aware:
         yield "staleness-aware steps"
+    if c.policy.outer is not None:
+        yield "outer lr {:g}, outer momentum {:g}".format(*c.policy.outer)
+    if c.policy.gossip:
+        yield f"topology {c.topology}"
+    if not c.partition.iid:
+        yield f"partition {c.partition}"
 
 
 def _cluster(c):
@@ -135,6 +147,9 @@ def comparison_table(results: dict) -> str:
             columns.append((name, unit, lambda r, f=field: _time_cell(r.estimate(f))))
             if several:
                 columns.append(("reached", "seeds", lambda r, f=field: _reached_cell(r, f)))
+    for field, name in (("client_drift", "drift"), ("consensus_distance", "consensus")):
+        if any(getattr(r.results[0].summary, field) is not None for r in runs):
+            columns.append((name, "distance", lambda r, f=field: _mean_cell(r.estimate(f), ".3g")))
     columns += [("staleness", "updates", lambda r: f"{r.estimate('mean_staleness').mean:.3g}"),
                 ("idle", "of time", lambda r: f"{r.estimate('idle_fraction').mean:.0%}"),
                 ("gradients", f"per {unit}",

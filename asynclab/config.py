@@ -14,10 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import limits
+from . import gossip, limits
 from .buckets import DEFAULT_BACKWARD, Buckets
 from .compression import Compression, check_compression, parse_compression
 from .network import parse_latency
+from .outer import DEFAULT_OUTER_LR, DEFAULT_OUTER_MOMENTUM
+from .partition import Partition, parse_partition
 from .policies import Policy, parse_policy
 from .problems import MLP, PROBLEMS, Problem, make_problem
 from .timing import Distribution, Timing
@@ -115,6 +117,13 @@ class Config:
     ray_batch: int = 1               # Ray: gradients a worker sends per message
     ray_nodes: int | None = None     # Ray: a local cluster of a head and K worker nodes
     fail_node: tuple | str | None = None   # with ray_nodes: (node, gradients), lose that node
+    # Fewer rounds, no server: which worker holds which data (asynclab.partition),
+    # diloco:H's outer optimiser (asynclab.outer; None: its defaults, 0.7 and 0.9)
+    # and gossip's neighbours (asynclab.gossip; other policies ignore topology).
+    partition: Partition | str = "iid"
+    outer_lr: float | None = None
+    outer_momentum: float | None = None
+    topology: str = "ring"
 
     def __post_init__(self):
         s = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
@@ -178,10 +187,39 @@ class Config:
             s("ray_nodes", _number("ray_nodes", self.ray_nodes, low=1, integer=True))
             self._check_ray_nodes()
         s("fail_node", self._parse_fail_node(self.fail_node))
+        self._fewer_rounds(s)
         if self.policy.backups >= self.workers:
             raise ValueError(f"policy {self.policy.name!r} drops {self.policy.backups} of "
                              f"{self.workers} gradients per step; allowed: B < workers")
         limits.check(self)     # sizes that would take hours or all memory
+
+    def _fewer_rounds(self, s):
+        """partition, diloco:H's outer optimiser and gossip's topology and options."""
+        s("partition", parse_partition(self.partition))
+        self.partition.check(self.problem, self.workers)
+        if self.topology not in gossip.TOPOLOGIES:
+            raise ValueError(f"topology must be {' or '.join(gossip.TOPOLOGIES)}, "
+                             f"got {self.topology!r}")
+        policy = self.policy
+        if policy.gossip:
+            gossip.check(self)
+        given = [(name, value) for name, value in (("outer_lr", self.outer_lr),
+                                                   ("outer_momentum", self.outer_momentum))
+                 if value is not None]
+        if given and policy.outer is None:
+            name, value = given[0]
+            raise ValueError(f"{name} = {value!r} sets the outer optimiser of diloco:H, which "
+                             f"policy {policy.name!r} does not have; leave it unset")
+        if policy.outer is None:
+            return
+        lr, momentum = DEFAULT_OUTER_LR, DEFAULT_OUTER_MOMENTUM   # unless given
+        if self.outer_lr is not None:
+            lr = _number("outer_lr", self.outer_lr, low=0, strict=True)
+        if self.outer_momentum is not None:
+            momentum = _number("outer_momentum", self.outer_momentum)
+            if not 0 <= momentum < 1:
+                raise ValueError(f"outer_momentum must be in [0, 1), got {self.outer_momentum!r}")
+        s("policy", dataclasses.replace(policy, outer=(lr, momentum)))
 
     @staticmethod
     def _progress_delay(value):
@@ -305,7 +343,7 @@ class Config:
         d["problem"] = self.problem.name
         d["problem_options"] = {f.name: getattr(self.problem, f.name)
                                 for f in dataclasses.fields(self.problem)}
-        for key in ("policy", "compute", "delay", "compress"):
+        for key in ("policy", "compute", "delay", "compress", "partition"):
             d[key] = None if d[key] is None else str(d[key])
         if isinstance(self.latency, Distribution):
             d["latency"] = str(self.latency)

@@ -60,11 +60,13 @@ def compare(policies, config: Config | None = None, /, *, seeds=None, tune=False
     other policy's Runs a ``paired`` ratio of its metric over the baseline's on
     the same seeds: the geometric mean of per-seed ratios and its 95% interval;
     seeds where either run did not reach are left out, and named.
-    ``jobs`` > 1 runs in worker processes, bit-identically.
+    ``jobs`` > 1 runs in worker processes, bit-identically. The outer
+    optimiser's settings (``outer_lr``, ``outer_momentum``) go to the diloco:H
+    policies only, as ``topology`` matters to gossip only.
     """
     policies = parse_policy_list(policies)
     base = config.replace(**changes) if config is not None else Config(**changes)
-    configs = [base.replace(policy=p) for p in policies]
+    configs = [_with_policy(base, p) for p in policies]
     names = [str(c.policy) for c in configs]
     if seeds is None and not tune and baseline is None and momenta is None \
             and report_seeds is None:
@@ -122,6 +124,13 @@ def report_seed_list(tuning_seeds, report_seeds=None) -> list:
                          f"{', '.join(map(str, tuning_seeds))}), got {report_seeds!r}, "
                          f"which shares {', '.join(map(str, shared))}")
     return chosen
+
+
+def _with_policy(base, policy) -> Config:
+    """``base`` under ``policy``, without an outer optimiser unless it has one."""
+    if parse_policy(policy).outer is None:
+        return base.replace(policy=policy, outer_lr=None, outer_momentum=None)
+    return base.replace(policy=policy)
 
 
 def _tuned(configs, report, *, lrs, momenta, seeds, metric, jobs) -> list:

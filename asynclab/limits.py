@@ -89,6 +89,13 @@ def check(config):
                 _refuse("allreduce with a latency law: latencies drawn (2 x gradients x "
                         "workers x buckets)", draws, MAX_RING_DRAWS,
                         "use a constant latency, fewer workers, buckets or gradients")
+    if config.policy.gossip or config.policy.averages_models:
+        # gossip: every worker's model; local:H, diloco:H: a round's updates, kept
+        # until it closes to measure the client drift (asynclab.drift)
+        held = 8.0 * config.workers * problem.dim
+        if held > MAX_DATA_BYTES:
+            _refuse(f"{config.policy.name}: workers x parameters x 8 bytes", held,
+                    MAX_DATA_BYTES, "use fewer workers or a smaller problem")
     evals = min(config.eval_points, config.gradients + 1)
     eval_work = float(evals) * (examples + _held_out_examples(problem)) * cost_per_example(problem)
     if eval_work > MAX_EVAL_WORK:

@@ -219,6 +219,10 @@ def timeline(result, ax=None, until=None, window=None, max_workers=MAX_WORKERS, 
 def _label(item):
     r = item.results[0] if hasattr(item, "results") else item
     label = r.summary.policy
+    if r.config.policy.gossip:
+        label += f" ({r.config.topology})"
+    if not r.config.partition.iid:
+        label += f", {r.config.partition}"
     if r.summary.backend != "simulated":
         label += f" ({r.summary.backend})"
     if hasattr(item, "results"):

@@ -15,11 +15,19 @@ All policies are points in one small space, read the same way by every backend:
   can take longer than the (N - B)-th fastest compute time.
 * ``local_steps`` is how many SGD steps a worker takes on its own copy before
   its accumulated update is averaged with the others' (local SGD / FedAvg).
+  Under ``diloco:H`` the server then applies that average through an outer
+  optimiser, ``outer`` = (outer_lr, outer_momentum) (:mod:`asynclab.outer`).
+* ``averages_models`` (local:H, diloco:H): the workers train local models
+  that the server averages every round, so their spread before it does is
+  the client drift (:mod:`asynclab.drift`).
 * ``lock_free`` (hogwild) means workers write into the shared parameters
   themselves, without a server or a lock (Niu et al. 2011).
 * ``ring`` (allreduce) is synchronous SGD without a server: after every step
   the workers average their gradients among themselves by a ring all-reduce
   (see :mod:`asynclab.network`). Its updates are sync's; only the time differs.
+* ``gossip`` is decentralised SGD without a server (AD-PSGD, Lian et al.
+  2018): each worker keeps its own model and, after each gradient, averages
+  it with one neighbour's (:mod:`asynclab.gossip`).
 
 The rules that use these fields live in :mod:`asynclab.server`.
 """
@@ -27,6 +35,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+from .outer import DEFAULT_OUTER_LR, DEFAULT_OUTER_MOMENTUM
 
 
 @dataclass(frozen=True)
@@ -38,11 +48,14 @@ class Policy:
     local_steps: int = 1
     lock_free: bool = False
     ring: bool = False
+    averages_models: bool = False
+    outer: tuple | None = None       # diloco:H: (outer_lr, outer_momentum)
+    gossip: bool = False
 
     @property
     def has_server(self) -> bool:
         """True if gradients go through a parameter server (and its link)."""
-        return not (self.lock_free or self.ring)
+        return not (self.lock_free or self.ring or self.gossip)
 
     def __str__(self):
         return self.name
@@ -52,8 +65,9 @@ SYNC = Policy("sync", bound=0, aggregate=True)
 ASYNC = Policy("async")
 HOGWILD = Policy("hogwild", lock_free=True)
 ALLREDUCE = Policy("allreduce", bound=0, aggregate=True, ring=True)
+GOSSIP = Policy("gossip", gossip=True)
 
-POLICY_FORMS = "sync, async, hogwild, allreduce, ssp:S, backup:B or local:H"
+POLICY_FORMS = "sync, async, hogwild, allreduce, gossip, ssp:S, backup:B, local:H or diloco:H"
 
 
 def parse_policy(spec) -> Policy:
@@ -62,11 +76,11 @@ def parse_policy(spec) -> Policy:
         return spec
     if not isinstance(spec, str):
         raise ValueError(f"policy must be a string like 'ssp:2', got {spec!r}")
-    simple = {p.name: p for p in (SYNC, ASYNC, HOGWILD, ALLREDUCE)}
+    simple = {p.name: p for p in (SYNC, ASYNC, HOGWILD, ALLREDUCE, GOSSIP)}
     if spec in simple:
         return simple[spec]
     kind, _, arg = spec.partition(":")
-    if kind not in ("ssp", "backup", "local") or not arg.isdigit():
+    if kind not in ("ssp", "backup", "local", "diloco") or not arg.isdigit():
         raise ValueError(f"unknown policy {spec!r}; allowed: {POLICY_FORMS} "
                          "(S, B, H whole numbers)")
     n = int(arg)
@@ -75,8 +89,10 @@ def parse_policy(spec) -> Policy:
     if kind == "backup":
         return Policy(spec, bound=0, aggregate=True, backups=n)
     if n < 1:
-        raise ValueError(f"policy {spec!r}: local:H needs H >= 1")
-    return Policy(spec, bound=0, aggregate=True, local_steps=n)
+        raise ValueError(f"policy {spec!r}: {kind}:H needs H >= 1 (inner steps per round)")
+    outer = (DEFAULT_OUTER_LR, DEFAULT_OUTER_MOMENTUM) if kind == "diloco" else None
+    return Policy(spec, bound=0, aggregate=True, local_steps=n, averages_models=True,
+                  outer=outer)
 
 
 def parse_policy_list(spec, name="policies") -> list:

@@ -74,6 +74,12 @@ class Problem:
         return 0
 
     @property
+    def train_labels(self):
+        """The class of each training example (classification problems; None
+        otherwise), which a non-IID partition splits the data by."""
+        return None
+
+    @property
     def validation_examples(self) -> int:
         """How many examples ``held_out(w, "validation")`` evaluates (0: none)."""
         return 0
@@ -202,6 +208,10 @@ class Logistic(Problem):
         """The training set: (X, y)."""
         return self._sets["train"]
 
+    @property
+    def train_labels(self):
+        return self.data[1]
+
     def loss(self, w):
         X, y = self.data
         return _logistic_loss(X @ w, y)
@@ -282,6 +292,10 @@ class SparseLogistic(Problem):
     def data(self):
         """Training rows as (cols, vals): two (examples, nonzeros) arrays, plus labels."""
         return self._sets["train"]
+
+    @property
+    def train_labels(self):
+        return self.data[2]
 
     def loss(self, w):
         cols, vals, y = self.data
@@ -383,6 +397,10 @@ class MLP(Problem):
     @property
     def train_examples(self):
         return len(self.data.y_train)
+
+    @property
+    def train_labels(self):
+        return self.data.y_train
 
     @property
     def test_examples(self):

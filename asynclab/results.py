@@ -114,6 +114,11 @@ class Summary:
     # Ray with ray_nodes: the workers on each worker node, and the nodes lost.
     nodes: tuple = ()
     lost_nodes: tuple = ()
+    # local:H and diloco:H: the local models' mean distance from their average
+    # before it is taken, over rounds (asynclab.drift); gossip: the workers' models'
+    # mean distance from their average, over evaluation points (asynclab.gossip).
+    client_drift: float | None = None
+    consensus_distance: float | None = None
 
     def to_dict(self):
         d = dataclasses.asdict(self)
@@ -122,6 +127,9 @@ class Summary:
             d["nodes"], d["lost_nodes"] = [list(n) for n in self.nodes], list(self.lost_nodes)
         else:                    # a run on one node says nothing of nodes
             del d["nodes"], d["lost_nodes"]
+        for name in ("client_drift", "consensus_distance"):
+            if d[name] is None:  # only the policies that have them say so
+                del d[name]
         return d
 
 
@@ -131,7 +139,8 @@ def _clean(x):
 
 
 def summarize(config, trace, history, *, time, updates, gradients, diverged, failed,
-              bytes_pushed=0.0, bytes_pulled=0.0, nodes=(), lost_nodes=()) -> Summary:
+              bytes_pushed=0.0, bytes_pulled=0.0, nodes=(), lost_nodes=(), client_drift=None,
+              consensus_distance=None) -> Summary:
     n = config.workers
     busy = trace.busy_time(n)
     total = time if time > 0 else 1.0
@@ -169,6 +178,7 @@ def summarize(config, trace, history, *, time, updates, gradients, diverged, fai
         bytes_sent=float(bytes_pushed + bytes_pulled), bytes_pushed=float(bytes_pushed),
         bytes_pulled=float(bytes_pulled),
         nodes=tuple(nodes), lost_nodes=tuple(lost_nodes),
+        client_drift=client_drift, consensus_distance=consensus_distance,
     )
 
 

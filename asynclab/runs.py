@@ -8,8 +8,8 @@ with the interval that fits what it measures (see asynclab.stats):
   target already met at the start), the arithmetic mean with its interval cut
   at zero;
 - bounded ones, ``RANGES`` (an accuracy and the fractions of time in [0, 1];
-  counts and staleness, at least 0): the arithmetic mean, its t-interval cut
-  to that range;
+  counts, staleness and distances, at least 0): the arithmetic mean, its
+  t-interval cut to that range;
 - the rest (the losses, which a problem may define as any real number, and
   the settings every run shares): the arithmetic mean and its t-interval.
   The seed is left out: ``Runs.seeds`` lists them.
@@ -30,10 +30,10 @@ from .stats import Estimate, bounded_estimate, estimate, paired_ratio, positive_
 __all__ = ["Runs", "Paired", "POSITIVE", "RANGES", "field_estimate", "metric_value"]
 
 POSITIVE = ("time", "time_to_target", "time_to_accuracy", "gradients_per_second")
-FRACTIONS = ("final_accuracy", "compute_fraction", "comm_fraction", "idle_fraction",
+FRACTIONS = ("final_accuracy", "final_validation_accuracy", "compute_fraction", "comm_fraction", "idle_fraction",
              "wait_fraction", "queue_fraction", "transfer_fraction", "overlap_fraction")
 COUNTS = ("updates", "dropped", "mean_staleness", "max_staleness", "bytes_sent", "bytes_pushed",
-          "bytes_pulled")
+          "bytes_pulled", "client_drift", "consensus_distance")
 RANGES = {**{name: (0.0, 1.0) for name in FRACTIONS},
           **{name: (0.0, math.inf) for name in COUNTS}}
 

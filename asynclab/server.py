@@ -21,8 +21,10 @@ import math
 
 import numpy as np
 
+from .drift import ClientDrift
 from .momentum import HeavyBall
 from .network import ring_sum
+from .outer import OuterNesterov
 
 
 class StalledError(RuntimeError):
@@ -47,6 +49,10 @@ class ParameterServer:
     Hogwild! one per worker, as each lock-free worker keeps its own. Under
     local:H (H > 1) the workers apply it to their local steps instead, and
     the server averages their displacements without momentum of its own.
+    Under diloco:H (``policy.outer``) it applies that average through DiLoCo's
+    outer optimiser (:class:`~asynclab.outer.OuterNesterov`). Under local:H and
+    diloco:H ``drift`` measures how far the local models were apart before
+    each average (:class:`~asynclab.drift.ClientDrift`; None otherwise).
     Set ``path`` to a list to record every parameter vector it makes."""
 
     def __init__(self, policy, params, workers, lr, staleness_aware=False, momentum=0.0):
@@ -74,6 +80,9 @@ class ParameterServer:
         if policy.local_steps > 1:
             momentum = 0.0
         self._velocities = [HeavyBall(momentum) for _ in range(workers if policy.lock_free else 1)]
+        if policy.outer is not None:
+            self._velocities = [OuterNesterov(*policy.outer, inner=self._velocities[0])]
+        self.drift = ClientDrift() if policy.averages_models else None
         self.path = None
 
     # -- questions a backend asks ---------------------------------------------------
@@ -147,6 +156,8 @@ class ParameterServer:
             self._step_sum[worker] = update
         else:
             self._step_sum = update.copy() if self._step_sum is None else self._step_sum + update
+        if self.drift is not None:
+            self.drift.add(update)
         self._step_workers.append(worker)
         if len(self._step_workers) >= self.quorum:
             return True, self._close_step()
@@ -158,6 +169,8 @@ class ParameterServer:
             zeros = np.zeros_like(next(iter(total.values())))
             total = ring_sum([total.get(w, zeros) for w in range(self.workers)])
         mean = total / len(self._step_workers)
+        if self.drift is not None:
+            self.drift.close(self.lr)
         self._apply(self._velocities[0].step(mean, self.lr))
         self._step_sum, self._step_workers = None, []
         self.version += 1

@@ -55,7 +55,16 @@ def floats(low, high):
 FLAGS = {
     "--policy": st.one_of(st.sampled_from(["sync", "async", "hogwild", "ssp:2", "backup:1",
                                            "local:3", "allreduce", "ssp:", "backup:9",
-                                           "local:0", "sync,async", "sync,sync", ","]), JUNK),
+                                           "local:0", "sync,async", "sync,sync", ",",
+                                           "diloco:2", "diloco:0", "diloco:", "gossip",
+                                           "local:2,diloco:2", "gossip,async"]), JUNK),
+    # fewer rounds, no server: diloco's outer optimiser, gossip's graph, data partitions
+    "--outer-lr": floats(0.01, 2.0),
+    "--outer-momentum": floats(0, 0.99),
+    "--topology": st.one_of(st.sampled_from(["ring", "complete", "star"]), JUNK),
+    "--partition": st.one_of(st.sampled_from(["iid", "dirichlet:0.5", "dirichlet:0", "shards:2",
+                                              "shards:0", "shards:1.5", "shards:99999",
+                                              "dirichlet", "dirichlet:inf"]), JUNK),
     "--backend": st.one_of(st.just("simulated"), JUNK),
     "--workers": ints(1, 6),
     "--gradients": ints(1, 150),

@@ -60,6 +60,25 @@ def test_defaults_that_depend_on_the_problem_are_each_problems_own():
     assert "(default: 10)" in shown["nonzeros"] and "(default: 64)" in shown["hidden"]
 
 
+def test_the_flags_of_fewer_rounds_and_no_server_show_their_defaults():
+    shown = {a.dest: commands()["compare"]._get_formatter()._expand_help(a)
+             for a in options(commands()["compare"])}
+    assert "diloco:H" in shown["policy"] and "gossip" in shown["policy"]
+    assert "(default: 0.7)" in shown["outer_lr"] and "(default: 0.9)" in shown["outer_momentum"]
+    assert "ring or complete" in shown["topology"] and "(default: ring)" in shown["topology"]
+    assert "dirichlet:ALPHA or shards:K" in shown["partition"]
+    assert "(default: iid)" in shown["partition"]
+
+
+def test_compare_gives_the_outer_flags_to_its_diloco_policies_only(capsys):
+    assert main(["compare", "--policy", "local:2,diloco:2", "--outer-lr", "1",
+                 "--outer-momentum", "0", "--gradients", "40", "--json"]) == 0
+    local, diloco = json.loads(capsys.readouterr().out)
+    assert local["final_loss"] == diloco["final_loss"]       # outer (1, 0): local:H itself
+    assert main(["run", "--policy", "local:2", "--outer-lr", "1"]) == 2
+    assert "outer_lr = 1.0 sets the outer optimiser of diloco:H" in capsys.readouterr().err
+
+
 def test_the_help_texts_print(capsys):
     for argv in (["--help"], ["run", "--help"], ["compare", "--help"], ["tune", "--help"],
                  ["validate", "--help"], ["calibrate", "--help"], ["quiz", "--help"]):

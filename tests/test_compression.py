@@ -12,7 +12,7 @@ from hypothesis.extra.numpy import arrays
 import asynclab
 from asynclab.backends import check_config
 from asynclab.backends.simulated import Simulation
-from asynclab.compression import (QSGD, Compression, RandK, TopK, WorkerCompression,
+from asynclab.compression import (QSGD, Compression, RandK, WorkerCompression,
                                   gathered_bytes, parse_compression)
 from asynclab.trace import COMPUTE, PUSH
 

@@ -15,7 +15,7 @@ import pytest
 
 from asynclab.course import questions, quiz
 
-LESSONS = range(13)    # lessons 00-12
+LESSONS = range(14)    # lessons 00-13
 
 
 @pytest.fixture

@@ -103,6 +103,7 @@ def test_missing_ray_names_the_extra(monkeypatch):
     (dict(ray_batch=0), "ray_batch must be at least 1, got 0"),
     (dict(ray_batch=4, policy="sync"), "ray_batch=4 needs a policy that applies gradients"),
     (dict(policy="hogwild"), "policy 'hogwild' writes into shared memory"),
+    (dict(policy="gossip"), "the ray backend does not model policy 'gossip'"),
     (dict(address="my-cluster"), "address must be None .* got 'my-cluster'"),
 ])
 def test_bad_ray_options_are_refused_before_starting_ray(fields, words):
@@ -246,6 +247,19 @@ def test_sharded_local_sgd_is_exact_too(connected):
     assert len(result.history.loss) == 11
     assert result.history.updates == oracle.history.updates
     np.testing.assert_allclose(result.history.loss, oracle.history.loss, atol=1e-12)
+
+
+@ray_test
+def test_sharded_diloco_on_non_iid_data_is_exact_too(connected):
+    # DiLoCo's outer step is elementwise, so each shard applies it to its slice;
+    # the client drift adds up the slices' squared distances before the root.
+    cfg = config(policy="diloco:3", workers=2, gradients=60, shards=2, eval_points=11,
+                 partition="shards:2", outer_lr=0.8, outer_momentum=0.5)
+    result = asynclab.run(cfg)
+    oracle = asynclab.run(cfg.replace(backend="simulated"))
+    np.testing.assert_allclose(result.params, oracle.params, rtol=1e-12, atol=1e-14)
+    assert result.summary.client_drift == pytest.approx(oracle.summary.client_drift, rel=1e-9)
+    assert result.summary.client_drift > 0 and result.summary.updates == 10
 
 
 @ray_test

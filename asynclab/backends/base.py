@@ -8,6 +8,7 @@ import numpy as np
 from ..compression import WorkerCompression, traffic_bytes
 from ..network import MessageClock
 from ..results import History, Result, summarize
+from ..streams import generators, worker_seeds
 
 # Below this magnitude every parameter vector has a finite loss for the
 # problems here (their losses grow at most like the square of the margins),
@@ -22,18 +23,14 @@ def worker_streams(seed: int, workers: int):
     k draws the same minibatches whatever the other workers do and whichever
     backend runs it.
     """
-    data, timing = np.random.SeedSequence(seed).spawn(2)
-    return ([np.random.default_rng(s) for s in data.spawn(workers)],
-            [np.random.default_rng(s) for s in timing.spawn(workers)])
+    return generators(seed, "minibatches", workers), generators(seed, "timing", workers)
 
 
 def message_clocks(config):
     """One MessageClock per worker: its messages' times on its own link, the
     latencies drawn from its own network stream.
 
-    That stream is the third child of ``SeedSequence(seed)``; spawning three
-    children gives the same first two as spawning two, so the minibatch and
-    timing streams (and so every run without a latency law) are unchanged.
+    That stream is the run's ``network`` stream (:mod:`asynclab.streams`).
     """
     return [_message_clock(config, s) for s in _network_seeds(config)]
 
@@ -44,7 +41,7 @@ def message_clock(config, worker):
 
 
 def _network_seeds(config):
-    return np.random.SeedSequence(config.seed).spawn(3)[2].spawn(config.workers)
+    return worker_seeds(config.seed, "network", config.workers)
 
 
 def _message_clock(config, seed):
@@ -53,12 +50,10 @@ def _message_clock(config, seed):
 
 def worker_compression(config, worker):
     """What ``worker`` sends for its updates (:mod:`asynclab.compression`), drawing
-    from its own compression stream: the fourth child of ``SeedSequence(seed)``,
-    spawned per worker, so that every other stream is unchanged."""
+    from its own ``compression`` stream (:mod:`asynclab.streams`)."""
     rng = None
     if config.compress.kind != "none":
-        rng = np.random.default_rng(
-            np.random.SeedSequence(config.seed).spawn(4)[3].spawn(config.workers)[worker])
+        rng = np.random.default_rng(worker_seeds(config.seed, "compression", config.workers)[worker])
     return WorkerCompression(config.compress, config.error_feedback, config.problem.dim, rng)
 
 
@@ -83,10 +78,16 @@ class Evaluator:
     of gradients arrived so far (an update of local:H carries H of them); it
     evaluates when that count crosses the next checkpoint, once however many
     it crossed. A loss that is NaN or infinite marks the run ``diverged``.
+
+    ``view``, if given, turns what the backend passes into the parameters to
+    evaluate, once per recorded point: under gossip the workers' models into
+    their average (:class:`asynclab.gossip.Consensus`, which also measures
+    their spread there).
     """
 
-    def __init__(self, problem, budget, points):
+    def __init__(self, problem, budget, points, view=None):
         self.problem = problem
+        self.view = view
         self.every = max(1, budget // (points - 1))
         self.next = self.every
         self.history = History()
@@ -95,6 +96,8 @@ class Evaluator:
 
     def record(self, time, version, gradients, params):
         self._last_version = (version, gradients)
+        if self.view is not None:
+            params = self.view(params)
         self._evaluate(time, version, gradients, params)
 
     def _evaluate(self, time, version, gradients, params):
@@ -140,13 +143,15 @@ def show_progress(bar, done):
 
 
 def make_result(config, trace, evaluator, *, time, updates, gradients, failed, params,
-                pulls, pushes, nodes=(), lost_nodes=()):
+                pulls, pushes, nodes=(), lost_nodes=(), client_drift=None,
+                consensus_distance=None):
     """The Result; ``pulls`` and ``pushes`` count the messages sent (allreduce:
     ``updates`` counts its all-reduce steps), which give the bytes sent."""
     pushed, pulled = traffic_bytes(config, pulls=pulls, pushes=pushes, steps=updates)
     summary = summarize(config, trace, evaluator.history, time=time, updates=updates,
                         gradients=gradients, diverged=evaluator.diverged, failed=failed,
                         bytes_pushed=pushed, bytes_pulled=pulled,
-                        nodes=nodes, lost_nodes=lost_nodes)
+                        nodes=nodes, lost_nodes=lost_nodes, client_drift=client_drift,
+                        consensus_distance=consensus_distance)
     return Result(config=config, summary=summary, history=evaluator.history,
                   trace=trace, params=params)

@@ -40,7 +40,7 @@ def backward_in_buckets(buckets, start, slowdown, now, stopped, hand_over):
         hand_over(k)
 
 
-def bucketed_life(worker, config, link, board, rng, slowdown, now, messages):
+def bucketed_life(worker, config, link, board, batches, slowdown, now, messages):
     """One worker's life under overlap with a step through the server: begin
     (perhaps at the barrier), pull, compute (the last gradient of a local:H
     step in buckets), push."""
@@ -70,11 +70,11 @@ def bucketed_life(worker, config, link, board, rng, slowdown, now, messages):
             update, local, parts = None, params, []
             for step in range(grant):
                 if step < grant - 1:
-                    grad = compute(worker, config, problem.gradient, local, rng, slowdown, now,
+                    grad = compute(worker, config, problem.gradient, local, batches, slowdown, now,
                                    record, version, stopped)
                 else:                # the last one's buckets go while it is computed
                     start = now()
-                    grad = problem.gradient(local, problem.sample(rng, config.batch))
+                    grad = problem.gradient(local, batches.draw(config.batch))
                     backward_in_buckets(buckets, start, slowdown, now, stopped,
                                         lambda k: parts.append(sender.submit(send_part)))
                     record(worker, COMPUTE, start, now(), version)

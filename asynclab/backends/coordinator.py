@@ -10,11 +10,15 @@ Workers a call releases are collected in ``released``; the backend wakes them
 (``take_released``), and each then calls :meth:`begin` again. Under
 ``allreduce`` there is no server either: the workers reduce among themselves
 (:mod:`.ring`), and worker 0 reports evaluation points (:meth:`checkpoint`).
+Under ``gossip`` the workers average their models among themselves
+(:mod:`.peers`); an evaluation point reads every model, and evaluates their
+average (:class:`asynclab.gossip.Consensus`).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ..gossip import Consensus
 from ..server import Budget, ParameterServer, StalledError
 from ..trace import APPLY, DROP, FAIL, Trace
 from .base import Evaluator, loss_diverged, make_result
@@ -28,8 +32,8 @@ class DeferredEvaluator(Evaluator):
     the server's parameters are replaced, never modified, so a reference does.
     """
 
-    def __init__(self, problem, budget, points, copy):
-        super().__init__(problem, budget, points)
+    def __init__(self, problem, budget, points, copy, view=None):
+        super().__init__(problem, budget, points, view)
         self._copy, self._snapshots = copy, []
 
     def _evaluate(self, time, version, gradients, params):
@@ -48,7 +52,8 @@ class DeferredEvaluator(Evaluator):
 class Coordinator:
     def __init__(self, config, board, now, shared=None):
         """``board``: the counters workers write; ``shared``: the parameter
-        vector of a lock-free or all-reduce run (None under a parameter server)."""
+        vector of a lock-free or all-reduce run, gossip's PeerModels (None under
+        a parameter server)."""
         self.config, self.board, self.now, self.shared = config, board, now, shared
         policy, n = config.policy, config.workers
         self.server = None if not policy.has_server else ParameterServer(
@@ -61,8 +66,13 @@ class Coordinator:
         self.arrived = 0                  # gradients that reached the server
         self.pulls = self.pushes = 0      # messages the server sent and received
         self.trace = Trace()
+        consensus = self.consensus = Consensus() if policy.gossip else None
+        # (not through self: the process backend frees gossip's locks when it lets go of
+        # the coordinator's shared models, which a cycle back to it would delay)
+        view = (lambda peers: consensus(peers.snapshot())) if policy.gossip else None
         self.evaluator = DeferredEvaluator(config.problem, config.gradients,
-                                           config.eval_points, copy=not policy.has_server)
+                                           config.eval_points, copy=not policy.has_server,
+                                           view=view)
         self.evaluator.record(0.0, 0, 0, self.params)
         board.checkpoint = self.evaluator.next
 
@@ -141,6 +151,10 @@ class Coordinator:
             self.board.stop = True
             raise StalledError(f"worker {worker} failed and policy 'allreduce' needs every "
                                "worker in every step")
+        if self.config.policy.gossip:     # it may have died holding its model's lock
+            self.board.stop = True
+            raise StalledError(f"worker {worker} was lost and policy 'gossip' does not go on "
+                               "without it (its neighbours would average with its last model)")
         if self.server is not None:
             self._release(self.server.fail(worker))
             self._flush_if_stuck()
@@ -172,13 +186,19 @@ class Coordinator:
     def result(self, time):
         """The Result of the run so far, ``time`` seconds after it started."""
         updates, gradients = self.updates(), self.board.gradients()
-        params = np.array(self.params)
-        self.evaluator.finish(time, updates, gradients, params)
+        gossip, server = self.consensus is not None, self.server
+        params = self.shared.snapshot().mean(axis=0) if gossip else np.array(self.params)
+        self.evaluator.finish(time, updates, gradients, self.shared if gossip else params)
         self.evaluator.evaluate()
         self.trace.rows.sort(key=lambda row: row[3])   # by end time, as recorded
         pulls, pushes = self.pulls, self.pushes
         if self.config.policy.lock_free:    # each gradient: a read and a write of the vector
             pulls, pushes = gradients, updates
+        elif gossip and self.config.workers > 1:   # each update: one exchange, a model each way
+            pulls = pushes = updates
         return make_result(self.config, self.trace, self.evaluator, time=time, updates=updates,
                            gradients=gradients, failed=self.failed, params=params,
-                           pulls=pulls, pushes=pushes)
+                           pulls=pulls, pushes=pushes,
+                           client_drift=None if server is None or server.drift is None
+                           else server.drift.value,
+                           consensus_distance=self.consensus.distance if gossip else None)

@@ -12,6 +12,9 @@ What is shared (one segment, see :mod:`.sharedmem`):
   reads and writes without a lock.
 * ``allreduce``: ``params`` (worker 0's copy, which the parent reads) and
   ``ring``, one row per worker for the ring all-reduce (:mod:`.ring`).
+* ``gossip``: ``models``, one row per worker, and ``versions``, their change
+  counts, each row guarded by its worker's lock, a multiprocessing lock the
+  parent makes and hands to every worker as it starts (:mod:`.peers`).
 * Lock-based policies: per worker an ``inbox`` and an ``outbox``. The parent
   is the parameter server: it writes the current parameters into a worker's
   inbox just before letting it start a step, and reads its update from the
@@ -38,6 +41,7 @@ from ..server import StalledError, WorkerError
 from .coordinator import Coordinator
 from .process_worker import POLL, board_of, worker_main
 from .base import progress_bar, show_progress
+from .peers import PeerModels
 from .realtime import Board, wall_clock
 from .sharedmem import SharedArrays
 
@@ -52,6 +56,8 @@ def _layout(config):
         return (board, ("params", np.float64, (d,)))
     if config.policy.ring:
         return (board, ("params", np.float64, (d,)), ("ring", np.float64, (n, d)))
+    if config.policy.gossip:
+        return (board, ("models", np.float64, (n, d)), ("versions", np.int64, (n,)))
     return (board, ("inbox", np.float64, (n, d)), ("outbox", np.float64, (n, d)))
 
 
@@ -81,14 +87,20 @@ class _Parent:
         self.asked = [None] * n    # (arrived, served): when a parked worker's request came in
         self.coordinator = None
         self.shipped = []      # workers' trace records, pickled (see _result)
+        self.peers = None      # gossip: the models and their locks
 
     def start(self):
         ctx = multiprocessing.get_context("spawn")
         pickled_config = pickle.dumps(self.config)
+        if self.config.policy.gossip:
+            locks = [ctx.Lock() for _ in range(self.config.workers)]
+            self.peers = PeerModels(self.block.arrays["models"], self.block.arrays["versions"],
+                                    locks)
         for w in range(self.config.workers):
             mine, theirs = ctx.Pipe()
             proc = ctx.Process(target=worker_main, name=f"asynclab-worker-{w}", daemon=True,
-                               args=(w, pickled_config, self.block.name, self.block.layout, theirs))
+                               args=(w, pickled_config, self.block.name, self.block.layout, theirs,
+                                     self.peers and self.peers.locks))
             self.procs.append(proc)
             self.conns.append(mine)
             with _sigint_blocked():
@@ -99,7 +111,7 @@ class _Parent:
         self._await_ready()
         self.now = wall_clock()
         self.coordinator = Coordinator(self.config, self.board, self.now,
-                                       self.block.arrays.get("params"))
+                                       self.peers or self.block.arrays.get("params"))
         for conn in self.conns:
             self._send(conn, ("start", self.now.start))
         bar = progress_bar(self.config, "process")
@@ -172,10 +184,11 @@ class _Parent:
         return out
 
     def _serve(self, bar):
-        coordinator, lock_free = self.coordinator, self.config.policy.lock_free
+        policy, coordinator = self.config.policy, self.coordinator
+        chunked = policy.lock_free or policy.gossip      # workers ask for budget in chunks
         while self.error is None and len(self.exited) < len(self.procs):
             for w, kind, arg in self._poll(POLL):
-                if kind == "begin" and lock_free:
+                if kind == "begin" and chunked:
                     self._send(self.conns[w], ("go", coordinator.begin(w, arg), -1))
                 elif kind == "begin":
                     self._start(w, self.now())
@@ -232,6 +245,14 @@ class _Parent:
             self._poll(POLL)
         self.shutdown()
 
+    def release(self):
+        """Let go of gossip's locks (the coordinator's shared models included), so that
+        their semaphores are removed now, even while an exception still holds this
+        run's frames, and not at the next garbage collection."""
+        self.peers = None
+        if self.coordinator is not None:
+            self.coordinator.shared = None
+
     def shutdown(self):
         """Make sure no worker process outlives the run."""
         for p in self.procs:
@@ -249,11 +270,14 @@ def run(config):
     block = SharedArrays.create(_layout(config))   # fails cleanly if /dev/shm is too small
     parent = _Parent(config, block)
     try:
-        if not config.policy.has_server:   # hogwild's one vector, or the one ring workers copy
+        if config.policy.gossip:           # every worker starts from the same model
+            block.arrays["models"][:] = config.problem.initial_params()
+        elif not config.policy.has_server:   # hogwild's one vector, or the one ring workers copy
             block.arrays["params"][:] = config.problem.initial_params()   # zeros, or an MLP's
         parent.start()
         return parent.run()
     finally:
         parent.shutdown()
+        parent.release()
         del parent
         block.close()

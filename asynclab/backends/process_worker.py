@@ -22,7 +22,9 @@ from time import perf_counter
 from threadpoolctl import threadpool_limits
 
 from ..trace import PULL, PUSH, QUEUE, WAIT, Trace
+from ..partition import minibatches
 from .base import worker_streams
+from .peers import PeerModels
 from .realtime import Board, SenderLog, Slowdown, wall_clock
 from .sharedmem import SharedArrays
 from .worker import work
@@ -146,33 +148,38 @@ class _ProcessLink:
         time.sleep(60)
 
 
-def worker_main(worker, pickled_config, segment, layout, conn):
+def worker_main(worker, pickled_config, segment, layout, conn, locks=None):
     """Entry point of worker process ``worker``. The Config arrives pickled and
     is unpickled here, so that a problem class this process cannot import (one
-    defined in a notebook) is reported to the parent like any other error."""
+    defined in a notebook) is reported to the parent like any other error.
+    ``locks``: gossip's, one per worker's model (None otherwise)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    block, link = SharedArrays.attach(segment, layout), None
+    block, link, shared = SharedArrays.attach(segment, layout), None, None
     try:
         config = pickle.loads(pickled_config)
         link = _ProcessLink(worker, conn, block, config.workers)
         with threadpool_limits(limits=1, user_api="blas"):
             config.problem.data            # regenerated from the recipe's seed
             batch_rngs, time_rngs = worker_streams(config.seed, config.workers)
+            batches = minibatches(config, batch_rngs)[worker]
             slowdown = Slowdown(config, worker, time_rngs[worker])
+            arrays = block.arrays
+            shared = (PeerModels(arrays["models"], arrays["versions"], locks) if locks
+                      else arrays.get("params"))
             link.send("ready")
             start = link.receive()
             if start is None:
                 return
             link.now = now = wall_clock(start[1])
-            work(worker, config, link, link.board, batch_rngs[worker], slowdown, now,
-                 block.arrays.get("params"), block.arrays.get("ring"))
+            work(worker, config, link, link.board, batches, slowdown, now, shared,
+                 arrays.get("ring"))
         link.send("done")
     except BaseException:
         with contextlib.suppress(Exception):
             conn.send(("error", traceback.format_exc(), link.take_rows() if link else b""))
     finally:
-        link = None
+        link = shared = None           # views of the segment, which closes now
         block.close()
         conn.close()

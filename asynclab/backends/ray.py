@@ -42,6 +42,7 @@ import time
 
 import numpy as np
 
+from ..drift import combined
 from ..server import StalledError, WorkerError
 from ..trace import COMPUTE, Trace
 from .base import Evaluator, make_result, progress_bar, show_progress
@@ -76,15 +77,16 @@ def check_config(config):
     unmodelled = [name for name, used in (
         ("overlap", config.overlap), ("server_bandwidth", config.server_bandwidth != float("inf")),
         (f"latency {config.latency}", not isinstance(config.latency, float)),
-        ("policy 'allreduce'", policy.ring),
+        ("policy 'allreduce'", policy.ring), ("policy 'gossip'", policy.gossip),
         (f"compress={str(config.compress)!r}", config.compress.kind != "none")) if used]
     if unmodelled:
         raise ValueError(f"the ray backend does not model {unmodelled[0]}; use the simulated "
-                         "backend (or thread/process for overlap, allreduce, latency laws and "
-                         "compress)")
+                         "backend (or thread/process for overlap, allreduce, gossip, latency "
+                         "laws and compress)")
     if policy.lock_free:
         raise ValueError(f"policy {policy.name!r} writes into shared memory without a server; "
-                         "the ray backend allows sync, async, ssp:S, backup:B and local:H")
+                         "the ray backend allows sync, async, ssp:S, backup:B, local:H and "
+                         "diloco:H")
     if batch > 1 and policy.aggregate:
         raise ValueError(f"ray_batch={batch} needs a policy that applies gradients one by one "
                          f"(async, ssp:S), not {policy.name!r}, which sends one update per step")
@@ -249,7 +251,7 @@ class RayRun:
         trace = Trace(rows)
         evaluator, version = self.evaluator, outcome["version"]
         gradients = sum(1 for row in rows if row[1] == COMPUTE)
-        finals, snapshots = zip(*parts)
+        finals, snapshots, drifts = zip(*parts)
         params = np.concatenate(finals)
         evaluator.record(0.0, 0, 0, self.initial)
         for i, (when, updates, arrived) in enumerate(outcome["checkpoints"]):
@@ -261,6 +263,7 @@ class RayRun:
         return make_result(self.config, trace, evaluator, time=end, updates=version,
                            gradients=gradients, failed=outcome["failed"], params=params,
                            pulls=outcome["pulls"], pushes=outcome["pushes"],
+                           client_drift=None if drifts[0] is None else combined(drifts),
                            nodes=self.placement.workers_on,
                            lost_nodes=tuple(self.cluster.lost) if self.cluster else ())
 

@@ -29,6 +29,7 @@ import numpy as np
 import ray
 
 from ..momentum import HeavyBall, local_step
+from ..partition import minibatches
 from ..server import Budget, ParameterServer, StalledError
 from ..trace import APPLY, COMPUTE, DROP, FAIL, PULL, PUSH, WAIT
 from .base import loss_diverged, worker_streams
@@ -126,8 +127,9 @@ class Shard:
             return self.server.params
 
     def result(self):
+        """The slice, its snapshots, and its ClientDrift (local:H, diloco:H; else None)."""
         with self._changed:
-            return self.server.params, self.snapshots
+            return self.server.params, self.snapshots, self.server.drift
 
 
 class Coordinator(Shard):
@@ -310,7 +312,7 @@ class Worker:
         self.local_steps = config.policy.local_steps
         self.heavy_ball = HeavyBall(config.momentum)   # this worker's velocity for local steps
         data_rngs, time_rngs = worker_streams(config.seed, config.workers)
-        self.rng = data_rngs[worker]
+        self.batches = minibatches(config, data_rngs)[worker]    # from its part of the data
         self.slowdown = Slowdown(config, worker, time_rngs[worker])   # as on threads
         self.message_time = config.timing.message_time(self.problem.nbytes)
         self.fail_after = dict(config.fail).get(worker)
@@ -351,7 +353,7 @@ class Worker:
             local, total, updates = params, None, []
             for _ in range(grant):
                 start = now()
-                grad = problem.gradient(local, problem.sample(self.rng, self.batch))
+                grad = problem.gradient(local, self.batches.draw(self.batch))
                 self._sleep(self.slowdown.seconds(now() - start))
                 rows.append((w, COMPUTE, start, now(), version, -1))
                 computed += 1

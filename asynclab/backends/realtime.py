@@ -217,8 +217,14 @@ class LockFreeChannel:
         staleness = seen - version
         lr = self.lr / (staleness + 1) if self.staleness_aware else self.lr
         apply_lock_free(self.params, update, lr, self.heavy_ball)
-        board.add_update(w)
         self._record(w, APPLY, start, now(), version, staleness)
+        self.counted(seen)
+
+    def counted(self, seen):
+        """One more update written, ``seen`` being the count before it: report
+        an evaluation point if this one passed it."""
+        board = self.board
+        board.add_update(self.worker)
         if seen + 1 >= board.checkpoint and self._reported != board.checkpoint:
             self._reported = board.checkpoint
             self.link.checkpoint()
@@ -239,10 +245,11 @@ def gradient_of(config):
     return problem.gradient
 
 
-def compute(worker, config, gradient, params, rng, slowdown, now, record, version, stopped):
-    """One gradient on ``params``, stretched by the injected delay, recorded."""
+def compute(worker, config, gradient, params, batches, slowdown, now, record, version, stopped):
+    """One gradient on ``params`` (a minibatch of ``batches``), stretched by the
+    injected delay, recorded."""
     start = now()
-    grad = gradient(params, config.problem.sample(rng, config.batch))
+    grad = gradient(params, batches.draw(config.batch))
     end = now()
     if slowdown.active:
         pause(slowdown.seconds(end - start), stopped)

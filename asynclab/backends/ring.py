@@ -92,7 +92,7 @@ def ring_phase(worker, buffers, rounds, done, stopped, gather, message=None, chu
     return done
 
 
-def ring_life(worker, config, link, board, rng, slowdown, now, shared, buffers, messages,
+def ring_life(worker, config, link, board, batches, slowdown, now, shared, buffers, messages,
               outgoing):
     """One worker's life under ``allreduce``: compute, all-reduce, step; no server.
 
@@ -107,7 +107,7 @@ def ring_life(worker, config, link, board, rng, slowdown, now, shared, buffers, 
     heavy_ball = HeavyBall(config.momentum)    # every worker applies the same steps: one velocity each
     gathered = gathered_bytes(config.compress, config.problem.dim, n)
     kind = _BucketedRing if config.bucketed else _Ring if gathered is None else _GatheringRing
-    ring = kind(worker, config, link, board, rng, slowdown, now, params, buffers, messages,
+    ring = kind(worker, config, link, board, batches, slowdown, now, params, buffers, messages,
                 outgoing)
     if ring.fail_after == 0:
         link.fail()
@@ -138,11 +138,11 @@ class _Ring:
     into its row, then the all-reduce that leaves every row holding the sum.
     ``done`` counts the ring rounds it has finished (see Rounds)."""
 
-    def __init__(self, worker, config, link, board, rng, slowdown, now, params, buffers,
+    def __init__(self, worker, config, link, board, batches, slowdown, now, params, buffers,
                  messages, outgoing):
         self.worker, self.config, self.link, self.board = worker, config, link, board
         self.outgoing = outgoing     # its gradient as it sends it (compressed, or as it is)
-        self.rng, self.slowdown, self.now, self.params = rng, slowdown, now, params
+        self.batches, self.slowdown, self.now, self.params = batches, slowdown, now, params
         self.buffers, self.mine, self.messages = buffers, buffers[worker], messages
         self.rounds, self.done, self.computed = Rounds(board, config.workers), 0, 0
         self.fail_after = dict(config.fail).get(worker)
@@ -155,7 +155,7 @@ class _Ring:
         worker, now, record, stopped = self.worker, self.now, self.record, self.stopped
         if share:
             grad = compute(worker, self.config, self.config.problem.gradient, self.params,
-                           self.rng, self.slowdown, now, record, step, stopped)
+                           self.batches, self.slowdown, now, record, step, stopped)
             if not self.counted():
                 return False
             self.mine[:] = self.outgoing.send(grad)
@@ -264,8 +264,7 @@ class _BucketedRing(_Ring):
 
         if share:
             problem = self.config.problem
-            self.mine[:] = problem.gradient(self.params,
-                                            problem.sample(self.rng, self.config.batch))
+            self.mine[:] = problem.gradient(self.params, self.batches.draw(self.config.batch))
             backward_in_buckets(self.buckets, start, self.slowdown, now, stopped, hand_over)
             record(worker, COMPUTE, start, now(), step)
             if not self.counted():

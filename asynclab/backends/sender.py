@@ -35,7 +35,8 @@ from ..trace import FETCH, PULL, PUSH, SEND, split
 from .realtime import channel_of, compute, gradient_of, wire
 
 
-def overlapped_life(worker, config, link, board, rng, slowdown, now, shared, messages, outgoing):
+def overlapped_life(worker, config, link, board, batches, slowdown, now, shared, messages,
+                    outgoing):
     problem, record, stopped = config.problem, link.log.record, link.stopped
     lock_free, nbytes = config.policy.lock_free, problem.nbytes
     channel = channel_of(worker, config, link, board, now, shared)
@@ -75,7 +76,7 @@ def overlapped_life(worker, config, link, board, rng, slowdown, now, shared, mes
     with ThreadPoolExecutor(1, thread_name_prefix=f"asynclab-sender-{worker}") as sender:
         job = sender.submit(exchange, None, None)     # asks for the second step meanwhile
         while not stopped():
-            grad = compute(worker, config, gradient, params, rng, slowdown, now, record,
+            grad = compute(worker, config, gradient, params, batches, slowdown, now, record,
                            version, stopped)
             computed += 1
             board.set_computed(worker, computed)

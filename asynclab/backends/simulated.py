@@ -25,6 +25,8 @@ kinds of worker:
 * ``_ring_worker`` under ``allreduce``: compute, wait for the step's other
   gradients, then the ring all-reduce (under ``overlap`` one per bucket, each
   as soon as every worker has produced it); no server, no pull, no push.
+* ``_gossip_worker`` under ``gossip``: compute on its own model, then average
+  it with a neighbour's and take its step (:mod:`asynclab.gossip`); no server.
 
 Time a worker spends waiting for something running in the background (its
 sender, its buckets) is recorded as what that was (:func:`~asynclab.trace.split`):
@@ -42,8 +44,10 @@ from threadpoolctl import ThreadpoolController
 
 from ..buckets import send_times
 from ..compression import message_sizes
+from ..gossip import Consensus, Neighbours, PairLinks, exchange, neighbour_streams
 from ..momentum import HeavyBall, local_step
 from ..network import Network
+from ..partition import minibatches
 from ..server import Budget, ParameterServer, StalledError
 from ..timing import WorkerClock
 from ..trace import (APPLY, BACKGROUND, COMPUTE, DROP, FAIL, FETCH, PULL, PUSH, QUEUE, SEND, WAIT,
@@ -67,7 +71,7 @@ class Simulation:
             self.server.path = [self.server.params]
         self.budget = Budget(config.gradients, policy)
         batch_rngs, time_rngs = worker_streams(config.seed, n)
-        self.batch_rngs = batch_rngs
+        self.batches = minibatches(config, batch_rngs)    # each worker's, from its part of the data
         block = min(512, max(8, config.gradients // n + 1))
         self.clocks = [WorkerClock(timing, w, time_rngs[w], block) for w in range(n)]
         # Only a parameter server has a shared link (and applies one gradient at a time).
@@ -80,7 +84,14 @@ class Simulation:
         self.apply_time = timing.apply_time if policy.has_server else 0.0
         self.fail_after = dict(config.fail)
         self.trace = Trace()
-        self.evaluator = Evaluator(problem, config.gradients, config.eval_points)
+        if policy.gossip:         # every worker's model, and who averages with whom
+            self.models = np.tile(problem.initial_params(), (n, 1))
+            self.versions = np.zeros(n, dtype=np.int64)      # changes to each model
+            self.neighbours = [Neighbours(w, n, config.topology, rng)
+                               for w, rng in enumerate(neighbour_streams(config.seed, n))]
+            self.links, self.consensus = PairLinks(n), Consensus()
+        self.evaluator = Evaluator(problem, config.gradients, config.eval_points,
+                                   view=self.consensus if policy.gossip else None)
         self.now = 0.0
         self.arrived = 0          # gradients that reached the server
         self.server_free = 0.0    # when the server finishes its queued applies
@@ -102,8 +113,9 @@ class Simulation:
     # -- the event loop ---------------------------------------------------------------
     def run(self):
         cfg = self.config
-        self.evaluator.record(0.0, 0, 0, self.server.params)
+        self.evaluator.record(0.0, 0, 0, self._evaluated)
         life = (self._ring_worker if self.policy.ring else
+                self._gossip_worker if self.policy.gossip else
                 self._bucketed_worker if self.buckets else
                 self._computer if cfg.overlap else self._worker)
         self._reduce = self._all_reduce_in_buckets if self.buckets else self._all_reduce
@@ -295,6 +307,39 @@ class Simulation:
             self.arrived += 1
             reduced = version, began
 
+    def _gossip_worker(self, w):
+        """gossip: compute on its own model (read as the computation begins),
+        exchange with a neighbour, then average and step at once."""
+        models, versions, lr = self.models, self.versions, self.config.lr
+        heavy_ball, neighbours = HeavyBall(self.config.momentum), self.neighbours[w]
+        while self.budget.take(w):
+            version = int(versions[w])
+            grad = yield from self._compute(w, models[w], version)
+            neighbour = neighbours.next()
+            if neighbour is not None:
+                yield from self._exchange(w, neighbour, version)
+            staleness = exchange(models, versions, w, neighbour, heavy_ball.step(grad, lr),
+                                 version)
+            self.trace.record(w, APPLY, self.now, self.now, version, staleness)
+            self.arrived += 1
+            self.evaluator.maybe(self.now, self.arrived, self.arrived, self.computed, models)
+
+    def _exchange(self, w, neighbour, version):
+        """Hold both workers' links for one message time, once both are free: each
+        model crosses to the other (counted as a push and a pull of S bytes)."""
+        hold = self.network.clocks[w].message_time(self.network.nbytes)
+        start = self.links.reserve(w, neighbour, self.now, hold)
+        self.pushes += 1
+        self.pulls += 1
+        if start > self.now:
+            ready = self.now
+            yield start - self.now
+            self.trace.record(w, QUEUE, ready, self.now)
+        if hold > 0:
+            yield hold
+            self.trace.record(w, PUSH, start, self.now, version)
+            self.trace.record(neighbour, FETCH, start, self.now, version)
+
     # -- what workers do ------------------------------------------------------------------
     def _pull(self, w, kind):
         """A pull (or fetch) of ``w``: returns the parameters and their version,
@@ -422,7 +467,7 @@ class Simulation:
     def _compute(self, w, params, version):
         """One gradient of ``w`` on ``params``; None if ``w`` is lost right after it."""
         problem = self.problem
-        grad = problem.gradient(params, problem.sample(self.batch_rngs[w], self.config.batch))
+        grad = problem.gradient(params, self.batches[w].draw(self.config.batch))
         start = self.now
         yield self.clocks[w].next_compute()
         return grad if self._computed(w, start, version) else None
@@ -435,7 +480,7 @@ class Simulation:
         computation is exposed: queue while a bucket waits for the server's
         link, transfer otherwise."""
         problem, trace, network = self.problem, self.trace, self.network
-        grad = problem.gradient(params, problem.sample(self.batch_rngs[w], self.config.batch))
+        grad = problem.gradient(params, self.batches[w].draw(self.config.batch))
         start, seconds = self.now, self.clocks[w].next_compute()
         end, free, queued = start + seconds, start, []
         part = self.buckets.nbytes(network.nbytes)
@@ -496,13 +541,21 @@ class Simulation:
         self.trace.record(w, FAIL, self.now, self.now)
         self._release(self.server.fail(w))
 
+    @property
+    def _evaluated(self):
+        """What the evaluator is given: the parameters, or gossip's models."""
+        return self.models if self.policy.gossip else self.server.params
+
     def _result(self):
-        server = self.server
-        self.evaluator.finish(self.now, server.version, self.computed, server.params)
+        server, gossip = self.server, self.policy.gossip
+        updates = self.arrived if gossip else server.version
+        self.evaluator.finish(self.now, updates, self.computed, self._evaluated)
         result = make_result(self.config, self.trace, self.evaluator, time=self.now,
-                             updates=server.version, gradients=self.computed,
-                             failed=server.failed, params=server.params,
-                             pulls=self.pulls, pushes=self.pushes)
+                             updates=updates, gradients=self.computed, failed=server.failed,
+                             params=self.models.mean(axis=0) if gossip else server.params,
+                             pulls=self.pulls, pushes=self.pushes,
+                             client_drift=None if server.drift is None else server.drift.value,
+                             consensus_distance=self.consensus.distance if gossip else None)
         if server.path is not None:
             result.path = np.array(server.path)
         return result

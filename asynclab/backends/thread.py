@@ -3,7 +3,8 @@
 Under a lock-based policy (sync, async, ssp:S, backup:B, local:H) the workers
 share one parameter server, reached through a Coordinator under one lock; a
 parked worker sleeps on the lock's condition until a push releases it. Under
-``hogwild`` they write their steps straight into one shared vector, no lock.
+``hogwild`` they write their steps straight into one shared vector, no lock;
+under ``gossip`` each has its model, a row guarded by a lock of its own (:mod:`.peers`).
 
 Threads share one interpreter: only one runs Python code at a time (the GIL),
 and only the time spent inside numpy and BLAS, which release it, overlaps.
@@ -23,8 +24,10 @@ from threadpoolctl import threadpool_limits
 
 from ..server import StalledError, WorkerError
 from ..trace import PUSH, QUEUE, WAIT
+from ..partition import minibatches
 from .base import progress_bar, show_progress, worker_streams
 from .coordinator import Coordinator
+from .peers import PeerModels
 from .realtime import Board, SenderLog, Slowdown, wall_clock
 from .worker import work
 
@@ -106,8 +109,12 @@ class _ThreadRun:
         n = config.workers
         self.board = Board(memoryview(bytearray(8 * Board.size(n))).cast("q"), n)
         policy, dim = config.policy, config.problem.dim
-        # hogwild: the one parameter vector; allreduce: worker 0's, and the ring's rows.
+        # hogwild: the one parameter vector; allreduce: worker 0's, and the ring's rows;
+        # gossip: every worker's model, each row guarded by its worker's lock.
         self.shared = config.problem.initial_params() if not policy.has_server else None
+        if policy.gossip:
+            self.shared = PeerModels(np.tile(self.shared, (n, 1)), np.zeros(n, dtype=np.int64),
+                                     [threading.Lock() for _ in range(n)])
         self.buffers = np.zeros((n, dim)) if policy.ring else None
         self.lock = threading.Condition(threading.Lock())
         self.errors = []                 # StalledError or WorkerError, first one wins
@@ -124,10 +131,11 @@ class _ThreadRun:
         cfg, n = self.config, self.config.workers
         cfg.problem.data        # generate the data before the clock starts; threads only read it
         batch_rngs, time_rngs = worker_streams(cfg.seed, n)
+        batches = minibatches(cfg, batch_rngs)
         self.now = wall_clock()
         self.coordinator = Coordinator(cfg, self.board, self.now, self.shared)
         threads = [threading.Thread(target=self._worker, name=f"asynclab-worker-{w}", daemon=True,
-                                    args=(w, batch_rngs[w], Slowdown(cfg, w, time_rngs[w])))
+                                    args=(w, batches[w], Slowdown(cfg, w, time_rngs[w])))
                    for w in range(n)]
         bar = progress_bar(cfg, "thread")
         try:
@@ -155,9 +163,9 @@ class _ThreadRun:
         with self.lock:
             return self.coordinator.result(end)
 
-    def _worker(self, w, rng, slowdown):
+    def _worker(self, w, batches, slowdown):
         try:
-            work(w, self.config, _ThreadLink(w, self), self.board, rng, slowdown, self.now,
+            work(w, self.config, _ThreadLink(w, self), self.board, batches, slowdown, self.now,
                  self.shared, self.buffers)
         except StalledError as err:
             self.errors.append(err)

@@ -19,7 +19,8 @@ supplies:
 
 Lock-free Hogwild! needs no server: :class:`~.realtime.LockFreeChannel`
 computes on the one shared vector and writes into it. Under ``allreduce`` the
-worker's life is :func:`~.ring.ring_life`; under ``overlap``
+worker's life is :func:`~.ring.ring_life`, under ``gossip``
+:func:`~.peers.gossip_life`; under ``overlap``
 :func:`~.bucketed.bucketed_life` for a policy with a step (sync, backup:B,
 local:H) and :func:`~.sender.overlapped_life` for the others; the pieces all
 of them use are in :mod:`.realtime`.
@@ -32,31 +33,36 @@ from ..momentum import HeavyBall, local_step
 from ..trace import PULL
 from .base import message_clock, worker_compression
 from .bucketed import bucketed_life
+from .peers import gossip_life
 from .realtime import channel_of, compute, gradient_of, wire
 from .ring import ring_life
 from .sender import overlapped_life
 
 
-def work(worker, config, link, board, rng, slowdown, now, shared=None, buffers=None):
-    """One worker's life. ``board`` holds the run's counters, ``rng`` draws
-    the minibatches, ``shared`` is the parameter vector of a lock-free run (and
-    of worker 0 under allreduce), ``buffers`` the rows of the ring all-reduce."""
+def work(worker, config, link, board, batches, slowdown, now, shared=None, buffers=None):
+    """One worker's life. ``board`` holds the run's counters, ``batches`` draws
+    its minibatches (:class:`~asynclab.partition.Minibatches`), ``shared`` is the
+    parameter vector of a lock-free run (and of worker 0 under allreduce; the
+    :class:`~.peers.PeerModels` under gossip), ``buffers`` the rows of the ring
+    all-reduce."""
     messages = message_clock(config, worker)     # its messages' injected times
     outgoing = worker_compression(config, worker)  # what its pushes carry, and their bytes
     with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported, not warned
         if config.policy.ring:
-            ring_life(worker, config, link, board, rng, slowdown, now, shared, buffers, messages,
-                      outgoing)
+            ring_life(worker, config, link, board, batches, slowdown, now, shared, buffers,
+                      messages, outgoing)
+        elif config.policy.gossip:   # (compress is refused here: see asynclab.compression)
+            gossip_life(worker, config, link, board, batches, slowdown, now, shared, messages)
         elif config.bucketed:      # (compress is refused here: see asynclab.compression)
-            bucketed_life(worker, config, link, board, rng, slowdown, now, messages)
+            bucketed_life(worker, config, link, board, batches, slowdown, now, messages)
         elif config.overlap:
-            overlapped_life(worker, config, link, board, rng, slowdown, now, shared, messages,
+            overlapped_life(worker, config, link, board, batches, slowdown, now, shared, messages,
                             outgoing)
         else:
-            _life(worker, config, link, board, rng, slowdown, now, shared, messages, outgoing)
+            _life(worker, config, link, board, batches, slowdown, now, shared, messages, outgoing)
 
 
-def _life(worker, config, link, board, rng, slowdown, now, shared, messages, outgoing):
+def _life(worker, config, link, board, batches, slowdown, now, shared, messages, outgoing):
     problem, record, stopped = config.problem, link.log.record, link.stopped
     channel = channel_of(worker, config, link, board, now, shared)
     gradient, nbytes = gradient_of(config), problem.nbytes
@@ -79,7 +85,7 @@ def _life(worker, config, link, board, rng, slowdown, now, shared, messages, out
         # Compute: one gradient, or up to local_steps of them on a private copy.
         update, local = None, params
         for step in range(grant):
-            grad = compute(worker, config, gradient, local, rng, slowdown, now, record, version,
+            grad = compute(worker, config, gradient, local, batches, slowdown, now, record, version,
                            stopped)
             computed += 1
             board.set_computed(worker, computed)

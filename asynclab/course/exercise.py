@@ -198,6 +198,37 @@ def _topk_feedback_cases(fn):
     return out
 
 
+def _outer_cases(fn):
+    """Rounds of two workers' updates through the engine's parameter server under
+    diloco:1; the learner's outer step, given the same pseudo-gradient (what local:H
+    would subtract), must move the weights alike."""
+    rng = np.random.default_rng(13)
+    out = []
+    for outer_lr, momentum, lr in ((0.7, 0.9, 0.1), (0.5, 0.5, 0.3), (1.0, 0.0, 0.2)):
+        policy = Config(policy="diloco:1", workers=2, lr=lr, outer_lr=outer_lr,
+                        outer_momentum=momentum).policy
+        server = ParameterServer(policy, np.zeros(3), 2, lr=lr)
+        params, velocity = np.zeros(3), np.zeros(3)
+        for round_ in range(5):
+            updates = [np.round(rng.normal(size=3), 3) for _ in range(2)]
+            for w, update in enumerate(updates):
+                server.push(w, update, server.version)
+            delta = lr * ((updates[0] + updates[1]) / 2)      # the round's pseudo-gradient
+            returned = fn(params, velocity, delta, outer_lr, momentum)
+            if not (isinstance(returned, (tuple, list)) and len(returned) == 2):
+                raise _Unusable(f"outer_step must return two arrays, new_params and "
+                                f"new_velocity; it returned {_fmt(returned)}")
+            params, velocity = returned
+            if np.shape(params) != (3,) or np.shape(velocity) != (3,):
+                raise _Unusable(f"outer_step must return new_params and new_velocity shaped "
+                                f"like params (3 weights here); it returned {_fmt(returned)}")
+            for i in range(3):
+                out.append((f"outer_lr {outer_lr}, outer_momentum {momentum}, round "
+                            f"{round_ + 1}, weight {i}", float(server.params[i]),
+                            float(np.asarray(params)[i])))
+    return out
+
+
 EXERCISES = {e.id: e for e in (
     Exercise(
         "02-sync-step", 2, "How long a synchronous step takes",
@@ -286,6 +317,24 @@ EXERCISES = {e.id: e for e in (
                 sent = np.zeros_like(corrected)
                 sent[keep] = corrected[keep]
                 return sent, corrected - sent              # nothing is lost, only delayed
+            """)),
+    Exercise(
+        "13-outer-step", 13, "DiLoCo's outer step",
+        "After a round of local steps the server has delta, the mean of the workers' "
+        "displacements (what local:H would subtract from the weights: the pseudo-gradient). "
+        "DiLoCo treats delta as a gradient for SGD with Nesterov momentum: the velocity "
+        "gathers the pseudo-gradients (shrunk by outer_momentum), and the step adds "
+        "outer_momentum times the new velocity to delta before scaling by outer_lr. Return "
+        "the new weights and the new velocity (the velocity starts at zero).",
+        "def outer_step(params, velocity, delta, outer_lr, outer_momentum):\n"
+        "    ...  # return new_params, new_velocity\n",
+        _outer_cases,
+        textwrap.dedent("""\
+            def outer_step(params, velocity, delta, outer_lr, outer_momentum):
+                # Nesterov: the velocity remembers past rounds, and the step looks one
+                # velocity ahead of the plain heavy-ball step.
+                velocity = outer_momentum * velocity + delta
+                return params - outer_lr * (delta + outer_momentum * velocity), velocity
             """)),
 )}
 
