@@ -10,7 +10,9 @@
 * :func:`replay` (:mod:`~asynclab.course.replays`): two runs side by side over time;
   headless, it stores an HTML animation (:mod:`~asynclab.course.animation`).
 * :mod:`~asynclab.course.exercise`: short coding exercises, checked against the engine.
-* :mod:`~asynclab.course.capstone`: the final exercise and its checker.
+* :mod:`~asynclab.course.capstone`: the final exercise and its checker (the cluster in
+  ``capstone_cluster``, its feedback in ``capstone_feedback``, the stored references in
+  ``capstone_references``, re-tuned by ``python -m asynclab.course.tune_capstone``).
 * :mod:`~asynclab.course.widgets`: what they share (the headless switch, figures as PNG).
 
 Nothing in the engine (``asynclab`` outside this package) imports from here.

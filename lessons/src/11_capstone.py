@@ -7,21 +7,23 @@
 # a cluster and a job, the network of lesson 10 on the digits, and you choose
 # how to run it. An automatic check runs your choice on the simulated cluster
 # and compares it with plain synchronous and asynchronous SGD on all the
-# machines, each at its best learning rate.
+# machines, each at its own tuned learning rate and momentum: to pass, your
+# strategy must be faster than both beyond the noise of the seeds.
 #
 # **By the end of this lesson you will be able to**
 #
 # 1. read a cluster's description and estimate, before running anything,
 #    which costs will dominate (barrier, server, network, staleness);
 # 2. choose and tune a strategy (policy, learning rate, number of workers,
-#    staleness-aware steps, momentum) that reaches the target held-out
-#    accuracy sooner than both references, checked automatically;
+#    staleness-aware steps, momentum) that reaches the target validation
+#    accuracy sooner than both references, with the whole 95% interval of the
+#    seed-by-seed ratio below 1 on seeds the references' tuning never saw;
 # 3. explain in writing, with your measured numbers, why your strategy wins,
 #    as (updates needed) $\times$ (seconds per update).
 #
 # **Prerequisites:** lessons 02-05 (barriers, staleness, SSP, backup workers,
-# local SGD) and lesson 10 (the network, accuracy, momentum); lesson 08 for
-# the saturated server.
+# local SGD) and lesson 10 (the network, validation and test accuracy,
+# momentum, paired intervals); lesson 08 for the saturated server.
 #
 # **Time:** about 60 minutes, most of it yours.
 
@@ -30,7 +32,7 @@
 import numpy as np
 
 import asynclab
-from asynclab.course import capstone, explore, quiz
+from asynclab.course import capstone, capstone_references, explore, quiz
 
 print(capstone.describe())
 
@@ -68,19 +70,28 @@ print(f"chance that a step of {c.workers} gradients holds a straggler: "
 quiz.ask("11-sync-cost")
 
 # %% [markdown]
+# The same arithmetic answers questions about other clusters, before any
+# run. Try one whose machines are slower.
+
+# %%
+quiz.ask("11-slower-machines")
+
+# %% [markdown]
 # ## What the queue does, and what it does not
 #
 # A tempting story: "the queue makes every gradient staler". Measure it.
-# Asynchronous SGD on the 16 workers, three seeds, with the cluster's server
-# and with an imaginary server that applies pushes instantly (`apply_time=0`).
+# Asynchronous SGD on the 16 workers, at the async reference's rate and
+# momentum (below), three seeds, with the cluster's server and with an
+# imaginary server that applies pushes instantly (`apply_time=0`).
 # Staleness counts *updates* a gradient missed; its age in *seconds* is
 # about the staleness divided by the updates per second.
 
 # %%
 queue_test = {}
+async_reference = capstone.reference_choices()["async"]
 for apply_time in (c.apply_time, 0.0):
-    runs = [asynclab.run(c.replace(policy="async", lr=0.0796, apply_time=apply_time), seed=s)
-            for s in capstone.SEEDS]
+    runs = asynclab.run_many([c.replace(**async_reference, apply_time=apply_time)],
+                             seeds=list(capstone.TUNING_SEEDS), jobs=2)
     staleness = np.mean([r.summary.mean_staleness for r in runs])
     rate = np.mean([r.summary.updates / r.summary.time for r in runs])
     queue_test[apply_time] = staleness
@@ -105,22 +116,59 @@ quiz.ask("11-queue-staleness")
 # ## The references
 #
 # The check compares your choice with synchronous and asynchronous SGD on
-# all 16 workers, each at the best of 11 learning rates from 0.02 to 2 (mean
-# time to 95% over the three seeds; the course's tests re-tune them). Each
-# line splits the time into (updates needed) $\times$ (seconds per update).
+# all 16 workers, each at its own best pair of a learning rate (11 rates
+# from 0.02 to 2) and a momentum (0, 0.5, 0.9 or 0.95), ranked by the
+# geometric mean time to 95% validation accuracy over seeds 0-2. That
+# tuning takes 264 runs, a few minutes, so it was done once by a script
+# (`python -m asynclab.course.tune_capstone`) and stored with the course;
+# the course's tests re-run each best pair and its neighbours in the grid
+# and fail if the stored numbers drift.
 
 # %%
-print(f"the grid, {len(capstone.LEARNING_RATES)} rates:", capstone.LEARNING_RATES)
+print(f"the grid: {len(capstone.LEARNING_RATES)} rates {capstone.LEARNING_RATES}")
+tuning_runs = (len(capstone_references.POLICIES) * len(capstone.LEARNING_RATES)
+               * len(capstone.MOMENTA) * len(capstone.TUNING_SEEDS))
+print(f"          x momenta {capstone.MOMENTA}, tuned on seeds {capstone.TUNING_SEEDS}: "
+      f"{tuning_runs} runs")
+print("reference  momentum  best lr  time to 95% on seeds 0-2 (s), geometric mean [95% CI]")
+for name, tuning in capstone_references.stored().items():
+    for mu in capstone.MOMENTA:
+        rows = [r for r in tuning["rows"] if r["momentum"] == mu and r["ok"] == 3]
+        if not rows:
+            print(f"{name:9}  {mu:8g}        -  reached on no seed, or not on all three")
+            continue
+        r = min(rows, key=lambda r: r["mean"])
+        mark = "  <- the reference" if (r["lr"], mu) == (tuning["lr"], tuning["momentum"]) else ""
+        print(f"{name:9}  {mu:8g}  {r['lr']:7g}  {r['mean']:.1f} [{r['ci_low']:.1f}, "
+              f"{r['ci_high']:.1f}]{mark}")
+    print(f"{'':9}  best pair at the edge of the grid: {tuning['at_edge']}")
+
+# %% [markdown]
+# Momentum matters to sync: at momentum 0 its best time was 279.0 s, at
+# 0.9 it is 130.8 s. A step that averages 16 fresh gradients is nearly
+# noise-free, and a heavy ball makes faster progress along the directions
+# where successive steps agree. Async's best momentum is 0: its 16 workers
+# already bring an implicit momentum near $1 - 1/16$ (lesson 10).
+#
+# The check then runs both references, and your choice, on five other
+# seeds, 3-7: the seeds that chose a setting flatter it, so they never judge
+# it. Each line splits the time into (updates needed) $\times$ (seconds per
+# update).
+
+# %%
+print(f"the check's seeds: {capstone.REPORT_SEEDS}")
 for name, m in capstone.references().items():
     print(f"{m.label}: {m.time:.1f} s = {m.updates:.0f} updates x {m.per_update:.2f} s; "
           f"waiting at barriers {m.wait:.0%}, in the server's queue {m.queue:.0%}, "
           f"communicating {m.comm:.0%}, mean staleness {m.staleness:.1f}")
 
 # %% [markdown]
-# Sync needs few updates, 37, but each costs 6 s: its workers wait at the
-# barrier 63% of the time. Async keeps the server saturated, one update every
-# 0.20 s, but with gradients 15 updates stale its learning rate must stay
-# small, so it needs 700 updates.
+# Sync needs few updates, 24, but each costs 6.68 s: its workers wait at
+# the barrier for the slowest of 16 most of the time, and queue at the
+# server for the 16 pushes of every step. Async keeps the server saturated,
+# one update every 0.20 s, but with gradients 15 updates stale its learning
+# rate must stay small, so it needs 714 updates. The two end up close,
+# 158.1 s and 143.6 s: two opposite ways of being slow.
 
 # %%
 quiz.ask("11-which-factor")
@@ -131,8 +179,11 @@ quiz.ask("11-which-factor")
 # The cluster, on a dashboard: choose the policy (`ssp` uses the bound
 # slider), the workers, the learning rate and the momentum, and tick
 # staleness-aware steps. The curve is the training loss; the summary line
-# gives idle time and staleness. Each redraw is one seed; the check averages
-# three.
+# gives idle time and staleness. Each redraw is one seed, seed 0, one of
+# the tuning seeds: tune on those (here, or with `asynclab.tune` on seeds
+# 0-2) and keep the check's seeds, 3-7, for the final test. A choice tuned
+# by calling the check again and again is tuned on its seeds, and the
+# check's verdict then flatters it.
 
 # %%
 lab = explore(["workers", "policy", "bound", "lr", "staleness_aware", "momentum", "x"],
@@ -140,7 +191,7 @@ lab = explore(["workers", "policy", "bound", "lr", "staleness_aware", "momentum"
               problem=c.problem, gradients=c.gradients, compute=str(c.compute),
               straggler_prob=chance, straggler_factor=float(factor), latency=c.latency,
               bandwidth=float(c.bandwidth), apply_time=c.apply_time,
-              eval_points=c.eval_points, workers=16, policy="async", lr=0.0796)
+              eval_points=c.eval_points, workers=16, **async_reference)
 lab
 
 # %% [markdown]
@@ -152,12 +203,12 @@ lab
 for change in ({}, {"momentum": 0.5}):
     lab.redraw(**change)
     print(lab.text())
-    print(f"  held-out accuracy {lab.result.summary.final_accuracy:.3f}")
+    print(f"  test accuracy {lab.result.summary.final_accuracy:.3f}")
 
 # %% [markdown]
 # With momentum 0.5 on top of asynchrony's own, this seed collapses to a
-# held-out accuracy of 0.096: the loss stalls near $\ln 10$ and nothing
-# diverges. Explicit momentum is one more setting to choose with the number
+# test accuracy of 0.117: the loss stalls at 2.21, near $\ln 10 = 2.303$,
+# and nothing diverges. Explicit momentum is one more setting to choose with the number
 # of workers in mind.
 
 # %% [markdown]
@@ -168,6 +219,12 @@ for change in ({}, {"momentum": 0.5}):
 # cluster's and cannot be changed (the check says so if you try). Replace
 # each `...` and run the cell; as it stands, the check tells you what is
 # missing.
+#
+# The check runs your choice on seeds 3-7 and divides its time to 95% by
+# each reference's, seed by seed. It passes when your strategy reached 95%
+# on every seed and, against each reference, the whole 95% interval of that
+# ratio lies below 1: faster than the better reference, by more than five
+# seeds' noise can explain (lesson 10's paired ratio).
 
 # %%
 my_choice = {"policy": ..., "lr": ...}
@@ -197,8 +254,9 @@ quiz.ask("11-why-fewer")
 # ## Going further
 #
 # - Several strategies beat both references. Try backup workers (which close
-#   a step without the slowest), a staleness bound, local SGD, fewer
-#   workers, or staleness-aware steps with a larger learning rate.
+#   a step without the slowest) with a tuned momentum, a staleness bound,
+#   local SGD, fewer workers, or staleness-aware steps with a larger
+#   learning rate.
 # - The check explains failures too. A learning rate too large for the
 #   staleness does not make this network diverge: it collapses, and the
 #   check says so.
@@ -220,6 +278,9 @@ print(attempt.lines[-1])
 # - Time to the target = (updates needed) $\times$ (seconds per update). Sync makes
 #   each update expensive; async makes updates cheap but stale; a good
 #   strategy keeps both factors moderate, and says so with numbers.
+# - A fair verdict tunes every contender's rate and momentum, judges on
+#   seeds the tuning never saw, and claims a win only when the paired 95%
+#   interval excludes a tie.
 #
 # That is the end of the course. `quiz.progress()` shows which questions
 # you have answered.
