@@ -1,6 +1,6 @@
 """The capstone checker: what may be chosen, honest references (tuned rate and momentum,
 stored as data and re-checked here), a verdict on fresh seeds with a paired interval,
-feedback that explains, and a worked answer (lessons/solutions/11_capstone.md) that still
+feedback that explains, and a worked answer (lessons/solutions/13_capstone.md) that still
 says what the check says."""
 import ast
 import json
@@ -18,7 +18,7 @@ from asynclab.stats import Estimate
 from asynclab.tuning import Row
 
 LESSONS = Path(__file__).resolve().parents[1] / "lessons"
-SOLUTION = (LESSONS / "solutions" / "11_capstone.md").read_text(encoding="utf-8")
+SOLUTION = (LESSONS / "solutions" / "13_capstone.md").read_text(encoding="utf-8")
 
 
 def _block(language, index=0):
@@ -180,13 +180,13 @@ def test_a_stored_tuning_for_another_cluster_is_refused(monkeypatch):
 # -- checking ---------------------------------------------------------------------------------------
 def test_the_worked_answer_beats_both_references_and_the_solution_quotes_the_check(worked):
     assert worked.passed and worked.beats("sync") and worked.beats("async")
-    assert str(worked) == _block("text").strip(), "update lessons/solutions/11_capstone.md"
+    assert str(worked) == _block("text").strip(), "update lessons/solutions/13_capstone.md"
     assert worked.yours.staleness < worked.references["async"].staleness
 
 
 def test_the_solution_states_only_numbers_the_check_or_the_lesson_prints(worked):
     prose = re.sub(r"```.*?```", " ", SOLUTION, flags=re.S)
-    notebook = json.loads((LESSONS / "11_capstone.ipynb").read_text(encoding="utf-8"))
+    notebook = json.loads((LESSONS / "13_capstone.ipynb").read_text(encoding="utf-8"))
     outputs = [str(worked), capstone.describe()]
     outputs += ["".join(o.get("text", "")) for c in notebook["cells"] if c["cell_type"] == "code"
                 for o in c["outputs"]]
@@ -254,14 +254,14 @@ def test_measure_matches_the_runs_it_summarises(worked):
 
 def test_the_lessons_numeric_questions_agree_with_the_cluster():
     from asynclab.course import questions
-    q = questions.get("11-server-capacity")
+    q = questions.get("13-server-capacity")
     assert q.options[q.right()[0]].value == pytest.approx(1 / capstone.CLUSTER.apply_time)
-    q = questions.get("11-queue-staleness")
+    q = questions.get("13-queue-staleness")
     assert q.options[q.right()[0]].value == capstone.CLUSTER.workers - 1
     # the transfer question: gradients three times slower, all else as on the cluster
     c = capstone.CLUSTER
     chance, factor = c.straggler
     cycle = (2 * c.timing.message_time(c.problem.nbytes)
              + 3 * c.compute.mean * (1 + chance * (factor - 1)) + c.apply_time)
-    q = questions.get("11-slower-machines")
+    q = questions.get("13-slower-machines")
     assert abs(q.options[q.right()[0]].value - cycle / c.apply_time) < q.tolerance

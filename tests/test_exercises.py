@@ -47,11 +47,11 @@ def topk_by_value(gradient, residual, k):
     ("09-ring-time", lambda n, nbytes, latency, bandwidth: 2 * (n - 1) * (latency + nbytes /
                                                                           bandwidth), "workers"),
     ("10-heavy-ball", lambda w, v, g, lr, mu: (w - lr * g, v), "momentum 0.9"),
-    ("12-topk-feedback", topk_without_feedback, "message 2"),
-    ("12-topk-feedback", topk_by_value, "message 1"),
-    ("13-outer-step", lambda w, v, d, lr, mu: (w - lr * (mu * v + d), mu * v + d),
+    ("11-topk-feedback", topk_without_feedback, "message 2"),
+    ("11-topk-feedback", topk_by_value, "message 1"),
+    ("12-outer-step", lambda w, v, d, lr, mu: (w - lr * (mu * v + d), mu * v + d),
      "outer_momentum 0.9, round 1"),                   # heavy ball, not Nesterov
-    ("13-outer-step", lambda w, v, d, lr, mu: (w - d, v), "outer_lr 0.7"),
+    ("12-outer-step", lambda w, v, d, lr, mu: (w - d, v), "outer_lr 0.7"),
 ])
 def test_a_plausible_mistake_is_caught_with_the_first_differing_case(exercise_id, mistake, words):
     outcome = exercise.check(exercise_id, mistake, show=False)

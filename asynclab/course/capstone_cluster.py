@@ -25,8 +25,11 @@ CLUSTER = Config(
     eval_points=76,                      # validation accuracy every 20 gradients
 )
 REQUIRED = ("policy", "lr")
-TUNABLE = REQUIRED + ("workers", "staleness_aware", "momentum")
-ALLOWED_POLICIES = "sync, async, ssp:S, backup:B, local:H"
+TUNABLE = REQUIRED + ("workers", "staleness_aware", "momentum",
+                      "overlap", "buckets",                      # lessons 03 and 09
+                      "compress", "error_feedback",              # lesson 11
+                      "outer_lr", "outer_momentum", "topology")  # lesson 12
+ALLOWED_POLICIES = "sync, async, ssp:S, backup:B, local:H, allreduce, diloco:H or gossip"
 
 
 def describe() -> str:
@@ -44,7 +47,9 @@ def describe() -> str:
         f"from {p.held_out(p.initial_params(), 'validation')[1]:.0%} to "
         f"{c.target_accuracy:.0%} validation accuracy, within {c.gradients} gradients.",
         f"You choose: policy ({ALLOWED_POLICIES}) and lr; you may also set how many of the "
-        f"{c.workers} workers to use, staleness_aware and momentum.",
+        f"{c.workers} workers to use, staleness_aware, momentum, overlap and buckets, "
+        f"compress and error_feedback, and diloco's outer_lr and outer_momentum or gossip's "
+        f"topology.",
     ])
 
 
@@ -91,5 +96,11 @@ def config(choice) -> Config:
 def label(cfg) -> str:
     """``cfg`` in a few words: policy, workers, rate and the options that are on."""
     extras = [", staleness-aware" if cfg.staleness_aware else "",
-              f", momentum {cfg.momentum:g}" if cfg.momentum else ""]
+              f", momentum {cfg.momentum:g}" if cfg.momentum else "",
+              f", {cfg.buckets} buckets" if cfg.buckets > 1 else
+              ", overlap" if cfg.overlap else "",
+              f", compress {cfg.compress}" if str(cfg.compress) != "none" else "",
+              ", outer lr {:g} and momentum {:g}".format(*cfg.policy.outer)
+              if cfg.policy.outer is not None else "",
+              f", {cfg.topology} topology" if cfg.policy.gossip else ""]
     return f"{cfg.policy} on {cfg.workers} workers, lr {cfg.lr:g}" + "".join(extras)

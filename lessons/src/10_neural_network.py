@@ -503,5 +503,6 @@ for change in ({"momentum": 0.9}, {"workers": 2}):
 #   at a rate twenty times smaller: lower the momentum or the rate as
 #   workers are added, and tune them together.
 #
-# Next: lesson 11, the capstone: choose and tune a strategy for a described
-# cluster training this network.
+# Next: lessons 11 and 12, the other ways to manage communication (fewer
+# bytes; fewer rounds, and no server), then lesson 13, the capstone: choose
+# and tune a strategy for a described cluster training this network.

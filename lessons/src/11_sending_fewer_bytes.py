@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 12 · Sending fewer bytes
+# # 11 · Sending fewer bytes
 #
 # Lesson 09 found where a slow link hurts: every byte of every gradient has to
 # cross it, and asynchrony sends the same bytes, only spread out in time. This
@@ -137,10 +137,10 @@ for n in (2, 4, 8, 16, 32):
 print("every step and every byte count as predicted:", all(ring_ok))
 
 # %%
-quiz.ask("12-topk-bytes")
+quiz.ask("11-topk-bytes")
 
 # %%
-quiz.ask("12-server-half")
+quiz.ask("11-server-half")
 
 # %% [markdown]
 # ## Top-k and error feedback
@@ -157,14 +157,14 @@ quiz.ask("12-server-half")
 # Write it, and the checker replays a run of the engine message by message:
 
 # %%
-exercise.show("12-topk-feedback")
+exercise.show("11-topk-feedback")
 
 # %%
 def topk_feedback(gradient, residual, k):
     ...  # return sent, new_residual
 
 
-outcome = exercise.check("12-topk-feedback", topk_feedback)
+outcome = exercise.check("11-topk-feedback", topk_feedback)
 
 # %% [markdown]
 # The engine's own worker compression keeps that promise to rounding error:
@@ -230,10 +230,10 @@ for choice in (None, True):
           f"final loss {r.summary.final_loss:.4g}")
 
 # %%
-quiz.ask("12-feedback")
+quiz.ask("11-feedback")
 
 # %%
-quiz.ask("12-qsgd-memory")
+quiz.ask("11-qsgd-memory")
 
 # %% [markdown]
 # ## Bytes against accuracy
@@ -303,7 +303,7 @@ plt.show()
 # networks are mostly small (Lin et al. 2018 kept about 0.1% of them).
 
 # %%
-quiz.ask("12-tradeoff")
+quiz.ask("11-tradeoff")
 
 # %% [markdown]
 # ## Compression or asynchrony?
@@ -414,7 +414,7 @@ print("stragglers: compression changes the all-reduce's time by less than its in
 # compress its pushes.
 
 # %%
-quiz.ask("12-who-wins")
+quiz.ask("11-who-wins")
 
 # %% [markdown]
 # ## When compression beats asynchrony, and when it does not
@@ -437,7 +437,7 @@ quiz.ask("12-who-wins")
 # charge (a top-k of a large vector is a partial sort).
 
 # %%
-quiz.ask("12-what-first")
+quiz.ask("11-what-first")
 
 # %% [markdown]
 # ## Explore
@@ -486,5 +486,5 @@ for change in (dict(compress="qsgd:8"), dict(straggler_prob=0.1),
 #   removes bytes, asynchrony removes waiting; both measured at tuned rates and
 #   momenta, on fresh seeds, against their intervals.
 #
-# Next: lesson 13, fewer rounds and no server at all (local steps, DiLoCo,
+# Next: lesson 12, fewer rounds and no server at all (local steps, DiLoCo,
 # gossip).

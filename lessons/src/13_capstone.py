@@ -1,9 +1,10 @@
 # %% [markdown]
-# # 11 · Capstone: tune a cluster for a neural network
+# # 13 · Capstone: tune a cluster for a neural network
 #
 # You have met every piece: barriers and stragglers, staleness, bounded
-# staleness, backup workers, local SGD, a saturated server, tuned learning
-# rates, and a network that can collapse without diverging. Now you are handed
+# staleness, backup workers, local SGD, a saturated server, overlap,
+# compressed messages, DiLoCo and gossip, tuned learning rates and momenta,
+# and a network that can collapse without diverging. Now you are handed
 # a cluster and a job, the network of lesson 10 on the digits, and you choose
 # how to run it. An automatic check runs your choice on the simulated cluster
 # and compares it with plain synchronous and asynchronous SGD on all the
@@ -15,7 +16,8 @@
 # 1. read a cluster's description and estimate, before running anything,
 #    which costs will dominate (barrier, server, network, staleness);
 # 2. choose and tune a strategy (policy, learning rate, number of workers,
-#    staleness-aware steps, momentum) that reaches the target validation
+#    staleness-aware steps, momentum; overlap, compression, DiLoCo's outer
+#    optimiser or gossip's topology if you like) that reaches the target validation
 #    accuracy sooner than both references, with the whole 95% interval of the
 #    seed-by-seed ratio below 1 on seeds the references' tuning never saw;
 # 3. explain in writing, with your measured numbers, why your strategy wins,
@@ -23,7 +25,8 @@
 #
 # **Prerequisites:** lessons 02-05 (barriers, staleness, SSP, backup workers,
 # local SGD) and lesson 10 (the network, validation and test accuracy,
-# momentum, paired intervals); lesson 08 for the saturated server.
+# momentum, paired intervals); lesson 08 for the saturated server; lessons
+# 11 and 12 if you want to try compression, DiLoCo or gossip.
 #
 # **Time:** about 60 minutes, most of it yours.
 
@@ -44,7 +47,7 @@ print(capstone.describe())
 # average, plus the stragglers' extra), a push, and its turn at the server.
 
 # %%
-quiz.ask("11-server-capacity")
+quiz.ask("13-server-capacity")
 
 # %%
 c = capstone.CLUSTER
@@ -67,14 +70,14 @@ print(f"chance that a step of {c.workers} gradients holds a straggler: "
 # queue on top of a straggler wait that more than half the steps suffer.
 
 # %%
-quiz.ask("11-sync-cost")
+quiz.ask("13-sync-cost")
 
 # %% [markdown]
 # The same arithmetic answers questions about other clusters, before any
 # run. Try one whose machines are slower.
 
 # %%
-quiz.ask("11-slower-machines")
+quiz.ask("13-slower-machines")
 
 # %% [markdown]
 # ## What the queue does, and what it does not
@@ -110,7 +113,7 @@ print(f"mean staleness within 0.5 of N - 1 = {c.workers - 1} with and without th
 # per worker) without adding updates per second.
 
 # %%
-quiz.ask("11-queue-staleness")
+quiz.ask("13-queue-staleness")
 
 # %% [markdown]
 # ## The references
@@ -171,7 +174,7 @@ for name, m in capstone.references().items():
 # 158.1 s and 143.6 s: two opposite ways of being slow.
 
 # %%
-quiz.ask("11-which-factor")
+quiz.ask("13-which-factor")
 
 # %% [markdown]
 # ## Explore
@@ -241,14 +244,14 @@ report = capstone.check(my_choice)
 # you the numbers; the reasons are yours.
 #
 # Then compare with the worked answer and its rubric, in the file
-# `lessons/solutions/11_capstone.md` (open it from JupyterLab's file
+# `lessons/solutions/13_capstone.md` (open it from JupyterLab's file
 # browser). It is kept out of this notebook so that you try first.
 
 # %% [markdown]
 # *Your explanation here.*
 
 # %%
-quiz.ask("11-why-fewer")
+quiz.ask("13-why-fewer")
 
 # %% [markdown]
 # ## Going further

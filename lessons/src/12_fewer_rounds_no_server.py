@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 13 · Fewer rounds, and no server
+# # 12 · Fewer rounds, and no server
 #
 # Asynchronous SGD stops workers from waiting for each other, but every
 # gradient still makes a round trip to the parameter server: one pull and one
@@ -123,7 +123,7 @@ print("local:8 is faster than async, the whole interval below 1:", local_vs_asyn
 # smaller rate left untried.
 
 # %%
-quiz.ask("13-rounds-transfer")
+quiz.ask("12-rounds-transfer")
 
 # %% [markdown]
 # ## DiLoCo: an optimiser for the rounds
@@ -193,7 +193,7 @@ print("DiLoCo and local SGD, both tuned, told apart (interval excludes 1):",
 # times less (Douillard et al. 2023, abstract).
 
 # %%
-quiz.ask("13-outer-identity")
+quiz.ask("12-outer-identity")
 
 # %% [markdown]
 # ### Your turn: the outer step
@@ -204,17 +204,17 @@ quiz.ask("13-outer-identity")
 # round.
 
 # %%
-exercise.show("13-outer-step")
+exercise.show("12-outer-step")
 
 # %%
 def outer_step(params, velocity, delta, outer_lr, outer_momentum):
     ...  # return new_params, new_velocity
 
 
-exercise.check("13-outer-step", outer_step)
+exercise.check("12-outer-step", outer_step)
 
 # %%
-quiz.ask("13-nesterov-transfer")
+quiz.ask("12-nesterov-transfer")
 
 # %% [markdown]
 # ## No server: gossip
@@ -294,7 +294,7 @@ plots.timeline(seen, window=(0, 6), max_workers=8)
 plt.show()
 
 # %%
-quiz.ask("13-consensus")
+quiz.ask("12-consensus")
 
 # %% [markdown]
 # ## Different data on every worker
@@ -379,10 +379,10 @@ print("more local steps, more drift:", fedavg["local:32"].summary["client_drift"
 # everyone's gradient and the worker's own.
 
 # %%
-quiz.ask("13-fedavg-steps")
+quiz.ask("12-fedavg-steps")
 
 # %%
-quiz.ask("13-drift")
+quiz.ask("12-drift")
 
 # %% [markdown]
 # ## Explore
@@ -409,7 +409,7 @@ for policy in ("diloco:8", "gossip"):
     print(f"  validation accuracy {lab.result.summary.final_validation_accuracy:.3f}")
 
 # %%
-quiz.ask("13-gossip-transfer")
+quiz.ask("12-gossip-transfer")
 
 # %% [markdown]
 # ## Summary
