@@ -299,7 +299,7 @@ EXERCISES = {e.id: e for e in (
                 return params - lr * velocity, velocity
             """)),
     Exercise(
-        "11-topk-feedback", 12, "Top-k with error feedback",
+        "11-topk-feedback", 11, "Top-k with error feedback",
         "A worker sends only the k coordinates of largest magnitude of its update (the "
         "others count as zeros) and remembers what it left out: before compressing, it "
         "adds that residual to the new gradient, and what it does not send of the sum "
@@ -319,7 +319,7 @@ EXERCISES = {e.id: e for e in (
                 return sent, corrected - sent              # nothing is lost, only delayed
             """)),
     Exercise(
-        "12-outer-step", 13, "DiLoCo's outer step",
+        "12-outer-step", 12, "DiLoCo's outer step",
         "After a round of local steps the server has delta, the mean of the workers' "
         "displacements (what local:H would subtract from the weights: the pseudo-gradient). "
         "DiLoCo treats delta as a gradient for SGD with Nesterov momentum: the velocity "

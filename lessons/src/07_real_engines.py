@@ -313,6 +313,9 @@ plt.show()
 # laptop: inject the message cost, then compare policies (lesson 05's local
 # SGD, for instance) on real workers.
 
+# %%
+quiz.ask("07-pipe-share")
+
 # %% [markdown]
 # ## Measure, calibrate, predict, check
 #

@@ -478,7 +478,7 @@ print("same final weights on Ray as on the simulator:",
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-s = lost.summary
+s = lost.summary       # of the run on backend="ray" above: wall-clock, so it varies
 for node, workers in enumerate(s.nodes):
     print(f"node {node}: workers {workers}" + ("  <- lost" if node in s.lost_nodes else ""))
 print("failed workers:", sorted(s.failed_workers))

@@ -267,9 +267,9 @@ print("gossip on a ring beats async, the whole interval below 1:",
 # Async's sixteen workers get 4.959 gradients per second through the
 # server's link, at its cap; gossip's exchanges use only the workers' own
 # links and deliver 13.6 per second. Both need about the same number of
-# updates to reach 95% (440 and 420 for gossip, 500 for async), so the
+# updates to reach 95% (440 and 430 for gossip, 500 for async), so the
 # throughput decides: gossip on a ring takes 0.2934 [0.2359, 0.3651] of
-# async's time, on the complete graph 0.2823 [0.2249, 0.3543], over seeds
+# async's time, on the complete graph 0.2895 [0.2259, 0.3711], over seeds
 # 3-7. Without a server, async loses its one shared link and gossip does
 # not have one. Lian et al. (2018) report the same kind of gain on real
 # hardware: AD-PSGD's epochs on ResNet-50 and ImageNet were up to 4-8x
@@ -277,9 +277,9 @@ print("gossip on a ring beats async, the whole interval below 1:",
 # cluster (abstract).
 #
 # The two graphs differ where the lesson expects it: on the complete graph the
-# models stay closer to their average (consensus distance 2.46 against
+# models stay closer to their average (consensus distance 0.6215 against
 # 4.141 on the ring, the intervals apart). The ring's looser agreement cost
-# no measurable time here: 0.962 [0.8936, 1.036] of the ring's time, an
+# no measurable time here: 0.9866 [0.818, 1.19] of the ring's time, an
 # interval that holds 1. With many more workers on a ring, news from one
 # side takes ever more exchanges to reach the other.
 #
