@@ -137,5 +137,5 @@ def test_lesson_05s_transfer_question_asks_for_this_bound():
     from asynclab.course import questions
     q = questions.get("05-ssp-bound")
     right = q.options[q.right()[0]].value
-    assert "6 workers under ssp:4" in q.question and right == bound(6, 4)
-    assert (4 + 1) * (6 - 1) in [o.value for o in q.options if not o.correct]
+    assert "7 workers under ssp:5" in q.question and right == bound(7, 5)
+    assert (5 + 1) * (7 - 1) in [o.value for o in q.options if not o.correct]
