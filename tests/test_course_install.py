@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -84,8 +85,19 @@ def test_the_course_command_installs_what_every_lesson_needs(tmp_path):
 
     lessons = sorted(p.name for p in (clone / "lessons").glob("[0-9][0-9]_*.ipynb"))
     assert lessons, "the copy has the lessons"
-    nbval = subprocess.run(
-        [str(venv_bin / "python"), "-m", "pytest", "-q", "--color=no", "-p", "no:cacheprovider",
-         "--nbval", "--nbval-current-env", *(f"lessons/{name}" for name in lessons)],
-        cwd=clone, env=env, capture_output=True, text=True)
-    assert nbval.returncode == 0, nbval.stdout[-6000:] + nbval.stderr[-2000:]
+
+    def validate(name):
+        """Strict nbval of one lesson in the course's environment: (name, failure or None)."""
+        nbval = subprocess.run(
+            [str(venv_bin / "python"), "-m", "pytest", "-q", "--color=no", "-p",
+             "no:cacheprovider", "--nbval", "--nbval-current-env", f"lessons/{name}"],
+            cwd=clone, env=env, capture_output=True, text=True)
+        failure = nbval.stdout[-4000:] + nbval.stderr[-1000:] if nbval.returncode else None
+        return name, failure
+
+    # Two lessons at a time, each in its own pytest: this process only waits, and the
+    # lessons are independent, so the two cores halve the wait.
+    with ThreadPoolExecutor(2) as pool:
+        failures = [f"{name}:\n{failure}" for name, failure in pool.map(validate, lessons)
+                    if failure is not None]
+    assert not failures, "\n\n".join(failures)
