@@ -32,6 +32,7 @@ import io
 import multiprocessing
 import os
 import pickle
+import signal
 import sys
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -125,7 +126,10 @@ def _in_processes(configs, jobs, bar):
             "a worker process stopped before its runs were done (a script that runs "
             "experiments with jobs > 1 must start them under `if __name__ == '__main__':`; "
             "a process can also be killed, e.g. when memory runs out)") from None
-    except BaseException:     # a failed run or an interrupt: drop the runs not started
+    except KeyboardInterrupt:     # stop now: the runs under way are ended, not awaited
+        close_pool(now=True)
+        raise
+    except BaseException:         # a failed run: drop the runs not started
         close_pool()
         raise
 
@@ -137,18 +141,36 @@ def _pool_of(jobs):
         close_pool()
     if _pool is None:
         context = multiprocessing.get_context("spawn")
-        _pool = (jobs, ProcessPoolExecutor(jobs, mp_context=context))
+        _pool = (jobs, ProcessPoolExecutor(jobs, mp_context=context,
+                                           initializer=_ignore_interrupts))
     return _pool[1]
 
 
-def close_pool():
+def _ignore_interrupts():
+    """In a worker process. Ctrl-C, and a notebook's interrupt button, reach the whole
+    process group: kept workers that died of it would break the next call. The
+    parent decides instead, and ends the workers of a batch it interrupts."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def close_pool(now=False):
     """End the worker processes kept for the next ``run_many`` (nothing if none are):
-    the runs not started are dropped, the ones running finish first."""
+    the runs not started are dropped; the ones running finish first, or with
+    ``now`` are ended at once."""
     global _pool
     if _pool is not None:
         _, pool = _pool
         _pool = None
-        pool.shutdown(wait=True, cancel_futures=True)
+        if not now:
+            pool.shutdown(wait=True, cancel_futures=True)
+            return
+        # (ProcessPoolExecutor has no public way to end its workers before Python 3.14.)
+        processes = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(5.0)
 
 
 atexit.register(close_pool)

@@ -168,3 +168,26 @@ def test_a_worker_process_reuses_the_data_of_a_problem_it_ran_before(monkeypatch
         parallel._run_kept(BASE.replace(problem=asynclab.Logistic(features=features,
                                                                  examples=200), gradients=20))
     assert a not in parallel._kept and len(parallel._kept) == parallel.KEPT_PROBLEMS
+
+
+def test_an_interrupt_stops_a_batch_at_once_and_kept_workers_ignore_ctrl_c():
+    import os
+    import signal
+    import threading
+    import time
+    asynclab.run_many([BASE, BASE.replace(lr=0.3)], jobs=2)        # workers kept
+    workers = list(parallel._pool[1]._processes.values())
+    for process in workers:                      # a notebook's interrupt button, between cells
+        os.kill(process.pid, signal.SIGINT)
+    time.sleep(0.5)
+    assert all(p.is_alive() for p in workers), [p.exitcode for p in workers]
+    again = asynclab.run_many([BASE, BASE.replace(lr=0.3)], jobs=2)  # the kept pool still works
+    assert parallel._pool[1]._processes and len(again) == 2
+    long = [BASE.replace(gradients=2_000_000, eval_points=2, lr=lr) for lr in (0.1, 0.2, 0.3)]
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))   # Ctrl-C, here only
+    timer.start()
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        asynclab.run_many(long, jobs=2)
+    assert time.perf_counter() - start < 20      # not the minutes the runs would take
+    assert parallel._pool is None and not multiprocessing.active_children()
