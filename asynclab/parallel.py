@@ -27,6 +27,7 @@ one bar over the batch, counting finished runs, instead of one per run.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import io
 import multiprocessing
@@ -34,6 +35,7 @@ import os
 import pickle
 import signal
 import sys
+import threading
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -115,7 +117,8 @@ def _tick(bar):
 def _in_processes(configs, jobs, bar):
     pool = _pool_of(jobs)
     try:
-        futures = [pool.submit(_run_kept, c) for c in configs]
+        with _spawned_ignoring_interrupts():
+            futures = [pool.submit(_run_kept, c) for c in configs]
         for done in as_completed(futures):
             done.result()                  # a failed run raises here, as soon as it fails
             _tick(bar)
@@ -146,6 +149,22 @@ def _pool_of(jobs):
     return _pool[1]
 
 
+@contextlib.contextmanager
+def _spawned_ignoring_interrupts():
+    """The pool starts a worker inside ``submit`` when it has no idle one. A spawned
+    Python keeps an ignored SIGINT ignored, so a Ctrl-C cannot reach a worker that has
+    not yet run its initializer. (Only the main thread may set signals; a Ctrl-C
+    during these few milliseconds of submitting is dropped.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _ignore_interrupts():
     """In a worker process. Ctrl-C, and a notebook's interrupt button, reach the whole
     process group: kept workers that died of it would break the next call. The
@@ -164,12 +183,19 @@ def close_pool(now=False):
         if not now:
             pool.shutdown(wait=True, cancel_futures=True)
             return
-        # (ProcessPoolExecutor has no public way to end its workers before Python 3.14.)
-        processes = list(getattr(pool, "_processes", {}).values())
+        # ProcessPoolExecutor has no public way to end its workers before Python 3.14:
+        # end those it has (it may start one more meanwhile, hence twice), and let its
+        # manager thread notice.
+        # (shutdown() drops the pool's references to both, so take them first.)
+        table = getattr(pool, "_processes", None) or {}
+        manager = getattr(pool, "_executor_manager_thread", None)
         pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
-        for process in processes:
+        for _ in range(2):
+            for process in list(table.values()):
+                process.terminate()
+            if manager is not None:
+                manager.join(5.0)
+        for process in list(table.values()):
             process.join(5.0)
 
 
