@@ -2,6 +2,7 @@
 import math
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -104,3 +105,31 @@ def test_same_seed_same_trace_other_seed_other_trace(config):
     other = asynclab.run(config.replace(seed=config.seed + 1))
     if config.gradients > 5 and config.compute.kind != "const":
         assert other.trace.rows != a.trace.rows
+
+
+def test_a_simulated_run_pauses_the_cycle_collector_and_restores_it():
+    import gc
+
+    from asynclab.backends import simulated
+    seen = []
+    original = simulated.Simulation.run
+
+    def spy(self):
+        seen.append(gc.isenabled())
+        return original(self)
+
+    simulated.Simulation.run = spy
+    try:
+        assert gc.isenabled()
+        asynclab.run(problem=asynclab.Logistic(features=10, examples=100), gradients=20)
+        assert seen == [False] and gc.isenabled()          # paused during, restored after
+        gc.disable()
+        asynclab.run(problem=asynclab.Logistic(features=10, examples=100), gradients=20)
+        assert not gc.isenabled()                           # as it was: still off
+    finally:
+        gc.enable()
+        simulated.Simulation.run = original
+    with pytest.raises(asynclab.StalledError):              # and after a run that fails
+        asynclab.run(problem=asynclab.Logistic(features=10, examples=100), policy="sync",
+                     workers=2, gradients=20, fail="1:0")
+    assert gc.isenabled()

@@ -385,3 +385,11 @@ def test_the_timeline_draws_background_messages_on_a_thin_lane_and_queue_in_its_
     plain_labels = [t.get_text() for t in plain.get_legend().get_texts()]
     assert "queueing" not in plain_labels
     assert "sent in background" not in plain_labels
+
+
+def test_a_constant_latency_shares_one_message_clock_and_draws_no_stream():
+    config = asynclab.Config(problem=PROBLEM, workers=5, latency=0.01, bandwidth=1e4)
+    clocks = message_clocks(config)
+    assert len(clocks) == 5 and all(c is clocks[0] for c in clocks) and clocks[0].rng is None
+    law = message_clocks(config.replace(latency="exp:0.01"))
+    assert len({id(c) for c in law}) == 5 and all(c.rng is not None for c in law)
