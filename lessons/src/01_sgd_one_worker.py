@@ -354,6 +354,12 @@ for ax in (fixed, fair):
     readable_log_axis(ax)
     ax.legend(frameon=False, fontsize="small")
 plt.show()
+ends = {b: runs.summary["final_loss"] for b, runs in tuned.items()}
+print(f"loss after {budget} examples, mean [95% CI] over seeds {reported[0]}-{reported[-1]}:")
+for b, end in ends.items():
+    print(f"  batch {b:3}: {end}")
+print("batch 512's interval lies below every other batch's:",
+      all(ends[512].high < end.low for b, end in ends.items() if b != 512))
 
 # %% [markdown]
 # Each at its own tuned rate and momentum, the four batch sizes need about
@@ -373,9 +379,10 @@ plt.show()
 #
 # The right panel shows what the race to 0.32 leaves out: after reaching it,
 # the small batches hover around 0.32 (the noise of their steps keeps them
-# there), while batch 512 settles lower. The figure suggests that a lower
-# target would rank the batch sizes differently; that race would need its
-# own tuning.
+# there), while batch 512 settles lower. The 20 fresh seeds agree: after
+# 4096 examples batch 512 ends at 0.3058 [0.3044, 0.3072], the others near
+# 0.32, every interval apart from batch 512's. A lower target would likely
+# rank the batch sizes differently; that race would need its own tuning.
 #
 # In the simulator a gradient takes the time you set with `compute=`,
 # whatever the batch; on real hardware it grows with the batch, as we made
