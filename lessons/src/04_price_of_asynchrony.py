@@ -468,10 +468,10 @@ print(lab.text())
 # - The largest stable learning rate shrinks as workers are added; test
 #   stability strictly (every seed within a small factor of the best loss),
 #   not by "ended below its start".
-# - Dividing the step by (staleness + 1) (Zhang et al. 2016) widens the range
-#   of settings that reach the target; tuned against plain steps and raced on
-#   fresh seeds, it reached the target in 0.71 of their time, interval
-#   [0.57, 0.87].
+# - Dividing the step by the staleness (Zhang et al. 2016; `asynclab`
+#   divides by the staleness plus one) widens the range of settings that
+#   reach the target; tuned against plain steps and raced on fresh seeds, it
+#   reached the target in 0.71 of their time, interval [0.57, 0.87].
 #
 # Next: **05 · The middle ground**: bounded staleness (SSP), backup workers
 # and local SGD.
