@@ -437,8 +437,9 @@ lab = explore(["workers", "policy", "bound", "lr", "staleness_aware", "x"], poli
 lab
 
 # %% [markdown]
-# In code: the same dashboard at a learning rate of 0.5, plain and then
-# staleness-aware.
+# The same dashboard at a learning rate of 0.5, which one worker tolerates:
+# the eight workers' plain steps blow up, and staleness-aware steps at the
+# same rate converge (to a loss of 0.00654).
 
 # %%
 lab.redraw(lr=0.5)

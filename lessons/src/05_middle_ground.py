@@ -612,7 +612,10 @@ lab = explore(["policy", "bound", "straggler_prob", "straggler_factor", "lr", "x
 lab
 
 # %% [markdown]
-# In code: the same dashboard with two backup workers, then with `ssp:2`.
+# The same straggling cluster with two backup workers runs its 1000
+# gradients in 468.8 s instead of sync's 1015 s; with `ssp:2` (at lr 0.2,
+# a rate for stale gradients) in 668.9 s. Look at the loss each reaches
+# too.
 
 # %%
 lab.redraw(policy="backup:2")
