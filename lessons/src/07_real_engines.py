@@ -92,6 +92,7 @@ def best_time(function, threads, tries=3):
     return best
 
 
+print(f"load average over the last minute {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 with threadpool_limits(limits=1, user_api="blas"):   # one BLAS thread per Python thread
     for function in (python_loop, numpy_products):
         one, two = best_time(function, 1), best_time(function, 2)
@@ -102,7 +103,9 @@ with threadpool_limits(limits=1, user_api="blas"):   # one BLAS thread per Pytho
 # With two free cores, the pure-Python loop gains nothing from a second
 # thread (about 1.0x, or less: the threads also fight over the GIL), while
 # the matrix products come close to 2x because numpy released the GIL. If
-# your machine is busy, both numbers drop.
+# your machine is busy (a load average near or above its number of cores,
+# printed first), both numbers drop: the second thread then finds no free
+# core either.
 #
 # For training, the same holds per gradient: the thread backend speeds up
 # steps that spend their time inside numpy and BLAS, not steps that are
@@ -116,6 +119,7 @@ with threadpool_limits(limits=1, user_api="blas"):   # one BLAS thread per Pytho
 small = asynclab.Logistic(features=50, examples=1000)
 large = asynclab.Logistic(features=100_000, examples=256)   # as in benchmarks/bench_backends.py
 per_worker = {small: 4000, large: 50}
+print(f"load average over the last minute {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
 print("problem            backend    1 worker      2 workers    speedup")
 for name, problem in (("small steps", small), ("large steps", large)):
     for backend in ("thread", "process"):
@@ -130,8 +134,9 @@ for name, problem in (("small steps", small), ("large steps", large)):
 # in three runs of the benchmark below when the course was written);
 # processes can speed up both, because each has its own interpreter. If
 # other programs keep your cores busy, every speedup shrinks towards 1x or
-# below: compare with `python benchmarks/bench_backends.py`, which measures
-# the same kinds of rows with repeats and prints the load average.
+# below (read the load average printed above the table): compare with
+# `python benchmarks/bench_backends.py`, which measures the same kinds of
+# rows with repeats and prints the load average.
 # Processes cost more to start (each imports numpy and rebuilds the data, a
 # fraction of a second) and to talk to, so for short runs threads on large
 # steps can still win.
@@ -298,6 +303,8 @@ pushes = [e.duration for e in threads.trace.of_kind("push")]
 print(f"threads: computing {s.compute_fraction:.0%}, communicating {s.transfer_fraction:.0%}, "
       f"waiting {s.wait_fraction:.0%}, queueing for the server {s.queue_fraction:.0%}; "
       f"a push took {np.median(pushes) * 1000:.1f} ms (median)")
+print(f"communicating within 10 points of the simulator's {simulated.summary.comm_fraction:.0%}:",
+      abs(s.transfer_fraction - simulated.summary.comm_fraction) < 0.10)
 plots.timeline(threads)
 plt.show()
 
@@ -309,9 +316,11 @@ plt.show()
 # the simulator's two thirds communicating and one third computing: each
 # gradient costs a 4 ms pull, a 4 ms push and about 4 ms of compute. Sleeps
 # overshoot a little, more on a busy machine, and the real gradient adds a
-# fraction of a millisecond. This is how to rehearse a slow network on a
-# laptop: inject the message cost, then compare policies (lesson 05's local
-# SGD, for instance) on real workers.
+# fraction of a millisecond, so the check allows 10 points; a link that
+# forgot the bytes (2 ms messages) would give a half, 17 points off. This
+# is how to rehearse a slow network on a laptop: inject the message cost,
+# then compare policies (lesson 05's local SGD, for instance) on real
+# workers.
 
 # %%
 quiz.ask("07-pipe-share")
@@ -347,12 +356,23 @@ known = calibration.calibrate(drawn)
 print(known.python)
 print("compute:", known.compute.reason)
 print("messages:", known.message.reason)
+found_vs_drawn = {"compute mean": (known.config.compute.mean, 0.02),
+                  "compute spread": (known.config.compute.sigma, 0.4),
+                  "latency mean": (known.config.latency.mean, 0.005),
+                  "worker 2's speed": (known.config.speeds[2], 3)}
+print("off by:", ", ".join(f"{name} {found / drawn - 1:+.1%}"
+                           for name, (found, drawn) in found_vs_drawn.items()))
+print("the laws' kinds found, and every figure within 7% of what was drawn:",
+      (known.config.compute.kind, known.config.latency.kind) == ("lognormal", "exp")
+      and all(abs(found / drawn - 1) < 0.07 for found, drawn in found_vs_drawn.values()))
 
 # %% [markdown]
 # The fit finds the lognormal law, its spread, the exponential latency and
 # the slow worker, each within a few percent: they are estimates from a few
-# hundred draws. Now for real: measure a run on processes,
-# calibrate it, and predict a run with another seed and twice the workers.
+# hundred draws. The slow worker's speed is the farthest off: it is a ratio
+# of two noisy means, and that worker computed the fewest gradients. Now
+# for real: measure a run on processes, calibrate it, and predict a run
+# with another seed and twice the workers.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -371,6 +391,11 @@ print(f"4 workers, seed 1: predicted {predicted.summary.time:.3f} s, real "
       f"{real.summary.time / as_injected.summary.time - 1:+.1%})")
 print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; within 15%, the goal "
       f"on a busy machine: {abs(error) <= 0.15}")
+print("calibrated laws above the injected ones (compute mean, latency):",
+      found.config.compute.mean > 0.01 and found.message.law.mean > 0.003)
+print("the calibrated prediction closer than the laws as injected:",
+      abs(real.summary.time / predicted.summary.time - 1)
+      < abs(real.summary.time / as_injected.summary.time - 1))
 
 # %% [markdown]
 # Look at the calibrated laws: the compute law's mean is above the injected
@@ -387,9 +412,10 @@ print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; within 
 # policy, 2 and 4 workers, constant and random laws, overlap on and off, on
 # threads and processes, each against its simulation calibrated on a
 # reference run with as many workers. It prints every run's error and their
-# median (`--quick`: each policy once, in under a minute). From the command line, `asynclab run --backend process ...
-# --save run.json` saves a run with its trace and `asynclab calibrate
-# run.json` prints the calibrated Config, as Python and as flags.
+# median (`--quick`: each policy once, in under a minute). From the
+# command line, `asynclab run --backend process ... --save run.json` saves a
+# run with its trace and `asynclab calibrate run.json` prints the
+# calibrated Config, as Python and as flags.
 
 # %% [markdown]
 # ## Losing a worker
@@ -487,7 +513,12 @@ lab
 
 # %% [markdown]
 # In code: a slow link (400 bytes at 1000 bytes per second: 0.4 s more per
-# message) under sync, then async.
+# message) under sync, then async. With it, sync's communication share
+# passes its waiting share (36% against 33%); async never waits, and
+# communicates more than half of the time. (The two run at different
+# rates, sync's set by hand, async's tuned quickly by the toolkit on the
+# switch, and neither has its momentum tuned: read the shares, not a
+# winner.)
 
 # %%
 lab.redraw(bandwidth=1000.0)
