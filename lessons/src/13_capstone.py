@@ -159,9 +159,8 @@ print("async, momentum 0 and 0.5: intervals overlap:",
 # where successive steps agree. Async's best momentum is 0, with 0.5 close
 # behind (at less than half the rate, within the noise), and 0.9 and 0.95
 # reached 95% on all three seeds at no rate of the grid: its 16 workers
-# already bring an
-# implicit momentum near $1 - 1/16$ (lesson 10, where momentum 0.9 on 16
-# workers trained only at lr 0.01, below this grid, and was the slowest).
+# already bring an implicit momentum near $1 - 1/16$ (lesson 10, where
+# momentum 0.9 on 16 workers trained only at lr 0.01, below this grid).
 #
 # The check then runs both references, and your choice, on five other
 # seeds, 3-7: the seeds that chose a setting flatter it, so they never judge
@@ -222,8 +221,9 @@ for change in ({}, {"momentum": 0.5}):
 # With momentum 0.5 on top of asynchrony's own, at the same rate, this seed
 # collapses to a test accuracy of 0.117: the loss stalls at 2.21, near
 # $\ln 10 = 2.303$, and nothing diverges (in the tuning, momentum 0.5
-# reached 95% on all three seeds only at rates below half this one). Explicit momentum is one more setting to choose with the number
-# of workers in mind.
+# reached 95% on all three seeds only at rates below half this one).
+# Explicit momentum is one more setting to choose with the number of
+# workers in mind.
 
 # %% [markdown]
 # ## Your answer
@@ -233,9 +233,8 @@ for change in ({}, {"momentum": 0.5}):
 # description lists (`overlap` and `buckets`, `compress` and
 # `error_feedback`, DiLoCo's `outer_lr` and `outer_momentum`, gossip's
 # `topology`). Everything else is the cluster's and cannot be changed (the
-# check says so if you try). Replace
-# each `...` and run the cell; as it stands, the check tells you what is
-# missing.
+# check says so if you try). Replace each `...` and run the cell; as it
+# stands, the check tells you what is missing.
 #
 # The check runs your choice on seeds 3-7 and divides its time to 95% by
 # each reference's, seed by seed. It passes when your strategy reached 95%
