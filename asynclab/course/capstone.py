@@ -173,8 +173,8 @@ def check(choice, show=True) -> Report:
         report = Report(None, {}, (
             f"✗ Not yet: your choice still needs {' and '.join(missing(choice))}. Replace each "
             "... with your value, e.g. {'policy': 'async', 'lr': 0.1}; you may also set "
-            f"workers (1-{CLUSTER.workers}), staleness_aware (True/False) and momentum "
-            "(0 to below 1).",), {})
+            f"workers (1-{CLUSTER.workers}), staleness_aware (True/False), momentum "
+            "(0 to below 1) and the other options describe() lists.",), {})
         if show:
             print(report)
         return report

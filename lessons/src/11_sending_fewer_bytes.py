@@ -77,8 +77,11 @@ for form in forms:
 # Top-k's saving, $8d / 12k = 2/(3F)$, grows without limit as F shrinks: Deep
 # Gradient Compression (Lin et al. 2018) kept about 0.1% of the coordinates and
 # reports 270x to 600x fewer bytes without losing accuracy. QSGD keeps all d
-# coordinates, at two bits or more each (one level), so it can never save more
-# than 64 / 2 = 32x; with 8 levels it is five bits, 12.8x on the large model.
+# coordinates; at the byte rule's fixed width that is two bits or more each
+# (one level), so it saves at most 64 / 2 = 32x; with 8 levels it is five
+# bits, 12.8x on the large model. (Alistarh et al. also code the levels with
+# Elias integer codes, which go further when most levels are zero;
+# `asynclab` charges the fixed width.)
 #
 # A link does the same with a compressed message as with any other: it takes
 # latency + bytes / bandwidth. Here every worker's link moves a dense message in
@@ -298,8 +301,8 @@ plt.show()
 # adds noise that no residual corrects; random-k spends its bytes on
 # coordinates drawn blindly, where top-k sends the largest.
 #
-# On large models the balance moves: QSGD can never save more than 32x,
-# while top-k keeps a fixed share of coordinates, and the gradients of deep
+# On large models the balance moves: QSGD at a fixed width saves at most
+# 32x, while top-k keeps a fixed share of coordinates, and the gradients of deep
 # networks are mostly small (Lin et al. 2018 kept about 0.1% of them).
 
 # %%
@@ -480,7 +483,8 @@ for change in (dict(compress="qsgd:8"), dict(straggler_prob=0.1),
 #   outgrow the vector.
 # - Fewer bytes cost accuracy per gradient, differently for each compressor:
 #   top-k (with error feedback) and 5-bit QSGD kept the dense run's loss with
-#   a tenth of its bytes or less; below, every kind fell behind.
+#   a tenth of its bytes or less; random-k with as many bytes as QSGD, and
+#   top-k and QSGD with fewer, fell behind.
 # - On slow links with even workers, compression beat asynchrony; with
 #   stragglers and fast links, asynchrony beat compression. Compression
 #   removes bytes, asynchrony removes waiting; both measured at tuned rates and

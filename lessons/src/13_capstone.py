@@ -145,13 +145,22 @@ for name, tuning in capstone_references.stored().items():
         print(f"{name:9}  {mu:8g}  {r['lr']:7g}  {r['mean']:.1f} [{r['ci_low']:.1f}, "
               f"{r['ci_high']:.1f}]{mark}")
     print(f"{'':9}  best pair at the edge of the grid: {tuning['at_edge']}")
+best_async = {mu: min((r for r in capstone_references.stored()["async"]["rows"]
+                       if r["momentum"] == mu and r["ok"] == 3), key=lambda r: r["mean"])
+              for mu in (0, 0.5)}
+print("async, momentum 0 and 0.5: intervals overlap:",
+      best_async[0]["ci_low"] <= best_async[0.5]["ci_high"]
+      and best_async[0.5]["ci_low"] <= best_async[0]["ci_high"])
 
 # %% [markdown]
 # Momentum matters to sync: at momentum 0 its best time was 279.0 s, at
 # 0.9 it is 130.8 s. A step that averages 16 fresh gradients is nearly
 # noise-free, and a heavy ball makes faster progress along the directions
-# where successive steps agree. Async's best momentum is 0: its 16 workers
-# already bring an implicit momentum near $1 - 1/16$ (lesson 10).
+# where successive steps agree. Async's best momentum is 0, with 0.5 close
+# behind (at less than half the rate, within the noise), and 0.9 and 0.95
+# reached 95% on all three seeds at no rate of the grid: its 16 workers
+# already bring an implicit momentum near $1 - 1/16$ (lesson 10, where
+# momentum 0.9 on 16 workers trained only at lr 0.01, below this grid).
 #
 # The check then runs both references, and your choice, on five other
 # seeds, 3-7: the seeds that chose a setting flatter it, so they never judge
@@ -209,19 +218,23 @@ for change in ({}, {"momentum": 0.5}):
     print(f"  test accuracy {lab.result.summary.final_accuracy:.3f}")
 
 # %% [markdown]
-# With momentum 0.5 on top of asynchrony's own, this seed collapses to a
-# test accuracy of 0.117: the loss stalls at 2.21, near $\ln 10 = 2.303$,
-# and nothing diverges. Explicit momentum is one more setting to choose with the number
-# of workers in mind.
+# With momentum 0.5 on top of asynchrony's own, at the same rate, this seed
+# collapses to a test accuracy of 0.117: the loss stalls at 2.21, near
+# $\ln 10 = 2.303$, and nothing diverges (in the tuning, momentum 0.5
+# reached 95% on all three seeds only at rates below half this one).
+# Explicit momentum is one more setting to choose with the number of
+# workers in mind.
 
 # %% [markdown]
 # ## Your answer
 #
 # Write your strategy into `my_choice`: `policy` and `lr`, and if you like
-# `workers` (1-16), `staleness_aware` and `momentum`. Everything else is the
-# cluster's and cannot be changed (the check says so if you try). Replace
-# each `...` and run the cell; as it stands, the check tells you what is
-# missing.
+# `workers` (1-16), `staleness_aware` and `momentum`, or any other option the
+# description lists (`overlap` and `buckets`, `compress` and
+# `error_feedback`, DiLoCo's `outer_lr` and `outer_momentum`, gossip's
+# `topology`). Everything else is the cluster's and cannot be changed (the
+# check says so if you try). Replace each `...` and run the cell; as it
+# stands, the check tells you what is missing.
 #
 # The check runs your choice on seeds 3-7 and divides its time to 95% by
 # each reference's, seed by seed. It passes when your strategy reached 95%
