@@ -18,7 +18,8 @@ from the same floating-point operations), and with ``outer_momentum = 0`` it
 does no momentum arithmetic at all, so ``outer_lr = 1, outer_momentum = 0``
 multiplies ``delta`` by 1.0, which changes no bit: diloco:H is then local:H,
 bit for bit (tests/test_rounds_oracles.py). The defaults, 0.7 and 0.9, are
-the outer learning rate and Nesterov momentum of DiLoCo's experiments.
+the outer learning rate and Nesterov momentum of the example in OpenDiLoCo's
+README (Jaghouar et al. 2024), not a figure quoted from the DiLoCo paper.
 """
 from __future__ import annotations
 

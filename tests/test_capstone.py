@@ -211,6 +211,18 @@ def test_the_verdict_needs_the_whole_interval_below_one():
     assert not close.passed
 
 
+def test_a_reference_that_misses_a_seed_is_beaten_by_a_choice_that_reaches_on_every_one():
+    m = capstone.Measurement("x", capstone.CLUSTER, (10.0,) * 5, 10.0, 0, 0, 0, 0, 0.9, 0)
+    slow = capstone.Measurement("y", capstone.CLUSTER, (12.0, math.inf, 12.0, 12.0, 12.0),
+                                12.0, 0, 0, 0, 0, 0.8, 0)
+    refs = {"sync": slow, "async": m}
+    paired = {name: capstone._paired(m, ref) for name, ref in refs.items()}
+    assert paired["sync"] is None
+    report = capstone.Report(m, refs, (), paired)
+    assert report.beats("sync") and not report.beats("async") and not report.passed
+    assert "sync missed the target on a seed" in capstone._verdict(report)
+
+
 def test_the_feedback_splits_each_difference_into_updates_and_seconds_and_names_causes(worked):
     text = str(worked)
     sync, async_ = (line for line in text.splitlines() if line.startswith(("- sync", "- async")))

@@ -133,8 +133,10 @@ class Report:
         return self.yours is not None and math.isfinite(self.yours.time)
 
     def beats(self, name):
-        """Faster than reference ``name``: the whole 95% interval of the ratio below 1."""
-        return self.reached and self.paired[name].high < 1
+        """Faster than reference ``name``: the whole 95% interval of the ratio below 1
+        (or the reference missed the target on a seed on which you reached it)."""
+        ratio = self.paired[name] if self.reached else None
+        return self.reached and (ratio is None or ratio.high < 1)
 
     @property
     def passed(self):
@@ -148,15 +150,20 @@ def _seed_text():
     return f"seeds {REPORT_SEEDS[0]}-{REPORT_SEEDS[-1]}"
 
 
+def _ratio_text(report, name) -> str:
+    ratio = report.paired[name]
+    if ratio is None:       # you reached the target on every seed; this reference did not
+        return f"/ {name}'s: {name} missed the target on a seed"
+    return (f"/ {name}'s = {ratio.mean:.2f} [{ratio.low:.2f}, {ratio.high:.2f}]"
+            + ("" if report.beats(name) else " (not below 1)"))
+
+
 def _verdict(report) -> str:
     if not report.reached:
         return (f"✗ Not yet: your strategy must reach {CLUSTER.target_accuracy:.0%} "
                 f"validation accuracy in every run ({_seed_text()}).")
     by_time = sorted(report.references, key=lambda name: report.references[name].time)
-    ratios = ", ".join(
-        f"/ {name}'s = {report.paired[name].mean:.2f} [{report.paired[name].low:.2f}, "
-        f"{report.paired[name].high:.2f}]" + ("" if report.beats(name) else " (not below 1)")
-        for name in by_time)
+    ratios = ", ".join(_ratio_text(report, name) for name in by_time)
     if report.passed:
         best = report.references[by_time[0]]
         return (f"✓ You beat both references over {_seed_text()}, each 95% interval below 1: "
@@ -201,7 +208,8 @@ def check(choice, show=True) -> Report:
 
 def _paired(yours, ref) -> Estimate | None:
     """Your time over ``ref``'s, seed by seed, with its 95% interval (None: a run of
-    yours did not reach the target, so there is no ratio on every seed)."""
+    yours or of the reference did not reach the target, so there is no ratio on every
+    seed)."""
     if not (math.isfinite(yours.time) and math.isfinite(ref.time)):
         return None
     return paired_ratio(yours.times, ref.times)
