@@ -9,6 +9,7 @@ import struct
 import subprocess
 import sys
 import termios
+import time
 
 import pytest
 
@@ -51,6 +52,22 @@ def test_a_delayed_bar_stays_hidden_while_the_run_is_short(capsys):
     assert capsys.readouterr().err == ""
     asynclab.run(config, progress=True)
     assert "200/200" in capsys.readouterr().err
+
+
+def test_a_delayed_bar_whose_quick_updates_outlasted_the_delay_is_drawn_at_the_end(capsys):
+    """tqdm draws only on an update at least 0.1 s after its last drawing: work whose
+    updates all came sooner (a fast tune) showed no bar even when it lasted the delay."""
+    from asynclab.backends.base import new_bar
+    bar = new_bar(1e-6, total=3, desc="quick", unit="run")
+    time.sleep(0.01)                                 # past the delay
+    for _ in range(3):
+        bar.update(1)
+    bar.close()
+    assert "quick: 100%" in capsys.readouterr().err
+    bar = new_bar(3600.0, total=3, desc="hidden", unit="run")
+    bar.update(3)
+    bar.close()
+    assert capsys.readouterr().err == ""
 
 
 def in_a_terminal(code, timeout=120):

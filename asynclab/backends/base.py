@@ -1,6 +1,7 @@
 """Pieces every backend shares: random streams, loss evaluation, the final Result."""
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -139,8 +140,28 @@ def new_bar(progress, *, total, desc, unit):
     it only once the work has lasted that long, so short work shows none."""
     if not progress:
         return None
+    return _bar_class()(total=total, desc=desc, unit=unit,
+                        delay=0 if progress is True else progress)
+
+
+@functools.cache
+def _bar_class():
     from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, unit=unit, delay=0 if progress is True else progress)
+
+    class Bar(tqdm):
+        """tqdm.auto's bar, except that a delayed bar whose work outlasted the delay
+        is drawn when it closes. (tqdm draws only on an update at least
+        ``mininterval`` after the last drawing, so work of many quick updates that
+        all came within that time showed no bar at all.)"""
+
+        def close(self):
+            if not self.disable and self.delay > 0:
+                now = self._time()
+                if self.last_print_t < self.start_t + self.delay <= now:
+                    self.last_print_t = now        # close() then draws the final bar
+            super().close()
+
+    return Bar
 
 
 def show_progress(bar, done):
