@@ -41,8 +41,8 @@ POLICIES = ("sync", "async", "ssp:1", "backup:1", "local:4", "allreduce", "hogwi
 # Injected laws: compute (a sleep per gradient) and latency (a sleep per message).
 LAWS = {"const": ("const:0.02", 0.005), "random": ("exp:0.02", "lognormal:0.005:0.5")}
 # With overlap: the policies that send in the background, and sync and allreduce, whose
-# gradients go in buckets during the backward pass (Config.buckets, issue 19 B). Until
-# Config accepts those, their cells are skipped with Config's own reason.
+# gradients go in 4 buckets during the backward pass (Config.buckets). A cell Config
+# refused would be skipped with Config's own reason (none is today).
 OVERLAPPED = {"async": {}, "ssp:1": {}, "hogwild": {}, "sync": {"buckets": 4},
               "allreduce": {"buckets": 4}}
 PER_WORKER = 30          # gradients per worker in a cell (quick: 20)

@@ -1,6 +1,5 @@
 """Validation (asynclab.validation): the matrix, the twins, the arithmetic of the
 errors and the JSON shape. No timing threshold: real runs here check structure only."""
-import dataclasses
 import json
 import math
 from types import SimpleNamespace
@@ -26,22 +25,16 @@ def test_the_full_matrix_has_every_policy_worker_count_and_law_with_overlap_on_a
         for workers in (2, 4):
             for compute, _ in LAWS.values():
                 assert (policy, workers, False, Distribution.parse(compute).kind) in run
-    overlapped = {(f["policy"], f["workers"]) for f, _ in m.skipped}
     for policy in OVERLAPPED:
         for workers in (2, 4):
-            # Run, or (sync and allreduce until Config has buckets) skipped with its reason.
-            assert (policy, workers, True, "exp") in run or (policy, workers) in overlapped
-    assert {"async", "ssp:1", "hogwild"} <= {p for p, _, overlap, _ in run if overlap}
-    assert all(reason for _, reason in m.skipped) and len(m.configs) + len(m.skipped) == 38
+            assert (policy, workers, True, "exp") in run
+    assert m.skipped == [] and len(m.configs) == 38
     assert all(c.gradients == 30 * c.workers and c.eval_points == 2 for c in m.configs)
 
 
-def test_the_sync_and_allreduce_overlap_cells_wait_for_config_to_accept_buckets():
-    m = matrix()
-    accepts = "buckets" in {f.name for f in dataclasses.fields(Config)}
-    pending = [f for f, _ in m.skipped if f["policy"] in ("sync", "allreduce")]
-    assert len(pending) == (0 if accepts else 4)
-    assert all(f["overlap"] and f["buckets"] == 4 for f in pending)
+def test_sync_and_allreduce_overlap_in_four_buckets():
+    cells = [c for c in matrix().configs if c.overlap and str(c.policy) in ("sync", "allreduce")]
+    assert len(cells) == 4 and all(c.buckets == 4 for c in cells)
 
 
 def test_the_quick_matrix_runs_each_policy_once_and_async_with_overlap():
