@@ -12,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 
+from nbval.kernel import RunningKernel
+
 _scratch = tempfile.mkdtemp(prefix="asynclab-lessons-")
 os.environ.setdefault("ASYNCLAB_HEADLESS", "1")
 os.environ.setdefault("ASYNCLAB_HOME", os.path.join(_scratch, "asynclab"))
@@ -26,6 +28,21 @@ subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], check=T
 
 
 SANITIZE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nbval-sanitize.cfg")
+
+
+def _stop_asking_first(self):
+    """nbval ends each notebook's kernel at once (SIGKILL to its process group). A
+    lesson that ran experiments with jobs > 1 keeps a pool of worker processes,
+    whose named semaphores the kernel's resource tracker would remove as the kernel
+    exits; killed with it, they stay in /dev/shm (five per lesson). Asked to shut
+    down, the kernel closes its pool first; it is still killed if it does not exit
+    within jupyter_client's grace period."""
+    self.kc.stop_channels()
+    self.km.shutdown_kernel(now=False)
+    del self.km
+
+
+RunningKernel.stop = _stop_asking_first
 
 
 def pytest_configure(config):

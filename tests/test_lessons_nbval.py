@@ -139,8 +139,18 @@ def test_every_lesson_reproduces_its_stored_outputs(course_environment):
     # (lessons/conftest.py), so that two lessons at once share no state.
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTEST_CURRENT_TEST", "ASYNCLAB_HOME", "IPYTHONDIR")}
+    before = shared_memory()
     failures = strict_nbval(sys.executable, ROOT, env, lesson_names(ROOT))
     assert not failures, "\n\n".join(failures)
+    # Nothing left behind: a lesson's kernel closes its pool of worker processes, and
+    # their named semaphores with it, before it ends (lessons/conftest.py).
+    assert shared_memory() - before == set()
+
+
+def shared_memory() -> set:
+    """The names in /dev/shm (empty where there is none, as on macOS)."""
+    folder = Path("/dev/shm")
+    return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
 
 
 @pytest.mark.skipif(SKIP_INSTALL, reason="ASYNCLAB_SKIP_COURSE_INSTALL=1")
