@@ -154,13 +154,8 @@ def _heavy_ball_cases(fn):
             g = np.round(rng.normal(size=3), 3)
             server.push(0, g, server.version)
             returned = fn(params, velocity, g, lr, momentum)
-            if not (isinstance(returned, (tuple, list)) and len(returned) == 2):
-                raise _Unusable(f"heavy_ball must return two arrays, new_params and "
-                                f"new_velocity; it returned {_fmt(returned)}")
-            params, velocity = returned
-            if np.shape(params) != (3,) or np.shape(velocity) != (3,):
-                raise _Unusable(f"heavy_ball must return new_params and new_velocity shaped "
-                                f"like params (3 weights here); it returned {_fmt(returned)}")
+            params, velocity = _two_arrays("heavy_ball", returned, ("new_params", "new_velocity"),
+                                           3, "params (3 weights here)")
             for i in range(3):
                 out.append((f"momentum {momentum}, lr {lr}, step {step + 1}, weight {i}",
                             float(server.params[i]), float(np.asarray(params)[i])))
@@ -183,14 +178,9 @@ def _topk_feedback_cases(fn):
         expected = engine.send(gradient)
         np.testing.assert_allclose(path[step] - lr * expected, path[step + 1], atol=1e-12)
         returned = fn(gradient.copy(), residual.copy(), k)
-        if not (isinstance(returned, (tuple, list)) and len(returned) == 2):
-            raise _Unusable(f"topk_feedback must return two arrays, sent and new_residual; "
-                            f"it returned {_fmt(returned)}")
-        sent, residual = (np.asarray(x, dtype=float) for x in returned)
-        if sent.shape != (problem.dim,) or residual.shape != (problem.dim,):
-            raise _Unusable(f"topk_feedback must return sent and new_residual shaped like the "
-                            f"gradient ({problem.dim} coordinates here); it returned "
-                            f"{_fmt(returned)}")
+        sent, residual = (np.asarray(x, dtype=float) for x in _two_arrays(
+            "topk_feedback", returned, ("sent", "new_residual"), problem.dim,
+            f"the gradient ({problem.dim} coordinates here)"))
         out += [(f"message {step + 1}, coordinate {i}", float(expected[i]), float(sent[i]))
                 for i in range(problem.dim)]
     out += [(f"the residual after {len(path) - 1} messages, coordinate {i}",
@@ -215,13 +205,8 @@ def _outer_cases(fn):
                 server.push(w, update, server.version)
             delta = lr * ((updates[0] + updates[1]) / 2)      # the round's pseudo-gradient
             returned = fn(params, velocity, delta, outer_lr, momentum)
-            if not (isinstance(returned, (tuple, list)) and len(returned) == 2):
-                raise _Unusable(f"outer_step must return two arrays, new_params and "
-                                f"new_velocity; it returned {_fmt(returned)}")
-            params, velocity = returned
-            if np.shape(params) != (3,) or np.shape(velocity) != (3,):
-                raise _Unusable(f"outer_step must return new_params and new_velocity shaped "
-                                f"like params (3 weights here); it returned {_fmt(returned)}")
+            params, velocity = _two_arrays("outer_step", returned, ("new_params", "new_velocity"),
+                                           3, "params (3 weights here)")
             for i in range(3):
                 out.append((f"outer_lr {outer_lr}, outer_momentum {momentum}, round "
                             f"{round_ + 1}, weight {i}", float(server.params[i]),
@@ -371,6 +356,19 @@ class _Raised(Exception):
 
 class _Unusable(Exception):
     """The learner's function returned something the checker cannot use (says what)."""
+
+
+def _two_arrays(function, returned, names, size, like):
+    """``returned`` if it is two arrays of ``size`` entries, else _Unusable saying what
+    ``function`` must return: ``names``, the two, shaped like ``like``."""
+    first, second = names
+    if not (isinstance(returned, (tuple, list)) and len(returned) == 2):
+        raise _Unusable(f"{function} must return two arrays, {first} and {second}; "
+                        f"it returned {_fmt(returned)}")
+    if np.shape(returned[0]) != (size,) or np.shape(returned[1]) != (size,):
+        raise _Unusable(f"{function} must return {first} and {second} shaped like {like}; "
+                        f"it returned {_fmt(returned)}")
+    return returned
 
 
 def _guarded(function):
