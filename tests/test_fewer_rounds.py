@@ -5,6 +5,7 @@ outer step of 1 and no outer momentum is local:H, an iid partition is
 today's sampling; then DiLoCo's outer arithmetic by hand, the samplers, the
 neighbour rule, the pair exchange and what the summaries report.
 """
+import itertools
 import threading
 
 import numpy as np
@@ -252,12 +253,17 @@ def test_gossip_runs_on_real_workers(backend):
     assert len(result.history.loss) == 5
 
 
-def exchanges(peers, workers, rounds, stopped=lambda: False):
-    """Each worker averages with its right neighbour ``rounds`` times, no step."""
+def exchanges(peers, workers, rounds):
+    """Each worker averages with its right neighbour ``rounds`` times, no step.
+    The threads meet at a barrier after each round: within a round the four
+    exchanges race for their shared locks, so they happen in any order."""
+    barrier = threading.Barrier(workers)
+
     def run(w):
         zero = np.zeros(peers.models.shape[1])
         for _ in range(rounds):
-            peers.exchange(w, (w + 1) % workers, zero, 0, lambda: (0.0, 0.0), stopped)
+            peers.exchange(w, (w + 1) % workers, zero, 0, lambda: (0.0, 0.0), lambda: False)
+            barrier.wait()
     threads = [threading.Thread(target=run, args=(w,)) for w in range(workers)]
     for t in threads:
         t.start()
@@ -265,21 +271,46 @@ def exchanges(peers, workers, rounds, stopped=lambda: False):
         t.join()
 
 
+def worst_round_contraction(workers):
+    """How much one round of ring exchanges, in the worst of its orders, shrinks
+    the models' distance from their average (the 2-norm of the round's averaging
+    matrix on the vectors that sum to zero)."""
+    def average(i, j):
+        m = np.eye(workers)
+        m[[i, i, j, j], [i, j, i, j]] = 0.5
+        return m
+    spread = np.eye(workers) - 1.0 / workers
+    worst = 0.0
+    for order in itertools.permutations(range(workers)):
+        product = np.eye(workers)
+        for w in order:
+            product = average(w, (w + 1) % workers) @ product
+        worst = max(worst, np.linalg.norm(product @ spread, 2))
+    return worst
+
+
 def test_pair_exchanges_are_atomic_and_cannot_deadlock():
     # Averaging two models keeps their sum. With concurrent exchanges on a ring
     # (each pair shares a worker with the next), an exchange that was not atomic
-    # would overwrite a neighbour's fresh average and lose or create mass.
-    workers, dim = 4, 200_000        # large rows: numpy lets go of the GIL while it adds
+    # would overwrite a neighbour's fresh average and lose or create mass, or
+    # leave a row half written (every row starts, and must stay, constant).
+    workers, dim, rounds = 4, 200_000, 40   # large rows: numpy lets go of the GIL while it adds
     models = np.arange(workers, dtype=float)[:, None] * np.ones(dim) * 1024.0
     peers = PeerModels(models, np.zeros(workers, dtype=np.int64),
                        [threading.Lock() for _ in range(workers)])
     total = models.sum(axis=0).copy()
-    exchanges(peers, workers, rounds=40)
+    start = np.linalg.norm(models[:, 0] - total[0] / workers)
+    exchanges(peers, workers, rounds)
     np.testing.assert_allclose(models.sum(axis=0), total, rtol=1e-12)
+    assert (models == models[:, :1]).all()
     # Each of its own exchanges changes its model twice (the average, its step);
     # each of its left neighbour's once.
-    assert list(peers.versions) == [120] * workers
-    np.testing.assert_allclose(models, total[0] / workers, rtol=1e-9)   # they agree by now
+    assert list(peers.versions) == [3 * rounds] * workers
+    # They agree by now, whatever order each round's exchanges took: the worst
+    # order halves the spread (0.5), so 40 rounds leave at most 0.5**40 of it.
+    bound = worst_round_contraction(workers) ** rounds * start
+    assert worst_round_contraction(workers) <= 0.5 + 1e-12
+    assert np.linalg.norm(models[:, 0] - total[0] / workers) <= bound + 1e-9
 
 
 def test_a_worker_waiting_for_a_lock_stops_with_the_run():
