@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,7 @@ SKIP_INSTALL = os.environ.get("ASYNCLAB_SKIP_COURSE_INSTALL") == "1"
 # Each lesson's pytest makes its own throw-away ASYNCLAB_HOME and IPYTHONDIR
 # (lessons/conftest.py), so that two lessons at once share no state.
 NOT_INHERITED = ("PYTEST_CURRENT_TEST", "ASYNCLAB_HOME", "IPYTHONDIR")
+STOP_GRACE = 30     # seconds a stopped lesson's pytest has to shut its kernel down
 
 _started = None     # the one CourseLessons of this test session, once started
 summary = None      # what it did, said at the end of the session (tests/conftest.py)
@@ -106,12 +108,19 @@ class StrictNbval:
         with ThreadPoolExecutor(at_once) as pool:
             return dict(zip(names, pool.map(self.lesson, names)))
 
-    def kill(self):
-        """Stop the lessons still running (an interrupted session)."""
+    def stop(self):
+        """Stop the lessons still running (an interrupted session) as Ctrl-C would:
+        each lesson's pytest then shuts its kernel down, which closes the lesson's
+        worker processes; killed if it has not ended within STOP_GRACE seconds."""
         with self._lock:
             running = list(self._running)
         for process in running:
-            process.kill()
+            process.send_signal(signal.SIGINT)
+        for process in running:
+            try:
+                process.wait(timeout=STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 class CourseLessons:
@@ -139,9 +148,11 @@ class CourseLessons:
         self.in_background = 0         # of them, run while browser tests ran
         self._log = open(self.folder / "set-up.log", "w+")
         self._set_up = subprocess.Popen(["bash", "-c", set_up], cwd=self.clone, env=env,
-                                        stdout=self._log, stderr=subprocess.STDOUT)
+                                        stdout=self._log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)   # its own process group
         self._background = None        # the thread running lessons while browser tests run
         self._stop = threading.Event()   # set: start no further lesson in the background
+        self._closing = False            # the session ends: lessons running are stopped
 
     def ready(self) -> Path:
         """Wait for the set-up; the environment's bin folder."""
@@ -162,8 +173,17 @@ class CourseLessons:
         for name in lesson_names(self.clone):
             if self._stop.is_set():
                 return
-            self.done[name] = self.nbval.lesson(name)
+            failure = self.nbval.lesson(name)
+            if self._closing:
+                return                 # stopped halfway: no verdict
+            self.done[name] = failure
             self.in_background += 1
+
+    def stop_install(self):
+        """Kill the set-up if it still runs: bash, pip and all (its process group)."""
+        if self._set_up.poll() is None:
+            os.killpg(self._set_up.pid, signal.SIGKILL)
+            self._set_up.wait()
 
     def pause(self):
         """Start no further lesson in the background; wait for the one running."""
@@ -172,13 +192,13 @@ class CourseLessons:
             self._background.join()
 
     def close(self):
+        """Stop whatever still runs (an interrupted session), then remove the copy."""
+        self._closing = True
         self._stop.set()
-        self.nbval.kill()
+        self.stop_install()
+        self.nbval.stop()
         if self._background is not None:
             self._background.join()
-        if self._set_up.poll() is None:        # a failed or interrupted session
-            self._set_up.kill()
-            self._set_up.wait()
         self._log.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -206,6 +226,7 @@ def close():
     global _started, summary
     if _started is not None:
         _started.close()
-        summary = (f"course environment: {len(_started.done)} lessons under strict nbval, "
+        ran = len(_started.done)
+        summary = (f"course environment: {ran} lesson{'s' * (ran != 1)} under strict nbval, "
                    f"{_started.in_background} of them beside the browser tests")
         _started = None
