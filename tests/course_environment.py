@@ -203,9 +203,14 @@ class CourseLessons:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def has_checkout() -> bool:
+    """True in a git checkout with git at hand: what the copy is made from."""
+    return shutil.which("git") is not None and (ROOT / ".git").exists()
+
+
 def can_install() -> bool:
     """False when skipped, or without a git checkout to copy."""
-    return not SKIP_INSTALL and shutil.which("git") is not None and (ROOT / ".git").exists()
+    return not SKIP_INSTALL and has_checkout()
 
 
 def start() -> CourseLessons | None:

@@ -1,12 +1,11 @@
 """The harness that makes the course command's environment leaves nothing behind
 when a session ends early (tests/course_environment.py)."""
 import os
-import shutil
 import time
 
 import pytest
 
-from course_environment import ROOT, CourseLessons, can_install, repository_files
+from course_environment import CourseLessons, can_install, has_checkout, repository_files
 
 
 def group_alive(group, within):
@@ -40,8 +39,7 @@ def test_a_session_ended_during_the_install_leaves_no_process_and_no_copy():
     assert lessons.done == {} and lessons.in_background == 0
 
 
-@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(),
-                    reason="needs a git checkout")
+@pytest.mark.skipif(not has_checkout(), reason="needs a git checkout")
 def test_the_copy_holds_what_a_fresh_clone_holds():
     # The README and the lessons at least; nothing git ignores (this checkout's .venv).
     files = repository_files()
